@@ -1,0 +1,420 @@
+// The run record: everything a training run (or a probe of an imported model) found,
+// written as `run.json`. It is the only thing that crosses from TrainingCore to Renderer,
+// so a picture can always be redrawn from the JSON alone, on another machine.
+//
+// Conventions
+// - Shape letters: B batch, T steps per window (bptt), H hidden units, V vocabulary.
+// - Non-finite numbers are written as the JSON strings "NaN", "Infinity" and "-Infinity"
+//   (JSON has no NaN); `RecordCoding` configures encoder and decoder for that.
+// - `gradientFlow[t][j]` is stored as a lower-triangular ragged array: row t holds j = 0...t.
+// - Directions are "forward" and "backward". A backward direction reads its window reversed,
+//   so its step index counts in its own processing order (index 0 is the window's last token)
+//   and every lag is still t - j >= 0.
+//
+// Bump `RunRecord.currentSchemaVersion` whenever a field changes meaning or is removed.
+
+import Foundation
+
+public struct RunRecord: Codable, Sendable, Equatable {
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int
+    public var tool: ToolInfo
+    /// The run's folder name under the output directory (`lstm`, `rnn`, or `--name`).
+    public var name: String
+    /// The command line that made this run, argv[1...].
+    public var command: [String]
+    public var config: RunConfig
+    public var corpus: CorpusInfo
+    public var parameterCount: Int
+    /// PyTorch-style parameter names and shapes, in the order the model stores them.
+    public var parameters: [ParameterInfo]
+    public var steps: [StepRecord]
+    public var evaluations: [EvaluationRecord]
+    public var probes: [ProbeRecord]
+    /// The first sequence of the probe batch as display strings, one per input step (T).
+    public var probeTokens: [String]
+    public var status: RunStatus
+    public var summary: RunSummary
+
+    public init(schemaVersion: Int = RunRecord.currentSchemaVersion, tool: ToolInfo, name: String,
+                command: [String], config: RunConfig, corpus: CorpusInfo, parameterCount: Int,
+                parameters: [ParameterInfo], steps: [StepRecord] = [], evaluations: [EvaluationRecord] = [],
+                probes: [ProbeRecord] = [], probeTokens: [String] = [], status: RunStatus = RunStatus(),
+                summary: RunSummary = RunSummary()) {
+        self.schemaVersion = schemaVersion
+        self.tool = tool
+        self.name = name
+        self.command = command
+        self.config = config
+        self.corpus = corpus
+        self.parameterCount = parameterCount
+        self.parameters = parameters
+        self.steps = steps
+        self.evaluations = evaluations
+        self.probes = probes
+        self.probeTokens = probeTokens
+        self.status = status
+        self.summary = summary
+    }
+}
+
+public struct ToolInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public init(name: String = "diagnose", version: String) {
+        self.name = name
+        self.version = version
+    }
+}
+
+/// Every flag that shapes the numbers. Two runs whose configs are equal are comparable.
+public struct RunConfig: Codable, Sendable, Equatable {
+    /// "rnn", "lstm" or "gru".
+    public var cell: String
+    /// For "rnn": "tanh", "relu" or "linear". For gated cells: "tanh".
+    public var activation: String
+    public var layers: Int
+    public var bidirectional: Bool
+    public var hidden: Int
+    public var embed: Int
+    public var batch: Int
+    public var bptt: Int
+    public var steps: Int
+    /// "sgd" or "adam".
+    public var optimizer: String
+    public var learningRate: Double
+    /// Global-norm clipping threshold; 0 means off.
+    public var clip: Double
+    public var seed: UInt64
+    /// "xavier" or "orthogonal" (input weights).
+    public var initialization: String
+    /// If set, every W_h was rescaled at initialisation to this spectral radius.
+    public var spectralRadius: Double?
+    public var forgetBias: Double
+    public var probeEvery: Int
+    public var evalEvery: Int
+    /// "char" or "word".
+    public var tokenize: String
+    public var vocabSizeLimit: Int?
+    public var validFraction: Double
+    /// Synthetic corpus only: the recall lag.
+    public var lag: Int?
+    public var threads: Int
+
+    public init(cell: String, activation: String, layers: Int, bidirectional: Bool, hidden: Int, embed: Int,
+                batch: Int, bptt: Int, steps: Int, optimizer: String, learningRate: Double, clip: Double,
+                seed: UInt64, initialization: String, spectralRadius: Double?, forgetBias: Double,
+                probeEvery: Int, evalEvery: Int, tokenize: String, vocabSizeLimit: Int?, validFraction: Double,
+                lag: Int?, threads: Int) {
+        self.cell = cell
+        self.activation = activation
+        self.layers = layers
+        self.bidirectional = bidirectional
+        self.hidden = hidden
+        self.embed = embed
+        self.batch = batch
+        self.bptt = bptt
+        self.steps = steps
+        self.optimizer = optimizer
+        self.learningRate = learningRate
+        self.clip = clip
+        self.seed = seed
+        self.initialization = initialization
+        self.spectralRadius = spectralRadius
+        self.forgetBias = forgetBias
+        self.probeEvery = probeEvery
+        self.evalEvery = evalEvery
+        self.tokenize = tokenize
+        self.vocabSizeLimit = vocabSizeLimit
+        self.validFraction = validFraction
+        self.lag = lag
+        self.threads = threads
+    }
+}
+
+public struct CorpusInfo: Codable, Sendable, Equatable {
+    /// The file's name as given, or "synthetic-recall" for the built-in corpus.
+    public var name: String
+    public var synthetic: Bool
+    /// SHA-256 of the corpus bytes (of the generated text for the synthetic corpus), hex.
+    public var sha256: String
+    public var tokens: Int
+    public var trainTokens: Int
+    public var validTokens: Int
+    public var vocabularySize: Int
+    public init(name: String, synthetic: Bool, sha256: String, tokens: Int, trainTokens: Int,
+                validTokens: Int, vocabularySize: Int) {
+        self.name = name
+        self.synthetic = synthetic
+        self.sha256 = sha256
+        self.tokens = tokens
+        self.trainTokens = trainTokens
+        self.validTokens = validTokens
+        self.vocabularySize = vocabularySize
+    }
+}
+
+public struct ParameterInfo: Codable, Sendable, Equatable {
+    /// PyTorch state-dict name, e.g. `rnn.weight_hh_l0`.
+    public var name: String
+    public var shape: [Int]
+    public init(name: String, shape: [Int]) {
+        self.name = name
+        self.shape = shape
+    }
+}
+
+/// One optimiser step.
+public struct StepRecord: Codable, Sendable, Equatable {
+    public var step: Int
+    /// Mean cross-entropy over the B x T predictions of this window (mean over directions).
+    public var loss: Double
+    public var perplexity: Double
+    /// Global L2 norm of the whole gradient before clipping.
+    public var gradientNorm: Double
+    /// The same after clipping (equal to `gradientNorm` when not clipped).
+    public var clippedGradientNorm: Double
+    public var clipped: Bool
+    public var learningRate: Double
+    public init(step: Int, loss: Double, perplexity: Double, gradientNorm: Double, clippedGradientNorm: Double,
+                clipped: Bool, learningRate: Double) {
+        self.step = step
+        self.loss = loss
+        self.perplexity = perplexity
+        self.gradientNorm = gradientNorm
+        self.clippedGradientNorm = clippedGradientNorm
+        self.clipped = clipped
+        self.learningRate = learningRate
+    }
+}
+
+/// One pass over the validation split.
+public struct EvaluationRecord: Codable, Sendable, Equatable {
+    public var step: Int
+    public var trainLoss: Double
+    public var validLoss: Double
+    public var validPerplexity: Double
+    /// Per direction (forward first), when bidirectional.
+    public var directionValidLosses: [Double]?
+    /// Synthetic corpus only: argmax accuracy at the recall positions of the validation split.
+    public var recallAccuracy: Double?
+    public init(step: Int, trainLoss: Double, validLoss: Double, validPerplexity: Double,
+                directionValidLosses: [Double]? = nil, recallAccuracy: Double? = nil) {
+        self.step = step
+        self.trainLoss = trainLoss
+        self.validLoss = validLoss
+        self.validPerplexity = validPerplexity
+        self.directionValidLosses = directionValidLosses
+        self.recallAccuracy = recallAccuracy
+    }
+}
+
+public struct RunStatus: Codable, Sendable, Equatable {
+    /// Set when a loss or gradient turned NaN or infinite: training stopped at that step.
+    public var divergedAtStep: Int?
+    public var divergenceReason: String?
+    /// Set when Ctrl-C stopped the run early.
+    public var interrupted: Bool
+    public init(divergedAtStep: Int? = nil, divergenceReason: String? = nil, interrupted: Bool = false) {
+        self.divergedAtStep = divergedAtStep
+        self.divergenceReason = divergenceReason
+        self.interrupted = interrupted
+    }
+}
+
+public struct RunSummary: Codable, Sendable, Equatable {
+    public var finalTrainLoss: Double?
+    public var finalTrainPerplexity: Double?
+    public var finalValidLoss: Double?
+    public var finalValidPerplexity: Double?
+    public var recallAccuracy: Double?
+    /// Top layer, forward direction, hidden state, at the last probe.
+    public var decayPerStep: Double?
+    /// nil when the gradient never fell below 1e-3 of the local one within the window.
+    public var horizon: Int?
+    public var spectralRadiusFirst: Double?
+    public var spectralRadiusLast: Double?
+    public var clippedFraction: Double?
+    /// Gate name -> saturated fraction at the last probe (top layer, forward direction).
+    public var gateSaturation: [String: Double]?
+    public var tokensPerSecond: Double?
+    public var seconds: Double?
+    public var stepsCompleted: Int
+    public init(finalTrainLoss: Double? = nil, finalTrainPerplexity: Double? = nil, finalValidLoss: Double? = nil,
+                finalValidPerplexity: Double? = nil, recallAccuracy: Double? = nil, decayPerStep: Double? = nil,
+                horizon: Int? = nil, spectralRadiusFirst: Double? = nil, spectralRadiusLast: Double? = nil,
+                clippedFraction: Double? = nil, gateSaturation: [String: Double]? = nil,
+                tokensPerSecond: Double? = nil, seconds: Double? = nil, stepsCompleted: Int = 0) {
+        self.finalTrainLoss = finalTrainLoss
+        self.finalTrainPerplexity = finalTrainPerplexity
+        self.finalValidLoss = finalValidLoss
+        self.finalValidPerplexity = finalValidPerplexity
+        self.recallAccuracy = recallAccuracy
+        self.decayPerStep = decayPerStep
+        self.horizon = horizon
+        self.spectralRadiusFirst = spectralRadiusFirst
+        self.spectralRadiusLast = spectralRadiusLast
+        self.clippedFraction = clippedFraction
+        self.gateSaturation = gateSaturation
+        self.tokensPerSecond = tokensPerSecond
+        self.seconds = seconds
+        self.stepsCompleted = stepsCompleted
+    }
+}
+
+// MARK: - Probes
+
+/// What the probes found at one training step, on the fixed probe batch
+/// (the first B validation windows of length T, zero initial state).
+public struct ProbeRecord: Codable, Sendable, Equatable {
+    public var step: Int
+    /// Per direction (forward first): mean over the batch of l_b(t), for t = 0..<T.
+    public var stepLosses: [[Double]]
+    /// PyTorch parameter name -> L2 norm of the gradient of the probe batch's mean loss.
+    public var parameterGradientNorms: [String: Double]
+    /// One entry per (layer, direction), layer 0 first, forward before backward.
+    public var layers: [LayerProbe]
+    public init(step: Int, stepLosses: [[Double]], parameterGradientNorms: [String: Double], layers: [LayerProbe]) {
+        self.step = step
+        self.stepLosses = stepLosses
+        self.parameterGradientNorms = parameterGradientNorms
+        self.layers = layers
+    }
+}
+
+public struct LayerProbe: Codable, Sendable, Equatable {
+    public var layer: Int
+    /// "forward" or "backward".
+    public var direction: String
+    /// G[t][j] = mean_b ||d l_b(t) / d h_b(j)||_2 for j <= t (row t has t + 1 entries).
+    public var gradientFlow: [[Double]]
+    /// g(l) = mean over t >= l of G[t][t - l], for l = 0..<T.
+    public var lagProfile: [Double]
+    /// exp(slope) of the least-squares line through log g(l) against l: the factor per step.
+    public var decayPerStep: Double?
+    /// Smallest lag with g(l) / g(0) < 1e-3; nil means beyond the window.
+    public var horizon: Int?
+    /// LSTM only: the same three for the cell state c(j).
+    public var cellGradientFlow: [[Double]]?
+    public var cellLagProfile: [Double]?
+    public var cellDecayPerStep: Double?
+    public var cellHorizon: Int?
+    /// Spectra of the recurrent matrix W_h (whole, and per gate block for gated cells).
+    public var spectrum: SpectrumRecord
+    /// Step Jacobians along the probe batch's first sequence.
+    public var jacobians: JacobianRecord
+    /// Gate (or activation) statistics on the probe batch.
+    public var gates: [GateRecord]
+    public init(layer: Int, direction: String, gradientFlow: [[Double]], lagProfile: [Double],
+                decayPerStep: Double?, horizon: Int?, cellGradientFlow: [[Double]]? = nil,
+                cellLagProfile: [Double]? = nil, cellDecayPerStep: Double? = nil, cellHorizon: Int? = nil,
+                spectrum: SpectrumRecord, jacobians: JacobianRecord, gates: [GateRecord]) {
+        self.layer = layer
+        self.direction = direction
+        self.gradientFlow = gradientFlow
+        self.lagProfile = lagProfile
+        self.decayPerStep = decayPerStep
+        self.horizon = horizon
+        self.cellGradientFlow = cellGradientFlow
+        self.cellLagProfile = cellLagProfile
+        self.cellDecayPerStep = cellDecayPerStep
+        self.cellHorizon = cellHorizon
+        self.spectrum = spectrum
+        self.jacobians = jacobians
+        self.gates = gates
+    }
+}
+
+public struct MatrixSpectrum: Codable, Sendable, Equatable {
+    /// "W_hh" for the whole recurrent matrix, or the gate name for a block ("input", "forget", ...).
+    public var matrix: String
+    /// All eigenvalues as [re, im] pairs, sorted by decreasing modulus.
+    public var eigenvalues: [[Double]]
+    /// All singular values, decreasing.
+    public var singularValues: [Double]
+    public var spectralRadius: Double
+    public init(matrix: String, eigenvalues: [[Double]], singularValues: [Double], spectralRadius: Double) {
+        self.matrix = matrix
+        self.eigenvalues = eigenvalues
+        self.singularValues = singularValues
+        self.spectralRadius = spectralRadius
+    }
+}
+
+public struct SpectrumRecord: Codable, Sendable, Equatable {
+    /// The square recurrent map: for the simple RNN W_h (H x H); for gated cells the
+    /// eigen-analysis is of each H x H gate block, `whole` holds the singular values of the
+    /// full (kH x H) matrix and the spectral radius of its largest block.
+    public var whole: MatrixSpectrum
+    public var blocks: [MatrixSpectrum]
+    /// Simple RNN only: the largest derivative of the activation (1 for tanh and linear).
+    public var gamma: Double?
+    /// Simple RNN only: rho(W_h) < 1 / gamma, so vanishing is guaranteed.
+    public var vanishingGuaranteed: Bool?
+    public init(whole: MatrixSpectrum, blocks: [MatrixSpectrum], gamma: Double?, vanishingGuaranteed: Bool?) {
+        self.whole = whole
+        self.blocks = blocks
+        self.gamma = gamma
+        self.vanishingGuaranteed = vanishingGuaranteed
+    }
+}
+
+public struct JacobianRecord: Codable, Sendable, Equatable {
+    /// Size of the step Jacobian: H for rnn and gru, 2H for lstm (the (h, c) state).
+    public var size: Int
+    /// stepSingularValues[t]: singular values of d s(t) / d s(t-1), decreasing, for t = 1..<T.
+    public var stepSingularValues: [[Double]]
+    /// productSingularValues[l-1]: the leading singular values of the product of the first l step
+    /// Jacobians (l = 1..<T), from an accumulated QR factorisation.
+    public var productSingularValues: [[Double]]
+    /// (1 / l) log sigma_i of the same products: finite-time Lyapunov exponents.
+    public var lyapunovExponents: [[Double]]
+    public init(size: Int, stepSingularValues: [[Double]], productSingularValues: [[Double]],
+                lyapunovExponents: [[Double]]) {
+        self.size = size
+        self.stepSingularValues = stepSingularValues
+        self.productSingularValues = productSingularValues
+        self.lyapunovExponents = lyapunovExponents
+    }
+}
+
+public struct Histogram: Codable, Sendable, Equatable {
+    public var lower: Double
+    public var upper: Double
+    /// Equal-width bins between lower and upper (50 of them).
+    public var counts: [Int]
+    public init(lower: Double, upper: Double, counts: [Int]) {
+        self.lower = lower
+        self.upper = upper
+        self.counts = counts
+    }
+}
+
+public struct GateRecord: Codable, Sendable, Equatable {
+    /// "input", "forget", "candidate", "output" (lstm); "update", "reset", "candidate" (gru);
+    /// "activation" (rnn).
+    public var name: String
+    /// "sigmoid", "tanh", "relu" or "linear".
+    public var function: String
+    /// T x H activations of the probe batch's first sequence. Kept at the first and last probe only.
+    public var activations: [[Double]]?
+    public var histogram: Histogram
+    /// Fraction of activations below 0.1 (sigmoid), or nil where not meaningful.
+    public var saturatedLow: Double?
+    /// Fraction above 0.9 (sigmoid), or |x| > 0.9 (tanh).
+    public var saturatedHigh: Double?
+    /// Total saturated fraction: low + high for sigmoid, |x| > 0.9 for tanh, exact zeros for relu,
+    /// 0 for linear.
+    public var saturated: Double
+    public init(name: String, function: String, activations: [[Double]]?, histogram: Histogram,
+                saturatedLow: Double?, saturatedHigh: Double?, saturated: Double) {
+        self.name = name
+        self.function = function
+        self.activations = activations
+        self.histogram = histogram
+        self.saturatedLow = saturatedLow
+        self.saturatedHigh = saturatedHigh
+        self.saturated = saturated
+    }
+}
