@@ -1,1 +1,0 @@
-// Renderer: raster, text, PNG, charts and the HTML report. Reads run records only.
