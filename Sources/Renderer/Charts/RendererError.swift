@@ -1,0 +1,33 @@
+// Everything that can go wrong while drawing, with a message that says what to do.
+
+import Foundation
+
+public enum RendererError: Error, CustomStringConvertible, Equatable {
+    /// No DejaVu Sans at any of the searched paths.
+    case fontNotFound(searched: [String])
+    /// A font file exists but FreeType could not open it.
+    case fontUnreadable(path: String, freetypeError: Int32)
+    /// FreeType itself failed (init, size or glyph loading).
+    case freetype(operation: String, error: Int32)
+    /// libpng refused to encode a pixmap.
+    case pngEncode(String)
+    /// Bytes that libpng cannot read as a PNG.
+    case pngDecode(String)
+
+    public var description: String {
+        switch self {
+        case let .fontNotFound(searched):
+            return "no DejaVu Sans font found (looked at " + searched.joined(separator: ", ")
+                + "); install the package fonts-dejavu-core (Debian/Ubuntu; dejavu-sans-fonts on Fedora, "
+                + "ttf-dejavu on Arch) or pass --font FILE with a TrueType font"
+        case let .fontUnreadable(path, error):
+            return "cannot open font \(path) (FreeType error \(error)); pass --font with a TrueType (.ttf) file"
+        case let .freetype(operation, error):
+            return "FreeType failed in \(operation) (error \(error))"
+        case let .pngEncode(message):
+            return "cannot encode PNG: \(message)"
+        case let .pngDecode(message):
+            return "cannot decode PNG: \(message); is the file a PNG image?"
+        }
+    }
+}
