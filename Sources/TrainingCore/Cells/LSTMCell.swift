@@ -1,0 +1,65 @@
+// The LSTM, PyTorch's gate order i, f, g, o:
+//   i = sigmoid(.), f = sigmoid(.), g = tanh(.), o = sigmoid(.)   over W_ih x + b_ih + W_hh h + b_hh
+//   c(t) = f * c(t-1) + i * g,   h(t) = o * tanh(c(t))
+// Shapes: B batch, H hidden; gates[t] is (B, 4H) = [inputGate | forgetGate | candidate | outputGate].
+
+extension RecurrentLayer {
+    func lstmForwardStep(params: UnsafeMutablePointer<Float>, t: Int, cache: LayerCache) {
+        let batch = cache.batch, g4 = 4 * hidden
+        let pre = cache.gates!.pointer + t * batch * g4
+        sgemm(transA: false, transB: true, m: batch, n: g4, k: hidden, alpha: 1,
+              a: cache.hRow(t - 1, hidden: hidden), lda: hidden, b: params + weightHH, ldb: hidden,
+              beta: 1, c: pre, ldc: g4)
+        let cPrev = cache.cRow(t - 1, hidden: hidden), cNext = cache.cRow(t, hidden: hidden)
+        let hNext = cache.hRow(t, hidden: hidden)
+        let tanhC = cache.aux!.pointer + t * batch * hidden
+        for b in 0..<batch {
+            let row = pre + b * g4
+            for u in 0..<hidden {
+                let inputGate = sigmoid(row[u])
+                let forgetGate = sigmoid(row[hidden + u])
+                let candidate = tanhf(row[2 * hidden + u])
+                let outputGate = sigmoid(row[3 * hidden + u])
+                row[u] = inputGate
+                row[hidden + u] = forgetGate
+                row[2 * hidden + u] = candidate
+                row[3 * hidden + u] = outputGate
+                let k = b * hidden + u
+                let c = forgetGate * cPrev[k] + inputGate * candidate
+                cNext[k] = c
+                let tc = tanhf(c)
+                tanhC[k] = tc
+                hNext[k] = outputGate * tc
+            }
+        }
+    }
+
+    func lstmBackwardStep(cache: LayerCache, t: Int, rows: Int, dh: UnsafeMutablePointer<Float>,
+                          dc: UnsafeMutablePointer<Float>, dcTotal: UnsafeMutablePointer<Float>,
+                          dGates: UnsafeMutablePointer<Float>) {
+        let batch = cache.batch, g4 = 4 * hidden
+        let gates = cache.gates!.pointer + t * batch * g4
+        let cPrev = cache.cRow(t - 1, hidden: hidden)
+        let tanhC = cache.aux!.pointer + t * batch * hidden
+        for r in 0..<rows {
+            let b = r % batch
+            let row = gates + b * g4, dRow = dGates + r * g4
+            for u in 0..<hidden {
+                let k = r * hidden + u, kb = b * hidden + u
+                let inputGate = row[u], forgetGate = row[hidden + u]
+                let candidate = row[2 * hidden + u], outputGate = row[3 * hidden + u]
+                let tc = tanhC[kb]
+                // backprop through h = o * tanh(c): into c(t), added to what arrives from c(t+1)
+                let dcT = dc[k] + dh[k] * outputGate * (1 - tc * tc)
+                dcTotal[k] = dcT
+                // backprop through c = f * c(t-1) + i * g, then through each gate's nonlinearity
+                dRow[u] = dcT * candidate * inputGate * (1 - inputGate)
+                dRow[hidden + u] = dcT * cPrev[kb] * forgetGate * (1 - forgetGate)
+                dRow[2 * hidden + u] = dcT * inputGate * (1 - candidate * candidate)
+                dRow[3 * hidden + u] = dh[k] * tc * outputGate * (1 - outputGate)
+                // the cell path: dc(t-1) = dc(t) * f
+                dc[k] = dcT * forgetGate
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+// The simple (Elman) RNN: h(t) = sigma(W_ih x(t) + b_ih + W_hh h(t-1) + b_hh).
+// Shapes: B batch, H hidden; gates[t] holds h(t) itself (the activation's output).
+
+extension RecurrentLayer {
+    @inline(__always) func activate(_ x: Float) -> Float {
+        switch activation {
+        case .tanh: return tanhf(x)
+        case .relu: return max(x, 0)
+        case .linear: return x
+        }
+    }
+
+    /// sigma'(a) written through the output y = sigma(a).
+    @inline(__always) func activationDerivative(output y: Float) -> Float {
+        switch activation {
+        case .tanh: return 1 - y * y
+        case .relu: return y > 0 ? 1 : 0
+        case .linear: return 1
+        }
+    }
+
+    func rnnForwardStep(params: UnsafeMutablePointer<Float>, t: Int, cache: LayerCache) {
+        let batch = cache.batch
+        let pre = cache.gates!.pointer + t * batch * hidden  // (B, H) holds X W_ih^T + biases
+        // a(t) = ... + h(t-1) W_hh^T
+        sgemm(transA: false, transB: true, m: batch, n: hidden, k: hidden, alpha: 1,
+              a: cache.hRow(t - 1, hidden: hidden), lda: hidden, b: params + weightHH, ldb: hidden,
+              beta: 1, c: pre, ldc: hidden)
+        let out = cache.hRow(t, hidden: hidden)
+        for i in 0..<(batch * hidden) {
+            let y = activate(pre[i])
+            pre[i] = y
+            out[i] = y
+        }
+    }
+
+    func rnnBackwardStep(cache: LayerCache, t: Int, rows: Int, dh: UnsafeMutablePointer<Float>,
+                         dGates: UnsafeMutablePointer<Float>) {
+        let batch = cache.batch
+        let outputs = cache.gates!.pointer + t * batch * hidden
+        for r in 0..<rows {
+            let y = outputs + (r % batch) * hidden
+            let dhRow = dh + r * hidden, dRow = dGates + r * hidden
+            // backprop through the nonlinearity: da = dh * sigma'(a)
+            for i in 0..<hidden { dRow[i] = dhRow[i] * activationDerivative(output: y[i]) }
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+
+/// The recurrent cell families, with PyTorch's gate counts and gate order.
+public enum CellKind: String, Sendable, CaseIterable, Codable {
+    case rnn, lstm, gru
+
+    /// Rows of W_ih and W_hh per hidden unit: 1 (rnn), 4 (lstm: i, f, g, o), 3 (gru: r, z, n).
+    public var gateCount: Int {
+        switch self {
+        case .rnn: return 1
+        case .lstm: return 4
+        case .gru: return 3
+        }
+    }
+
+    /// Gate names in weight-row order, as the record names them.
+    public var gateNames: [String] {
+        switch self {
+        case .rnn: return ["activation"]
+        case .lstm: return ["input", "forget", "candidate", "output"]
+        case .gru: return ["reset", "update", "candidate"]
+        }
+    }
+}
+
+/// The simple RNN's nonlinearity sigma in h(t) = sigma(W_h h(t-1) + W_x x(t) + b).
+public enum Activation: String, Sendable, CaseIterable, Codable {
+    case tanh, relu, linear
+
+    /// gamma, the largest value of sigma': the lecture's bound says rho(W_h) < 1 / gamma forces vanishing.
+    public var maxDerivative: Double { 1 }
+}
+
+/// One recurrent layer of one direction: where its weights live in the parameter buffer.
+///
+/// Weights in PyTorch's layout: W_ih (gH, In), W_hh (gH, H), b_ih (gH), b_hh (gH), g = gate count.
+public struct RecurrentLayer: Sendable {
+    public let cell: CellKind
+    public let activation: Activation
+    public let inputSize: Int
+    public let hidden: Int
+    public let weightIH: Int  // (gH, In)
+    public let weightHH: Int  // (gH, H)
+    public let biasIH: Int    // (gH)
+    public let biasHH: Int    // (gH)
+
+    public var gateRows: Int { cell.gateCount * hidden }
+    /// Size of the recurrent state: (h, c) for the LSTM, h otherwise.
+    public var stateSize: Int { cell == .lstm ? 2 * hidden : hidden }
+}
+
+/// What a layer's forward pass over one window keeps for its backward pass.
+/// Rows are time-major: row t * B + b.
+public struct LayerCache {
+    public var steps = 0
+    public var batch = 0
+    /// (T*B, In) the layer's input.
+    public var input: FloatBuffer? = nil
+    /// (T*B, gH) gate activations after their nonlinearities (rnn: h(t) itself).
+    public var gates: FloatBuffer? = nil
+    /// ((T+1)*B, H) hidden states, h(-1) (the initial state) first.
+    public var h: FloatBuffer? = nil
+    /// LSTM: ((T+1)*B, H) cell states, c(-1) first.
+    public var c: FloatBuffer? = nil
+    /// LSTM: (T*B, H) tanh(c(t)). GRU: (T*B, H) W_hn h(t-1) + b_hn.
+    public var aux: FloatBuffer? = nil
+    /// GRU: (B, gH) scratch for h(t-1) W_hh^T + b_hh.
+    var hiddenProjection: FloatBuffer? = nil
+
+    public init() {}
+
+    /// Pointer to h(t) of stream 0 (t = -1 is the initial state).
+    func hRow(_ t: Int, hidden: Int) -> UnsafeMutablePointer<Float> { h!.pointer + (t + 1) * batch * hidden }
+    func cRow(_ t: Int, hidden: Int) -> UnsafeMutablePointer<Float> { c!.pointer + (t + 1) * batch * hidden }
+    /// The layer's outputs h(0..<T) as one (T*B, H) block.
+    public func outputs(hidden: Int) -> UnsafeMutablePointer<Float> { hRow(0, hidden: hidden) }
+}
+
+/// Scratch for the backward step, sized for `rows` adjoint rows.
+final class BackwardScratch {
+    var dGx: FloatBuffer?   // (rows, gH) gradient at the gate pre-activations, input side
+    var dGh: FloatBuffer?   // (rows, gH) hidden side (differs from dGx for the GRU only)
+    var dhPrev: FloatBuffer?
+    var dcTotal: FloatBuffer?
+}
+
+extension RecurrentLayer {
+    @inline(__always) func pointer(_ params: UnsafeMutablePointer<Float>, _ offset: Int) -> UnsafeMutablePointer<Float> {
+        params + offset
+    }
+
+    /// Forward over a window: input (T*B, In), initial state h0 (B, H) and c0 (B, H) (nil = zeros).
+    /// Fills `cache`; outputs are `cache.outputs(hidden:)`.
+    public func forward(params: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, steps: Int, batch: Int,
+                        h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, cache: inout LayerCache) {
+        let rowsAll = steps * batch
+        cache.steps = steps
+        cache.batch = batch
+        let x = FloatBuffer.ensure(&cache.input, count: rowsAll * inputSize)
+        x.pointer.update(from: input, count: rowsAll * inputSize)
+        let gates = FloatBuffer.ensure(&cache.gates, count: rowsAll * gateRows)
+        let h = FloatBuffer.ensure(&cache.h, count: (steps + 1) * batch * hidden)
+        if let h0 { h.pointer.update(from: h0, count: batch * hidden) } else { h.pointer.update(repeating: 0, count: batch * hidden) }
+        if cell == .lstm {
+            let c = FloatBuffer.ensure(&cache.c, count: (steps + 1) * batch * hidden)
+            if let c0 { c.pointer.update(from: c0, count: batch * hidden) } else { c.pointer.update(repeating: 0, count: batch * hidden) }
+        }
+        if cell != .rnn { _ = FloatBuffer.ensure(&cache.aux, count: rowsAll * hidden) }
+        if cell == .gru { _ = FloatBuffer.ensure(&cache.hiddenProjection, count: batch * gateRows) }
+
+        // The input projection of the whole window in one multiply: X W_ih^T + b_ih (+ b_hh).
+        sgemm(transA: false, transB: true, m: rowsAll, n: gateRows, k: inputSize, alpha: 1,
+              a: x.pointer, lda: inputSize, b: params + weightIH, ldb: inputSize, beta: 0, c: gates.pointer, ldc: gateRows)
+        let bias = FloatBuffer(count: gateRows)
+        for i in 0..<gateRows { bias[i] = params[biasIH + i] + (cell == .gru ? 0 : params[biasHH + i]) }
+        for r in 0..<rowsAll {
+            let row = gates.pointer + r * gateRows
+            for i in 0..<gateRows { row[i] += bias[i] }
+        }
+        for t in 0..<steps {
+            switch cell {
+            case .rnn: rnnForwardStep(params: params, t: t, cache: cache)
+            case .lstm: lstmForwardStep(params: params, t: t, cache: cache)
+            case .gru: gruForwardStep(params: params, t: t, cache: cache)
+            }
+        }
+    }
+
+    /// Backward through step t for `rows` adjoint rows, row r belonging to stream r % B.
+    /// In: `dh` (rows, H) the total adjoint of h(t); for the LSTM `dc` (rows, H) the adjoint of c(t)
+    /// arriving from step t+1. Out: `scratch.dGx`/`dGh` (rows, gH), `scratch.dhPrev` (rows, H) the
+    /// adjoint of h(t-1) through this step, and for the LSTM `dc` becomes the adjoint of c(t-1) and
+    /// `scratch.dcTotal` holds the total adjoint of c(t).
+    func backwardStep(params: UnsafeMutablePointer<Float>, cache: LayerCache, t: Int, rows: Int,
+                      dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?, scratch: BackwardScratch) {
+        let dGx = FloatBuffer.ensure(&scratch.dGx, count: rows * gateRows)
+        let dhPrev = FloatBuffer.ensure(&scratch.dhPrev, count: rows * hidden)
+        switch cell {
+        case .rnn:
+            rnnBackwardStep(cache: cache, t: t, rows: rows, dh: dh, dGates: dGx.pointer)
+        case .lstm:
+            let dcTotal = FloatBuffer.ensure(&scratch.dcTotal, count: rows * hidden)
+            lstmBackwardStep(cache: cache, t: t, rows: rows, dh: dh, dc: dc!, dcTotal: dcTotal.pointer, dGates: dGx.pointer)
+        case .gru:
+            let dGh = FloatBuffer.ensure(&scratch.dGh, count: rows * gateRows)
+            gruBackwardStep(cache: cache, t: t, rows: rows, dh: dh, dGx: dGx.pointer, dGh: dGh.pointer, dhDirect: dhPrev.pointer)
+        }
+        // dh(t-1) = dG_h W_hh (+ the GRU's direct z * dh path, already in dhPrev).
+        let dGhPointer = cell == .gru ? scratch.dGh!.pointer : dGx.pointer
+        sgemm(transA: false, transB: false, m: rows, n: hidden, k: gateRows, alpha: 1,
+              a: dGhPointer, lda: gateRows, b: params + weightHH, ldb: hidden,
+              beta: cell == .gru ? 1 : 0, c: dhPrev.pointer, ldc: hidden)
+    }
+
+    /// Full backward over the window, adding into `grads` (same layout as `params`).
+    /// `dOutputs` (T*B, H): adjoints of the outputs from above. Returns nothing; writes
+    /// the adjoint of the input into `dInput` (T*B, In) when given. The final state's adjoint is zero
+    /// (the carried state is detached between windows).
+    func backward(params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, cache: LayerCache,
+                  dOutputs: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, scratch: BackwardScratch,
+                  dGatesAll: inout FloatBuffer?, dGhAll: inout FloatBuffer?) {
+        let steps = cache.steps, batch = cache.batch, rowsAll = steps * batch
+        let allX = FloatBuffer.ensure(&dGatesAll, count: rowsAll * gateRows)
+        let allH = cell == .gru ? FloatBuffer.ensure(&dGhAll, count: rowsAll * gateRows) : allX
+        let dh = FloatBuffer(count: batch * hidden)
+        let dc = cell == .lstm ? FloatBuffer(count: batch * hidden) : nil
+        for t in stride(from: steps - 1, through: 0, by: -1) {
+            // Total adjoint of h(t): from the layer above at t, plus from step t+1.
+            let above = dOutputs + t * batch * hidden
+            for i in 0..<(batch * hidden) { dh[i] += above[i] }
+            backwardStep(params: params, cache: cache, t: t, rows: batch, dh: dh.pointer, dc: dc?.pointer, scratch: scratch)
+            (allX.pointer + t * batch * gateRows).update(from: scratch.dGx!.pointer, count: batch * gateRows)
+            if cell == .gru { (allH.pointer + t * batch * gateRows).update(from: scratch.dGh!.pointer, count: batch * gateRows) }
+            dh.pointer.update(from: scratch.dhPrev!.pointer, count: batch * hidden)
+        }
+        // Weight gradients for the whole window at once.
+        sgemm(transA: true, transB: false, m: gateRows, n: inputSize, k: rowsAll, alpha: 1,
+              a: allX.pointer, lda: gateRows, b: cache.input!.pointer, ldb: inputSize, beta: 1, c: grads + weightIH, ldc: inputSize)
+        sgemm(transA: true, transB: false, m: gateRows, n: hidden, k: rowsAll, alpha: 1,
+              a: allH.pointer, lda: gateRows, b: cache.h!.pointer, ldb: hidden, beta: 1, c: grads + weightHH, ldc: hidden)
+        for r in 0..<rowsAll {
+            let gx = allX.pointer + r * gateRows, gh = allH.pointer + r * gateRows
+            for i in 0..<gateRows {
+                grads[biasIH + i] += gx[i]
+                grads[biasHH + i] += gh[i]
+            }
+        }
+        if let dInput {
+            sgemm(transA: false, transB: false, m: rowsAll, n: inputSize, k: gateRows, alpha: 1,
+                  a: allX.pointer, lda: gateRows, b: params + weightIH, ldb: inputSize, beta: 0, c: dInput, ldc: inputSize)
+        }
+    }
+}
+
+// Scalar activations. Kept in one place so the vectorised kernels can replace them.
+@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
+@inline(__always) func tanhf(_ x: Float) -> Float { Foundation.tanh(x) }

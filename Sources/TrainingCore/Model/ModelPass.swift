@@ -1,0 +1,170 @@
+import Foundation
+
+// Forward and backward passes of the language model over one B x T window.
+// Shapes: B batch, T steps, E embedding, H hidden, V vocabulary; rows are time-major (t * B + b).
+
+/// The recurrent state carried from one window to the next (forward direction only: the backward
+/// direction of a bidirectional model starts each window from zeros, since its "previous" state
+/// would come from the future). h[layer] and c[layer] are (B, H).
+public struct RecurrentState {
+    public var h: [FloatBuffer]
+    public var c: [FloatBuffer]?
+}
+
+/// Buffers one model reuses from step to step, so the step loop does not allocate.
+public final class Workspace {
+    var caches: [[LayerCache]]
+    var embedded: [FloatBuffer?]
+    /// Per direction (T*B, V): softmax probabilities after `forward`.
+    var probabilities: [FloatBuffer?]
+    /// Per direction (T*B): -log p(target) of each prediction.
+    public internal(set) var rowLosses: [[Float]]
+    var scratch = BackwardScratch()
+    var dOutputs: FloatBuffer?
+    var dInputs: FloatBuffer?
+    var dLogits: FloatBuffer?
+    var dGatesAll: FloatBuffer?
+    var dGhAll: FloatBuffer?
+
+    public init(model: LanguageModel) {
+        let d = model.config.directions, l = model.config.layers
+        caches = Array(repeating: Array(repeating: LayerCache(), count: l), count: d)
+        embedded = Array(repeating: nil, count: d)
+        probabilities = Array(repeating: nil, count: d)
+        rowLosses = Array(repeating: [], count: d)
+    }
+}
+
+extension LanguageModel {
+    /// Runs the window. Returns each direction's mean cross-entropy over its B x T predictions.
+    /// `state` (nil = zeros) is the forward direction's initial state.
+    @discardableResult
+    public func forward(_ batch: Batch, state: RecurrentState?, workspace: Workspace) -> [Double] {
+        let B = batch.batch, T = batch.steps, E = config.embed, H = config.hidden, V = config.vocabularySize
+        let rows = T * B
+        let p = parameters.pointer
+        var losses: [Double] = []
+        for direction in 0..<config.directions {
+            let x = FloatBuffer.ensure(&workspace.embedded[direction], count: rows * E)
+            for t in 0..<T {
+                for b in 0..<B {
+                    let token = Int(batch.input(direction: direction, t: t, b: b))
+                    (x.pointer + (t * B + b) * E).update(from: p + embedding + token * E, count: E)
+                }
+            }
+            var input = UnsafePointer(x.pointer)
+            for (l, layer) in stacks[direction].enumerated() {
+                let h0 = direction == 0 ? state.map { UnsafePointer($0.h[l].pointer) } : nil
+                let c0 = direction == 0 ? state?.c.map { UnsafePointer($0[l].pointer) } : nil
+                layer.forward(params: p, input: input, steps: T, batch: B, h0: h0, c0: c0,
+                              cache: &workspace.caches[direction][l])
+                input = UnsafePointer(workspace.caches[direction][l].outputs(hidden: H))
+            }
+            // Decoder: logits = h W_dec^T + b_dec, then softmax and cross-entropy per row.
+            let probs = FloatBuffer.ensure(&workspace.probabilities[direction], count: rows * V)
+            sgemm(transA: false, transB: true, m: rows, n: V, k: H, alpha: 1, a: input, lda: H,
+                  b: p + decoderWeight, ldb: H, beta: 0, c: probs.pointer, ldc: V)
+            var rowLoss = [Float](repeating: 0, count: rows)
+            var total = 0.0
+            for t in 0..<T {
+                for b in 0..<B {
+                    let r = t * B + b
+                    let row = probs.pointer + r * V
+                    var maxLogit = -Float.infinity
+                    for v in 0..<V {
+                        row[v] += p[decoderBias + v]
+                        maxLogit = max(maxLogit, row[v])
+                    }
+                    var sum: Float = 0
+                    for v in 0..<V {
+                        let e = Foundation.exp(row[v] - maxLogit)
+                        row[v] = e
+                        sum += e
+                    }
+                    let target = Int(batch.target(direction: direction, t: t, b: b))
+                    let loss = -Foundation.log(row[target] / sum)
+                    let inverse = 1 / sum
+                    for v in 0..<V { row[v] *= inverse }
+                    rowLoss[r] = loss
+                    total += Double(loss)
+                }
+            }
+            workspace.rowLosses[direction] = rowLoss
+            losses.append(total / Double(rows))
+        }
+        return losses
+    }
+
+    /// The forward direction's state at the end of the window, for the next window.
+    public func finalState(_ workspace: Workspace) -> RecurrentState {
+        let caches = workspace.caches[0]
+        let B = caches[0].batch, T = caches[0].steps, H = config.hidden
+        let h = caches.map { cache -> FloatBuffer in
+            let out = FloatBuffer(count: B * H)
+            out.pointer.update(from: cache.hRow(T - 1, hidden: H), count: B * H)
+            return out
+        }
+        let c: [FloatBuffer]? = config.cell == .lstm ? caches.map { cache in
+            let out = FloatBuffer(count: B * H)
+            out.pointer.update(from: cache.cRow(T - 1, hidden: H), count: B * H)
+            return out
+        } : nil
+        return RecurrentState(h: h, c: c)
+    }
+
+    /// dl/dlogits = (p - onehot(target)) * scale for every row of `direction`, into workspace.dLogits.
+    func logitAdjoints(_ batch: Batch, direction: Int, scale: Float, workspace: Workspace) -> FloatBuffer {
+        let B = batch.batch, T = batch.steps, V = config.vocabularySize
+        let d = FloatBuffer.ensure(&workspace.dLogits, count: T * B * V)
+        let probs = workspace.probabilities[direction]!.pointer
+        for t in 0..<T {
+            for b in 0..<B {
+                let r = t * B + b
+                let target = Int(batch.target(direction: direction, t: t, b: b))
+                for v in 0..<V { d.pointer[r * V + v] = probs[r * V + v] * scale }
+                d.pointer[r * V + target] -= scale
+            }
+        }
+        return d
+    }
+
+    /// Backpropagation through time of J = mean over directions of each direction's mean
+    /// cross-entropy, through every step of the window and every layer. Adds into `gradients`.
+    public func backward(_ batch: Batch, workspace: Workspace, gradients: FloatBuffer) {
+        let B = batch.batch, T = batch.steps, E = config.embed, H = config.hidden, V = config.vocabularySize
+        let rows = T * B
+        let p = parameters.pointer, g = gradients.pointer
+        let scale = 1 / Float(rows * config.directions)
+        for direction in 0..<config.directions {
+            let dLogits = logitAdjoints(batch, direction: direction, scale: scale, workspace: workspace)
+            let top = workspace.caches[direction][config.layers - 1].outputs(hidden: H)
+            // Decoder gradients: dW_dec += dlogits^T h, db_dec += column sums, dh = dlogits W_dec.
+            sgemm(transA: true, transB: false, m: V, n: H, k: rows, alpha: 1, a: dLogits.pointer, lda: V,
+                  b: top, ldb: H, beta: 1, c: g + decoderWeight, ldc: H)
+            for r in 0..<rows {
+                for v in 0..<V { g[decoderBias + v] += dLogits.pointer[r * V + v] }
+            }
+            var dOut = FloatBuffer.ensure(&workspace.dOutputs, count: rows * max(H, E))
+            sgemm(transA: false, transB: false, m: rows, n: H, k: V, alpha: 1, a: dLogits.pointer, lda: V,
+                  b: p + decoderWeight, ldb: H, beta: 0, c: dOut.pointer, ldc: H)
+            for l in stride(from: config.layers - 1, through: 0, by: -1) {
+                let layer = stacks[direction][l]
+                let dIn = FloatBuffer.ensure(&workspace.dInputs, count: rows * max(H, E))
+                layer.backward(params: p, grads: g, cache: workspace.caches[direction][l], dOutputs: dOut.pointer,
+                               dInput: dIn.pointer, scratch: workspace.scratch,
+                               dGatesAll: &workspace.dGatesAll, dGhAll: &workspace.dGhAll)
+                // The input adjoint becomes the next layer down's output adjoint.
+                swap(&workspace.dOutputs, &workspace.dInputs)
+                dOut = workspace.dOutputs!
+            }
+            // Embedding: scatter-add each row's input adjoint into its token's row.
+            for t in 0..<T {
+                for b in 0..<B {
+                    let token = Int(batch.input(direction: direction, t: t, b: b))
+                    let src = dOut.pointer + (t * B + b) * E, dst = g + embedding + token * E
+                    for e in 0..<E { dst[e] += src[e] }
+                }
+            }
+        }
+    }
+}
