@@ -76,6 +76,44 @@ public struct LayerCache {
     public func outputs(hidden: Int) -> UnsafeMutablePointer<Float> { hRow(0, hidden: hidden) }
 }
 
+/// A nudge added to a layer's state right after step `step` is computed, treating that state as
+/// an independent variable: how tests measure d loss / d h(j) by finite differences.
+public struct StatePerturbation: Sendable {
+    public var direction: Int
+    public var layer: Int
+    public var step: Int
+    /// (B, H) added to h(step), and for the LSTM optionally to c(step).
+    public var hidden: [Float]?
+    public var cell: [Float]?
+
+    public init(direction: Int = 0, layer: Int, step: Int, hidden: [Float]? = nil, cell: [Float]? = nil) {
+        self.direction = direction
+        self.layer = layer
+        self.step = step
+        self.hidden = hidden
+        self.cell = cell
+    }
+
+    func apply(to cache: LayerCache, hidden size: Int) {
+        if let hidden {
+            let h = cache.hRow(step, hidden: size)
+            for i in hidden.indices { h[i] += hidden[i] }
+        }
+        if let cell {
+            // c(step) is the variable: h(step) = o * tanh(c(step)) must see the nudge too.
+            let c = cache.cRow(step, hidden: size), h = cache.hRow(step, hidden: size)
+            let gates = cache.gates!.pointer + step * cache.batch * 4 * size
+            let tanhC = cache.aux!.pointer + step * cache.batch * size
+            for i in cell.indices {
+                c[i] += cell[i]
+                let outputGate = gates[(i / size) * 4 * size + 3 * size + i % size]
+                tanhC[i] = tanhf(c[i])
+                h[i] = outputGate * tanhC[i]
+            }
+        }
+    }
+}
+
 /// Scratch for the backward step, sized for `rows` adjoint rows.
 final class BackwardScratch {
     var dGx: FloatBuffer?   // (rows, gH) gradient at the gate pre-activations, input side
@@ -92,7 +130,8 @@ extension RecurrentLayer {
     /// Forward over a window: input (T*B, In), initial state h0 (B, H) and c0 (B, H) (nil = zeros).
     /// Fills `cache`; outputs are `cache.outputs(hidden:)`.
     public func forward(params: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, steps: Int, batch: Int,
-                        h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, cache: inout LayerCache) {
+                        h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, cache: inout LayerCache,
+                        perturbation: StatePerturbation? = nil) {
         let rowsAll = steps * batch
         cache.steps = steps
         cache.batch = batch
@@ -123,6 +162,7 @@ extension RecurrentLayer {
             case .lstm: lstmForwardStep(params: params, t: t, cache: cache)
             case .gru: gruForwardStep(params: params, t: t, cache: cache)
             }
+            if let perturbation, perturbation.step == t { perturbation.apply(to: cache, hidden: hidden) }
         }
     }
 

@@ -25,6 +25,8 @@ public final class Workspace {
     var dLogits: FloatBuffer?
     var dGatesAll: FloatBuffer?
     var dGhAll: FloatBuffer?
+    /// Test hook: perturb one layer's state during the next forward passes.
+    public var perturbation: StatePerturbation?
 
     public init(model: LanguageModel) {
         let d = model.config.directions, l = model.config.layers
@@ -56,8 +58,9 @@ extension LanguageModel {
             for (l, layer) in stacks[direction].enumerated() {
                 let h0 = direction == 0 ? state.map { UnsafePointer($0.h[l].pointer) } : nil
                 let c0 = direction == 0 ? state?.c.map { UnsafePointer($0[l].pointer) } : nil
+                let nudge = workspace.perturbation.flatMap { $0.direction == direction && $0.layer == l ? $0 : nil }
                 layer.forward(params: p, input: input, steps: T, batch: B, h0: h0, c0: c0,
-                              cache: &workspace.caches[direction][l])
+                              cache: &workspace.caches[direction][l], perturbation: nudge)
                 input = UnsafePointer(workspace.caches[direction][l].outputs(hidden: H))
             }
             // Decoder: logits = h W_dec^T + b_dec, then softmax and cross-entropy per row.

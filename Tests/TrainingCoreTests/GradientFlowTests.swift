@@ -1,0 +1,136 @@
+import Testing
+@testable import TrainingCore
+
+@Suite struct GradientFlowTests {
+    static let cases: [ModelConfig] = [
+        ModelConfig(cell: .rnn, activation: .tanh, vocabularySize: 6, embed: 3, hidden: 4),
+        ModelConfig(cell: .rnn, activation: .relu, vocabularySize: 6, embed: 3, hidden: 4),
+        ModelConfig(cell: .lstm, vocabularySize: 6, embed: 3, hidden: 4),
+        ModelConfig(cell: .gru, vocabularySize: 6, embed: 3, hidden: 4),
+        ModelConfig(cell: .rnn, layers: 2, vocabularySize: 6, embed: 3, hidden: 4),
+        ModelConfig(cell: .lstm, layers: 2, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4),
+        ModelConfig(cell: .gru, layers: 2, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4),
+    ]
+
+    static func setUp(_ config: ModelConfig, batch: Int = 2, steps: Int = 5) -> (LanguageModel, Batch, Workspace) {
+        let model = LanguageModel(config: config)
+        model.initialize(Initialization(seed: 11))
+        var generator = SeededGenerator(seed: 5)
+        let window = (0..<((steps + 1) * batch)).map { _ in Int32(generator.nextInt(below: config.vocabularySize)) }
+        let data = Batch(batch: batch, steps: steps, window: window, recall: nil)
+        let workspace = Workspace(model: model)
+        model.forward(data, state: nil, workspace: workspace)
+        return (model, data, workspace)
+    }
+
+    /// d l_b(t) / d state_b(j) by central differences on every coordinate, then mean_b of the norm.
+    static func finiteDifferenceG(model: LanguageModel, data: Batch, workspace: Workspace, direction: Int,
+                                  layer: Int, t: Int, j: Int, cellState: Bool) -> Double {
+        let B = data.batch, H = model.config.hidden
+        let epsilon: Float = 1e-2
+        var total = 0.0
+        for b in 0..<B {
+            var squared = 0.0
+            for i in 0..<H {
+                var nudge = [Float](repeating: 0, count: B * H)
+                func loss(_ sign: Float) -> Double {
+                    nudge[b * H + i] = sign * epsilon
+                    workspace.perturbation = StatePerturbation(direction: direction, layer: layer, step: j,
+                                                               hidden: cellState ? nil : nudge, cell: cellState ? nudge : nil)
+                    model.forward(data, state: nil, workspace: workspace)
+                    return Double(workspace.rowLosses[direction][t * B + b])
+                }
+                let derivative = (loss(1) - loss(-1)) / (2 * Double(epsilon))
+                squared += derivative * derivative
+            }
+            total += squared.squareRoot()
+        }
+        workspace.perturbation = nil
+        model.forward(data, state: nil, workspace: workspace)
+        return total / Double(B)
+    }
+
+    @Test(arguments: cases)
+    func matchesFiniteDifferences(config: ModelConfig) {
+        let (model, data, workspace) = Self.setUp(config)
+        let flows = model.gradientFlow(data, workspace: workspace)
+        #expect(flows.count == config.layers * config.directions)
+        for flow in flows {
+            let scale = flow.hidden.joined().max()!
+            for t in 0..<data.steps {
+                for j in 0...t {
+                    let fd = Self.finiteDifferenceG(model: model, data: data, workspace: workspace, direction: flow.direction,
+                                                    layer: flow.layer, t: t, j: j, cellState: false)
+                    #expect(abs(fd - flow.hidden[t][j]) <= 1e-2 * fd + 1e-4 * scale,
+                            "\(config.cell) layer \(flow.layer) dir \(flow.direction) G[\(t)][\(j)] = \(flow.hidden[t][j]), fd \(fd)")
+                    if let cell = flow.cell {
+                        let fdc = Self.finiteDifferenceG(model: model, data: data, workspace: workspace, direction: flow.direction,
+                                                         layer: flow.layer, t: t, j: j, cellState: true)
+                        #expect(abs(fdc - cell[t][j]) <= 1e-2 * fdc + 1e-4 * scale,
+                                "cell G[\(t)][\(j)] = \(cell[t][j]), fd \(fdc)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The slow way: one backward sweep per loss step t, through every layer.
+    static func referenceG(model: LanguageModel, data: Batch, workspace: Workspace) -> [GradientFlowMatrices] {
+        let B = data.batch, T = data.steps, H = model.config.hidden, V = model.config.vocabularySize
+        let p = model.parameters.pointer
+        var out: [GradientFlowMatrices] = []
+        for direction in 0..<model.config.directions {
+            let dLogits = model.logitAdjoints(data, direction: direction, scale: 1, workspace: workspace)
+            let top = FloatBuffer(count: T * B * H)
+            sgemm(transA: false, transB: false, m: T * B, n: H, k: V, alpha: 1, a: dLogits.pointer, lda: V,
+                  b: p + model.decoderWeight, ldb: H, beta: 0, c: top.pointer, ldc: H)
+            var g = Array(repeating: (0..<T).map { [Double](repeating: 0, count: $0 + 1) }, count: model.config.layers)
+            var gc = g
+            for t in 0..<T {
+                // Adjoints arriving at each layer's outputs, for loss t only: (T*B, H).
+                var fromAbove = FloatBuffer(count: T * B * H)
+                (fromAbove.pointer + t * B * H).update(from: top.pointer + t * B * H, count: B * H)
+                for l in stride(from: model.config.layers - 1, through: 0, by: -1) {
+                    let layer = model.stacks[direction][l]
+                    let cache = workspace.caches[direction][l]
+                    let dh = FloatBuffer(count: B * H), dc = FloatBuffer(count: B * H)
+                    let below = FloatBuffer(count: T * B * layer.inputSize)
+                    let scratch = BackwardScratch()
+                    for j in stride(from: t, through: 0, by: -1) {
+                        for i in 0..<(B * H) { dh[i] += fromAbove[j * B * H + i] }
+                        g[l][t][j] = meanRowNorm(dh.pointer, rows: B, width: H)
+                        layer.backwardStep(params: p, cache: cache, t: j, rows: B, dh: dh.pointer,
+                                           dc: model.config.cell == .lstm ? dc.pointer : nil, scratch: scratch)
+                        if model.config.cell == .lstm { gc[l][t][j] = meanRowNorm(scratch.dcTotal!.pointer, rows: B, width: H) }
+                        sgemm(transA: false, transB: false, m: B, n: layer.inputSize, k: layer.gateRows, alpha: 1,
+                              a: scratch.dGx!.pointer, lda: layer.gateRows, b: p + layer.weightIH, ldb: layer.inputSize,
+                              beta: 0, c: below.pointer + j * B * layer.inputSize, ldc: layer.inputSize)
+                        dh.pointer.update(from: scratch.dhPrev!.pointer, count: B * H)
+                    }
+                    fromAbove = below
+                }
+            }
+            for l in 0..<model.config.layers {
+                out.append(GradientFlowMatrices(layer: l, direction: direction, hidden: g[l],
+                                                cell: model.config.cell == .lstm ? gc[l] : nil))
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: cases)
+    func matchesOneLossAtATimeReference(config: ModelConfig) {
+        let (model, data, workspace) = Self.setUp(config, batch: 3, steps: 9)
+        let fast = model.gradientFlow(data, workspace: workspace)
+        let slow = Self.referenceG(model: model, data: data, workspace: workspace)
+        #expect(fast.count == slow.count)
+        for (a, b) in zip(fast, slow) {
+            #expect(a.layer == b.layer && a.direction == b.direction)
+            let fastValues: [Double] = Array(a.hidden.joined()) + Array((a.cell ?? []).joined())
+            let slowValues: [Double] = Array(b.hidden.joined()) + Array((b.cell ?? []).joined())
+            var worst = 0.0
+            for (x, y) in zip(fastValues, slowValues) { worst = max(worst, abs(x - y) / max(abs(y), 1e-12)) }
+            #expect(worst < 1e-4, "\(config.cell) layer \(a.layer) dir \(a.direction): worst relative difference \(worst)")
+        }
+    }
+}
