@@ -1,0 +1,33 @@
+import DiagnoseRecord
+
+extension LanguageModel {
+    /// Runs every probe on `batch` from a zero state: per-step losses, per-tensor gradient norms,
+    /// G for every layer and direction (and the LSTM's cell state), W_hh spectra, step Jacobians
+    /// along stream 0 and gate statistics.
+    public func probe(_ batch: Batch, step: Int, keepActivations: Bool, workspace: Workspace) -> ProbeRecord {
+        let B = batch.batch, T = batch.steps
+        forward(batch, state: nil, workspace: workspace)
+        let stepLosses = workspace.rowLosses.map { rows in
+            (0..<T).map { t in (0..<B).reduce(0.0) { $0 + Double(rows[t * B + $1]) } / Double(B) }
+        }
+        let gradients = FloatBuffer(count: parameterCount)
+        backward(batch, workspace: workspace, gradients: gradients)
+        var norms: [String: Double] = [:]
+        for entry in layout.entries { norms[entry.name] = norm(gradients, entry.range) }
+        let flows = gradientFlow(batch, workspace: workspace)
+        let layers = flows.map { flow -> LayerProbe in
+            let layer = stacks[flow.direction][flow.layer]
+            let cache = workspace.caches[flow.direction][flow.layer]
+            let hidden = LagProfile(gradientFlow: flow.hidden)
+            let cell = flow.cell.map { LagProfile(gradientFlow: $0) }
+            return LayerProbe(
+                layer: flow.layer, direction: flow.direction == 0 ? "forward" : "backward",
+                gradientFlow: flow.hidden, lagProfile: hidden.values, decayPerStep: hidden.decayPerStep,
+                horizon: hidden.horizon, cellGradientFlow: flow.cell, cellLagProfile: cell?.values,
+                cellDecayPerStep: cell?.decayPerStep, cellHorizon: cell?.horizon,
+                spectrum: spectrum(of: layer), jacobians: jacobianRecord(layer: layer, cache: cache),
+                gates: gateRecords(layer: layer, cache: cache, keepActivations: keepActivations))
+        }
+        return ProbeRecord(step: step, stepLosses: stepLosses, parameterGradientNorms: norms, layers: layers)
+    }
+}

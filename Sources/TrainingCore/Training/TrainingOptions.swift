@@ -1,0 +1,21 @@
+/// Everything that shapes a training run, as the command line gives it.
+public struct TrainingOptions: Sendable {
+    public var model: ModelConfig
+    public var initialization: Initialization
+    public var optimizer: OptimizerKind = .adam
+    public var learningRate: Double = 1e-2
+    /// Global-norm clipping threshold; 0 turns clipping off.
+    public var clip: Double = 1
+    public var steps: Int = 2000
+    public var batch: Int = 16
+    public var bptt: Int = 30
+    public var seed: UInt64 = 0
+    public var probeEvery: Int = 250
+    public var evalEvery: Int = 250
+    public var threads: Int = 1
+
+    public init(model: ModelConfig, initialization: Initialization) {
+        self.model = model
+        self.initialization = initialization
+    }
+}
