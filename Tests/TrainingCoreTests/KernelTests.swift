@@ -210,3 +210,141 @@ private struct GEMMCase {
         }
     }
 }
+
+/// Applies an in-place kernel to a copy of `values`.
+private func applied(_ values: [Float], _ kernel: (UnsafeMutablePointer<Float>, Int) -> Void) -> [Float] {
+    var out = values
+    out.withUnsafeMutableBufferPointer { kernel($0.baseAddress!, $0.count) }
+    return out
+}
+
+@Suite struct ActivationTests {
+    /// Every 1/4096 over [-20, 20] plus the points where the formulas switch.
+    static let grid: [Float] = (-81_920...81_920).map { Float($0) / 4096 }
+        + [0.625, Float(0.625).nextDown, -0.625, Float(0.625).nextUp, 9.5, 9.0, 17, -87, -88, 1e-7, -1e-30]
+
+    @Test func tanhIsWithin2e7OfFoundation() {
+        let y = applied(Self.grid) { Elementwise.tanh($0, count: $1) }
+        var worst = 0.0, worstAt: Float = 0
+        for (x, v) in zip(Self.grid, y) {
+            let error = abs(Double(v) - Foundation.tanh(Double(x)))
+            if !(error <= worst) { worst = error; worstAt = x }
+        }
+        #expect(worst <= 2e-7, "max |tanh error| = \(worst) at x = \(worstAt)")
+    }
+
+    @Test func sigmoidIsWithin2e7OfFoundation() {
+        let y = applied(Self.grid) { Elementwise.sigmoid($0, count: $1) }
+        var worst = 0.0, worstAt: Float = 0
+        for (x, v) in zip(Self.grid, y) {
+            let error = abs(Double(v) - 1 / (1 + Foundation.exp(-Double(x))))
+            if !(error <= worst) { worst = error; worstAt = x }
+        }
+        #expect(worst <= 2e-7, "max |sigmoid error| = \(worst) at x = \(worstAt)")
+    }
+
+    @Test func specialValuesSaturateExactlyAndNaNPropagates() {
+        let inputs: [Float] = [20, -20, 10, -9.2, .infinity, -.infinity, .nan, 0, -0.0, 100, -100, -1]
+        let t = applied(inputs) { Elementwise.tanh($0, count: $1) }
+        #expect(Array(t[0..<6]) == [1, -1, 1, -1, 1, -1])
+        #expect(t[6].isNaN)
+        #expect(t[7].bitPattern == Float(0).bitPattern && t[8].bitPattern == Float(-0.0).bitPattern)
+        let s = applied(inputs) { Elementwise.sigmoid($0, count: $1) }
+        #expect(s[0] == 1 && s[4] == 1 && s[9] == 1)
+        #expect(s[5] == 0 && s[10] == 0)
+        #expect(s[6].isNaN)
+        #expect(s[7] == 0.5)
+        let r = applied(inputs) { Elementwise.relu($0, count: $1) }
+        #expect(r[0] == 20 && r[1] == 0 && r[4] == .infinity && r[5] == 0 && r[11] == 0)
+        #expect(r[6].isNaN)
+    }
+
+    @Test func resultDoesNotDependOnPositionOrCount() {
+        // The same value computed in the vector body and in the padded tail gives the same bits.
+        var random = SplitMix(state: 7)
+        let values = random.floats(13).map { $0 * 6 }
+        for kernel in [Elementwise.tanh(_:count:), Elementwise.sigmoid(_:count:)] as [(UnsafeMutablePointer<Float>, Int) -> Void] {
+            let whole = applied(values) { kernel($0, $1) }
+            let shifted = applied([0, 0, 0] + values) { kernel($0, $1) }
+            let alone = values.map { v in applied([v]) { kernel($0, $1) }[0] }
+            #expect(whole.map(\.bitPattern) == Array(shifted.dropFirst(3)).map(\.bitPattern))
+            #expect(whole.map(\.bitPattern) == alone.map(\.bitPattern))
+        }
+    }
+
+    @Test func derivativesFromOutputsMatchCentralDifferences() {
+        // dy/dx from y alone against (f(x + h) - f(x - h)) / 2h in Double (away from relu's kink).
+        let xs: [Float] = [-4, -1.5, -0.3, 0.01, 0.2, 0.9, 2.5, 3.7, -2.2, 1.1, 0.6]
+        let h = 1e-4
+        func check(_ forward: (UnsafeMutablePointer<Float>, Int) -> Void,
+                   _ backward: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+                   _ exact: (Double) -> Double) -> Double {
+            let y = applied(xs, forward)
+            var g = [Float](repeating: 1, count: xs.count)
+            y.withUnsafeBufferPointer { py in g.withUnsafeMutableBufferPointer { backward(py.baseAddress!, $0.baseAddress!, xs.count) } }
+            return zip(xs, g).map { x, d in abs(Double(d) - (exact(Double(x) + h) - exact(Double(x) - h)) / (2 * h)) }.max()!
+        }
+        let sig = check({ Elementwise.sigmoid($0, count: $1) }, { Elementwise.sigmoidBackward(output: $0, gradient: $1, count: $2) },
+                        { 1 / (1 + Foundation.exp(-$0)) })
+        let tnh = check({ Elementwise.tanh($0, count: $1) }, { Elementwise.tanhBackward(output: $0, gradient: $1, count: $2) },
+                        { Foundation.tanh($0) })
+        let rel = check({ Elementwise.relu($0, count: $1) }, { Elementwise.reluBackward(output: $0, gradient: $1, count: $2) },
+                        { max($0, 0) })
+        #expect(sig < 1e-6, "sigmoid' max difference \(sig)")
+        #expect(tnh < 1e-6, "tanh' max difference \(tnh)")
+        #expect(rel < 1e-6, "relu' max difference \(rel)")
+        // The gradient is multiplied, not replaced.
+        var g: [Float] = [3]
+        Elementwise.tanhBackward(output: [0.5], gradient: &g, count: 1)
+        #expect(g == [2.25])
+    }
+}
+
+@Suite struct VectorHelperTests {
+    @Test func axpyScaleMultiplyMatchScalarLoops() {
+        var random = SplitMix(state: 8)
+        let x = random.floats(37), y0 = random.floats(37)
+        var y = y0
+        Elementwise.axpy(-1.5, x, &y, count: 37)
+        // One fused multiply-add per element.
+        #expect(y == (0..<37).map { y0[$0].addingProduct(-1.5, x[$0]) })
+        var s = x
+        Elementwise.scale(&s, by: 0.25, count: 37)
+        #expect(s == x.map { $0 * 0.25 })
+        var z = [Float](repeating: 0, count: 37)
+        Elementwise.multiply(x, y0, into: &z, count: 37)
+        #expect(z == zip(x, y0).map { $0 * $1 })
+    }
+
+    @Test func dotAndSumOfSquaresAccumulateInDouble() {
+        var random = SplitMix(state: 9)
+        let x = random.floats(1001), y = random.floats(1001)
+        let exact = zip(x, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(abs(Elementwise.dot(x, y, count: 1001) - exact) < 1e-10)
+        let squares = x.reduce(0.0) { $0 + Double($1) * Double($1) }
+        #expect(abs(Elementwise.sumOfSquares(x, count: 1001) - squares) < 1e-10)
+        // Values whose squares vanish next to 1 in Float still count in Double.
+        let tiny: [Float] = [1] + [Float](repeating: 1e-4, count: 20)
+        #expect(abs(Elementwise.sumOfSquares(tiny, count: 21) - (1 + 20 * 1e-8)) < 1e-12)
+    }
+
+    @Test func biasRowsAndColumnSumsRespectStride() {
+        // A 5 x 11 matrix stored with row stride 13; the padding must not move.
+        var random = SplitMix(state: 10)
+        let rows = 5, cols = 11, ld = 13
+        let m0 = random.floats(rows * ld), bias = random.floats(cols)
+        var m = m0
+        Elementwise.addBias(bias, to: &m, rows: rows, cols: cols, ld: ld)
+        for i in 0..<rows {
+            for j in 0..<ld {
+                #expect(m[i * ld + j] == (j < cols ? m0[i * ld + j] + bias[j] : m0[i * ld + j]))
+            }
+        }
+        var sums = [Float](repeating: 1, count: cols)
+        Elementwise.addColumnSums(of: m0, rows: rows, cols: cols, ld: ld, into: &sums)
+        for j in 0..<cols {
+            let expected = (0..<rows).reduce(Double(1)) { $0 + Double(m0[$1 * ld + j]) }
+            #expect(abs(Double(sums[j]) - expected) < 1e-5, "column \(j)")
+        }
+    }
+}
