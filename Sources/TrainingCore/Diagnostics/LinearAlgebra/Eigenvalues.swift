@@ -86,40 +86,73 @@ extension LinearAlgebra {
     }
 
     /// H = QᵀAQ upper Hessenberg (zero below the first subdiagonal), in place. Step k builds the
-    /// reflector P that zeroes column k below row k + 1 and applies it from both sides:
-    /// rows k+1..<n from the left (w = vᵀA then A -= β v w, both passes along rows),
-    /// all rows from the right (s_i = A_i· v then A_i· -= β s_i vᵀ, also along rows).
+    /// reflector P = I - β v vᵀ that zeroes column k below row k + 1 and applies it from both
+    /// sides. Done naively that is three passes over the matrix (w = vᵀA, A -= β v wᵀ, then
+    /// A -= (A v) β vᵀ); here it is two, each touching a row once while it is in cache:
+    /// - pass 1, every row i: A_i -= β v_i w (rows below k only), then s_i = β A_i·v;
+    /// - between passes: column k+1 after the right update is A_{i,k+1} - s_i v_{k+1}, which
+    ///   gives the next reflector v' without touching the matrix;
+    /// - pass 2, every row i: A_i -= s_i vᵀ, then w' += v'_i A_i (the next step's vᵀA).
     static func reduceToHessenberg(_ h: inout [Double], n: Int) {
         guard n > 2 else { return }
-        var v = [Double](repeating: 0, count: n)
-        var w = [Double](repeating: 0, count: n)
+        var v = [Double](repeating: 0, count: n)       // this step's reflector, indexed by row/column
+        var vNext = [Double](repeating: 0, count: n)   // the next step's
+        var w = [Double](repeating: 0, count: n)       // vᵀA, indexed by column
+        var s = [Double](repeating: 0, count: n)       // β A v, indexed by row
+
+        // The reflector for column 0 and its w, before the fused loop.
+        var tail = 0.0
+        for i in 1..<n { v[i] = h[i * n]; if i > 1 { tail = tail.addingProduct(v[i], v[i]) } }
+        let first = reflector(head: v[1], tailSquaredNorm: tail)
+        var beta = first.beta
+        if beta != 0 {
+            v[1] = first.v0
+            h[n] = first.alpha
+            for i in 2..<n { h[i * n] = 0 }
+            for i in 1..<n { addScaled(v[i], h, i * n + 1, to: &w, 1, count: n - 1) }
+        }
+
         for k in 0..<(n - 2) {
             let start = k + 1, len = n - start
-            var tail = 0.0
-            for i in (start + 1)..<n { tail += h[i * n + k] * h[i * n + k] }
-            let (alpha, v0, beta) = reflector(head: h[start * n + k], tailSquaredNorm: tail)
-            if beta == 0 { continue }
-            v[start] = v0
-            for i in (start + 1)..<n { v[i] = h[i * n + k] }
-            h[start * n + k] = alpha
-            for i in (start + 1)..<n { h[i * n + k] = 0 }
-
-            // Left: rows start..<n, columns start..<n (column k is done above).
-            for j in start..<n { w[j] = 0 }
-            for i in start..<n {
-                addScaled(v[i], h, i * n + start, to: &w, start, count: len)
+            // Pass 1: left update of rows start..<n, then s = β A v for every row.
+            if beta != 0 {
+                for i in 0..<n {
+                    let row = i * n + start
+                    if i >= start { addScaled(-beta * v[i], w, start, to: &h, row, count: len) }
+                    s[i] = beta * dot(h, row, v, start, count: len)
+                }
             }
-            for i in start..<n {
-                let f = -beta * v[i]
-                let row = i * n
-                for j in start..<n { h[row + j] += f * w[j] }
+            // The next reflector, from column start (rows start+1..<n) after the right update.
+            let next = start, nextStart = start + 1, nextLen = n - nextStart
+            var nextBeta = 0.0, nextAlpha = 0.0
+            if next < n - 2 {
+                tail = 0
+                for i in nextStart..<n {
+                    let x = beta != 0 ? h[i * n + next] - s[i] * v[next] : h[i * n + next]
+                    vNext[i] = x
+                    if i > nextStart { tail = tail.addingProduct(x, x) }
+                }
+                let r = reflector(head: vNext[nextStart], tailSquaredNorm: tail)
+                nextBeta = r.beta
+                nextAlpha = r.alpha
+                vNext[nextStart] = r.v0
+                if nextBeta != 0 { for j in nextStart..<n { w[j] = 0 } }
             }
-            // Right: every row, columns start..<n.
-            for i in 0..<n {
-                let row = i * n
-                let f = -beta * dot(h, row + start, v, start, count: len)
-                addScaled(f, v, start, to: &h, row + start, count: len)
+            // Pass 2: right update of every row, accumulating the next w.
+            if beta != 0 || nextBeta != 0 {
+                for i in 0..<n {
+                    if beta != 0 { addScaled(-s[i], v, start, to: &h, i * n + start, count: len) }
+                    if nextBeta != 0 && i >= nextStart {
+                        addScaled(vNext[i], h, i * n + nextStart, to: &w, nextStart, count: nextLen)
+                    }
+                }
             }
+            if nextBeta != 0 {
+                h[nextStart * n + next] = nextAlpha
+                for i in (nextStart + 1)..<n { h[i * n + next] = 0 }
+            }
+            swap(&v, &vNext)
+            beta = nextBeta
         }
     }
 
@@ -128,6 +161,7 @@ extension LinearAlgebra {
     /// wanted. Destroys h.
     static func hessenbergEigenvalues(_ h: inout [Double], n: Int) -> [ComplexValue] {
         var lambda = [ComplexValue](repeating: .nan, count: n)
+        var reflectors = [Double](repeating: 0, count: 3 * n)   // (τ, u₂, u₃) of each bulge step
         let eps = epsilon
         // A norm for the deflation test when both neighbouring diagonal entries are zero.
         var norm = 0.0
@@ -171,7 +205,7 @@ extension LinearAlgebra {
                 continue
             }
             iterations += 1
-            francisStep(&h, n: n, lo: lo, hi: hi, exceptional: iterations % 10 == 0)
+            francisStep(&h, n: n, lo: lo, hi: hi, exceptional: iterations % 10 == 0, reflectors: &reflectors)
         }
         return lambda
     }
@@ -186,7 +220,15 @@ extension LinearAlgebra {
     /// staying in real arithmetic. The step starts at the lowest row m ≥ lo where the bulge
     /// would not disturb the small subdiagonal h[m, m-1] noticeably (two small consecutive
     /// subdiagonals act like a split).
-    static func francisStep(_ h: inout [Double], n: Int, lo: Int, hi: Int, exceptional: Bool) {
+    ///
+    /// Layout: the reflector of step k acts on rows k..k+2 from the left (contiguous, done at
+    /// once) and on columns k..k+2 of rows lo...k+3 from the right. Only rows k+1...k+3 of that
+    /// column update are needed by later steps, so rows lo...k are left for the end of the sweep,
+    /// when each row takes all its pending reflectors in one walk along the row (later left
+    /// updates touch rows ≥ k+1 only, so the order of operations on every entry is unchanged).
+    /// This turns a strided column walk per step into contiguous row walks.
+    static func francisStep(_ h: inout [Double], n: Int, lo: Int, hi: Int, exceptional: Bool,
+                            reflectors: inout [Double]) {
         let eps = epsilon
         var t: Double   // σ₁ + σ₂
         var d: Double   // σ₁ σ₂
@@ -222,7 +264,10 @@ extension LinearAlgebra {
             m -= 1
         }
 
-        for k in m..<(hi) {
+        for k in m..<hi {
+            reflectors[3 * k] = 0
+            reflectors[3 * k + 1] = 0
+            reflectors[3 * k + 2] = 0
             let three = k < hi - 1   // the last reflector acts on two rows only
             if k > m {
                 x = h[k * n + k - 1]
@@ -237,6 +282,9 @@ extension LinearAlgebra {
             // P = I - τ u uᵀ with u = (1, u₂, u₃) maps (p, q, r) to (-s, 0, 0).
             let tau = (p + s) / s
             let u2 = q / (p + s), u3 = r / (p + s)
+            reflectors[3 * k] = tau
+            reflectors[3 * k + 1] = u2
+            reflectors[3 * k + 2] = u3
             if k > m {
                 h[k * n + k - 1] = -s * scale
                 h[(k + 1) * n + k - 1] = 0
@@ -249,39 +297,97 @@ extension LinearAlgebra {
             let r0 = k * n, r1 = (k + 1) * n, r2 = (k + 2) * n
             if three {
                 for j in k...hi {
-                    let v = tau * (h[r0 + j] + u2 * h[r1 + j] + u3 * h[r2 + j])
+                    let v = tau * h[r0 + j].addingProduct(u2, h[r1 + j]).addingProduct(u3, h[r2 + j])
                     h[r0 + j] -= v
-                    h[r1 + j] -= v * u2
-                    h[r2 + j] -= v * u3
+                    h[r1 + j] = h[r1 + j].addingProduct(-v, u2)
+                    h[r2 + j] = h[r2 + j].addingProduct(-v, u3)
                 }
             } else {
                 for j in k...hi {
-                    let v = tau * (h[r0 + j] + u2 * h[r1 + j])
+                    let v = tau * h[r0 + j].addingProduct(u2, h[r1 + j])
                     h[r0 + j] -= v
-                    h[r1 + j] -= v * u2
+                    h[r1 + j] = h[r1 + j].addingProduct(-v, u2)
                 }
             }
-            // Columns k, k+1, k+2 from the right, rows lo...min(k+3, hi).
-            let last = min(k + 3, hi)
-            if three {
-                for i in lo...last {
-                    let row = i * n
-                    let v = tau * (h[row + k] + u2 * h[row + k + 1] + u3 * h[row + k + 2])
+            // Columns k, k+1, k+2 from the right, now only for rows k+1...min(k+3, hi).
+            for i in (k + 1)...min(k + 3, hi) {
+                let row = i * n
+                if three {
+                    let v = tau * h[row + k].addingProduct(u2, h[row + k + 1]).addingProduct(u3, h[row + k + 2])
                     h[row + k] -= v
-                    h[row + k + 1] -= v * u2
-                    h[row + k + 2] -= v * u3
+                    h[row + k + 1] = h[row + k + 1].addingProduct(-v, u2)
+                    h[row + k + 2] = h[row + k + 2].addingProduct(-v, u3)
+                } else {
+                    let v = tau * h[row + k].addingProduct(u2, h[row + k + 1])
+                    h[row + k] -= v
+                    h[row + k + 1] = h[row + k + 1].addingProduct(-v, u2)
                 }
+            }
+        }
+
+        // The postponed column updates: row i takes the reflectors k = max(m, i)..<hi in order.
+        var i = lo
+        while i < hi {
+            if i + 7 < hi {
+                applyColumnReflectorsToEightRows(&h, n: n, firstRow: i, m: m, hi: hi, reflectors)
+                i += 8
             } else {
-                for i in lo...last {
-                    let row = i * n
-                    let v = tau * (h[row + k] + u2 * h[row + k + 1])
-                    h[row + k] -= v
-                    h[row + k + 1] -= v * u2
-                }
+                applyColumnReflectors(&h, n: n, row: i, from: max(m, i), to: hi, hi: hi, reflectors)
+                i += 1
             }
         }
     }
 
+    /// `applyColumnReflectors` for rows i..<i+8 (each from max(m, row) to hi) at once: the rows
+    /// are brought to a common first reflector one by one, then advance together in the lanes
+    /// of a SIMD vector, so eight independent dependency chains share each instruction (the
+    /// chain through one row is long; this is what keeps the sweep from waiting on it).
+    static func applyColumnReflectorsToEightRows(_ h: inout [Double], n: Int, firstRow i: Int, m: Int, hi: Int,
+                                                 _ reflectors: [Double]) {
+        let common = max(m, i + 7)
+        for j in 0..<7 {
+            applyColumnReflectors(&h, n: n, row: i + j, from: max(m, i + j), to: common, hi: hi, reflectors)
+        }
+        let rows = SIMD8<Int>(0, 1, 2, 3, 4, 5, 6, 7) &* n &+ i * n
+        @inline(__always) func load(_ c: Int) -> SIMD8<Double> {
+            var x = SIMD8<Double>()
+            for lane in 0..<8 { x[lane] = h[rows[lane] + c] }
+            return x
+        }
+        var x0 = load(common), x1 = load(common + 1)
+        var x2 = common + 2 <= hi ? load(common + 2) : .zero
+        for k in common..<hi {
+            let tau = reflectors[3 * k], u2 = reflectors[3 * k + 1], u3 = reflectors[3 * k + 2]
+            let t = tau * x0.addingProduct(x1, SIMD8(repeating: u2)).addingProduct(x2, SIMD8(repeating: u3))
+            let out = x0 - t
+            for lane in 0..<8 { h[rows[lane] + k] = out[lane] }
+            x0 = x1.addingProduct(t, SIMD8(repeating: -u2))
+            x1 = x2.addingProduct(t, SIMD8(repeating: -u3))
+            x2 = k + 3 <= hi ? load(k + 3) : .zero
+        }
+        for lane in 0..<8 { h[rows[lane] + hi] = x0[lane] }
+    }
+
+    /// Row `row` of H times the reflectors k = from..<to of the current sweep (columns k..k+2,
+    /// or k..k+1 for k = hi - 1), walking along the row with the three live entries in registers.
+    @inline(__always)
+    static func applyColumnReflectors(_ h: inout [Double], n: Int, row i: Int, from first: Int, to end: Int,
+                                      hi: Int, _ reflectors: [Double]) {
+        guard first < end else { return }
+        let row = i * n
+        var x0 = h[row + first], x1 = h[row + first + 1]
+        var x2 = first + 2 <= hi ? h[row + first + 2] : 0
+        for k in first..<end {
+            let tau = reflectors[3 * k], u2 = reflectors[3 * k + 1], u3 = reflectors[3 * k + 2]
+            let t = tau * x0.addingProduct(u2, x1).addingProduct(u3, x2)
+            h[row + k] = x0 - t
+            x0 = x1.addingProduct(-t, u2)
+            x1 = x2.addingProduct(-t, u3)
+            x2 = k + 3 <= hi ? h[row + k + 3] : 0
+        }
+        h[row + end] = x0
+        if end + 1 <= hi { h[row + end + 1] = x1 }
+    }
     /// Eigenvalues of [a b; c d]: (a + d)/2 ± sqrt(((a - d)/2)² + bc). Real roots are formed as
     /// d + z and d - bc/z with z = p + sign(p) sqrt(disc), which avoids cancellation.
     static func eigenvaluesOf2x2(_ a: Double, _ b: Double, _ c: Double, _ d: Double)

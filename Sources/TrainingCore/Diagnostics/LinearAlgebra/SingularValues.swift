@@ -37,52 +37,90 @@ extension LinearAlgebra {
     /// Upper bidiagonal B = U₀ᵀ A V₀ of a row-major m x n matrix with m ≥ n: returns the diagonal
     /// d (n entries) and superdiagonal e (n - 1 entries). Destroys a.
     ///
-    /// Step k: a left reflector zeroes column k below the diagonal (d_k is what remains), then a
-    /// right reflector zeroes row k beyond the superdiagonal (e_k is what remains). The left
-    /// update forms w = vᵀA by adding rows, the right update forms A u by dot products with rows,
-    /// so all inner loops are contiguous.
+    /// Step k applies a left reflector P_k = I - β v vᵀ that zeroes column k below the diagonal
+    /// (d_k remains), then a right reflector Q_k = I - γ u uᵀ that zeroes row k beyond the
+    /// superdiagonal (e_k remains). Done naively that is four passes over the trailing block
+    /// (w = vᵀA, A -= β v wᵀ, s = A u, A -= γ s uᵀ); here it is two, each touching a row once
+    /// while it is in cache:
+    /// - pass 1, rows i ≥ k: A_i -= β v_i w, then s_i = γ A_i·u (u comes from row k, done first);
+    /// - between passes: column k+1 after the right update is A_{i,k+1} - s_i u_{k+1}, which
+    ///   gives the next left reflector v' without touching the block;
+    /// - pass 2, rows i > k: A_i -= s_i u, then w' += v'_i A_i (the next step's vᵀA).
     static func bidiagonalize(_ a: inout [Double], m: Int, n: Int) -> (d: [Double], e: [Double]) {
         var d = [Double](repeating: 0, count: n)
         var e = [Double](repeating: 0, count: max(n - 1, 0))
         var v = [Double](repeating: 0, count: m)   // left reflector, indexed by row
+        var s = [Double](repeating: 0, count: m)   // γ A u, indexed by row
         var u = [Double](repeating: 0, count: n)   // right reflector, indexed by column
         var w = [Double](repeating: 0, count: n)   // vᵀA, indexed by column
+
+        // The left reflector for column 0 and its w, before the fused loop.
+        var beta = leftReflector(column: 0, of: a, m: m, n: n, into: &v, diagonal: &d[0])
+        if beta != 0 {
+            for i in 0..<m { addScaled(v[i], a, i * n + 1, to: &w, 1, count: n - 1) }
+        }
+
         for k in 0..<n {
-            // Left reflector on column k, rows k..<m.
-            var tail = 0.0
-            for i in (k + 1)..<max(m, k + 1) { tail += a[i * n + k] * a[i * n + k] }
-            let left = reflector(head: a[k * n + k], tailSquaredNorm: tail)
-            d[k] = left.alpha
             let start = k + 1, len = n - start
-            if left.beta != 0 && len > 0 {
-                v[k] = left.v0
-                for i in (k + 1)..<m { v[i] = a[i * n + k] }
-                for j in start..<n { w[j] = 0 }
-                for i in k..<m {
-                    addScaled(v[i], a, i * n + start, to: &w, start, count: len)
-                }
-                for i in k..<m {
-                    addScaled(-left.beta * v[i], w, start, to: &a, i * n + start, count: len)
+            guard len > 0 else { break }
+
+            // Pass 1: left update of rows k..<m; the right reflector from row k; s = γ A u.
+            var gamma = 0.0
+            for i in k..<m {
+                let row = i * n + start
+                if beta != 0 { addScaled(-beta * v[i], w, start, to: &a, row, count: len) }
+                if i == k {
+                    var tail = 0.0
+                    for j in (start + 1)..<n { tail = tail.addingProduct(a[row + j - start], a[row + j - start]) }
+                    let right = reflector(head: a[row], tailSquaredNorm: tail)
+                    e[k] = right.alpha
+                    gamma = right.beta
+                    if gamma == 0 { continue }
+                    u[start] = right.v0
+                    for j in (start + 1)..<n { u[j] = a[row + j - start] }
+                } else if gamma != 0 {
+                    s[i] = gamma * dot(a, row, u, start, count: len)
                 }
             }
-            guard k < n - 1 else { break }
 
-            // Right reflector on row k, columns k+1..<n.
-            tail = 0
-            for j in (k + 2)..<max(n, k + 2) { tail += a[k * n + j] * a[k * n + j] }
-            let right = reflector(head: a[k * n + start], tailSquaredNorm: tail)
-            e[k] = right.alpha
-            if right.beta != 0 {
-                u[start] = right.v0
-                for j in (start + 1)..<n { u[j] = a[k * n + j] }
-                for i in start..<m {
-                    let row = i * n + start
-                    let f = -right.beta * dot(a, row, u, start, count: len)
-                    addScaled(f, u, start, to: &a, row, count: len)
-                }
+            // Column start after the right update, and the left reflector that clears it.
+            let next = start   // the column, and the first row, of step k + 1
+            var tail = 0.0
+            for i in next..<m {
+                let x = gamma != 0 ? a[i * n + next] - s[i] * u[next] : a[i * n + next]
+                v[i] = x
+                if i > next { tail = tail.addingProduct(x, x) }
+            }
+            let left = reflector(head: v[next], tailSquaredNorm: tail)
+            d[next] = left.alpha
+            v[next] = left.v0
+            beta = left.beta
+
+            // Pass 2: right update of rows next..<m (columns next+1..<n: column next is done),
+            // accumulating the next step's w = vᵀA.
+            let wStart = next + 1, wLen = n - wStart
+            guard wLen > 0 else { break }
+            for j in wStart..<n { w[j] = 0 }
+            for i in next..<m {
+                let row = i * n + wStart
+                if gamma != 0 { addScaled(-s[i], u, wStart, to: &a, row, count: wLen) }
+                if beta != 0 { addScaled(v[i], a, row, to: &w, wStart, count: wLen) }
             }
         }
         return (d, e)
+    }
+
+    /// The left reflector for column `k` of a, rows k..<m: stores v in v[k..<m], the remaining
+    /// diagonal entry in `diagonal`, and returns β (0 when the column is already zero below k).
+    private static func leftReflector(column k: Int, of a: [Double], m: Int, n: Int,
+                                      into v: inout [Double], diagonal: inout Double) -> Double {
+        var tail = 0.0
+        for i in (k + 1)..<max(m, k + 1) { tail = tail.addingProduct(a[i * n + k], a[i * n + k]) }
+        let r = reflector(head: a[k * n + k], tailSquaredNorm: tail)
+        diagonal = r.alpha
+        v[k] = r.v0
+        for i in (k + 1)..<max(m, k + 1) { v[i] = a[i * n + k] }
+        return r.beta
     }
 
     /// Singular values of the upper bidiagonal matrix with diagonal d and superdiagonal e, left
