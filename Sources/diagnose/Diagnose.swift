@@ -2,7 +2,16 @@ import ArgumentParser
 
 @main
 struct Diagnose: ParsableCommand {
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
-        abstract: "Train recurrent language models and picture how their gradients flow.")
-    func run() throws {}
+        abstract: "Train recurrent language models and picture how their gradients flow.",
+        discussion: """
+            Trains a simple RNN and an LSTM (by default) on a built-in recall task, probes the
+            gradient that each step's loss sends back to every earlier hidden state, and writes
+            PNG charts and one HTML report (output/report.html) comparing them.
+            """,
+        version: version,
+        subcommands: [Train.self, Report.self, GradCheck.self],
+        defaultSubcommand: Train.self)
 }

@@ -1,0 +1,250 @@
+import DiagnoseRecord
+import Foundation
+
+/// What the trainer reports while it runs.
+public struct TrainingProgress: Sendable {
+    public var step: Int
+    public var totalSteps: Int
+    public var loss: Double
+    public var tokensPerSecond: Double
+    public var elapsed: Double
+    public var validLoss: Double?
+    public var recallAccuracy: Double?
+}
+
+public enum TrainingSetupError: Error, CustomStringConvertible, Equatable {
+    case invalid(flag: String, value: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(flag, value, reason): return "\(flag) \(value): \(reason)"
+        }
+    }
+}
+
+/// Trains one model on one corpus and writes down everything the run found.
+public final class Trainer {
+    public let options: TrainingOptions
+    public let corpus: Corpus
+    public let model: LanguageModel
+    let train: Batcher
+    let valid: Batcher
+    /// The fixed probe batch: the first B validation windows of T + 1 tokens, one per row.
+    let probeBatch: Batch
+    let workspace: Workspace
+    let probeWorkspace: Workspace
+
+    public init(options: TrainingOptions, corpus: Corpus) throws {
+        let B = options.batch, T = options.bptt
+        let need = Batcher.tokensNeeded(batch: B, steps: T)
+        guard let train = Batcher(tokens: corpus.train, mask: corpus.recallMask.map { $0[..<corpus.trainCount] },
+                                  batch: B, steps: T) else {
+            throw CorpusError.tooShort(name: corpus.name, split: "training", have: corpus.trainCount, need: need)
+        }
+        let validTokens = corpus.valid
+        guard let valid = Batcher(tokens: validTokens, mask: corpus.recallMask.map { $0[corpus.trainCount...] },
+                                  batch: B, steps: T) else {
+            throw CorpusError.tooShort(name: corpus.name, split: "validation", have: validTokens.count, need: need)
+        }
+        self.options = options
+        self.corpus = corpus
+        self.train = train
+        self.valid = valid
+        var window = [Int32](repeating: 0, count: (T + 1) * B)
+        var recall: [Bool]? = corpus.recallMask == nil ? nil : [Bool](repeating: false, count: (T + 1) * B)
+        let start = corpus.trainCount
+        for b in 0..<B {
+            for t in 0...T {
+                window[t * B + b] = corpus.tokens[start + b * T + t]
+                if let mask = corpus.recallMask { recall![t * B + b] = mask[start + b * T + t] }
+            }
+        }
+        probeBatch = Batch(batch: B, steps: T, window: window, recall: recall)
+        var config = options.model
+        config.vocabularySize = corpus.vocabularySize
+        model = LanguageModel(config: config)
+        var initialization = options.initialization
+        initialization.seed = options.seed
+        model.initialize(initialization)
+        workspace = Workspace(model: model)
+        probeWorkspace = Workspace(model: model)
+    }
+
+    /// Replaces the initial weights (continuing from a saved model). Shapes must match the layout.
+    public func load(tensors: [String: [Float]]) throws {
+        for entry in model.layout.entries {
+            guard let values = tensors[entry.name] else {
+                throw TrainingSetupError.invalid(flag: "--weights", value: entry.name, reason: "tensor missing from the file")
+            }
+            guard values.count == entry.count else {
+                throw TrainingSetupError.invalid(flag: "--weights", value: entry.name,
+                                                 reason: "has \(values.count) values, this model needs \(entry.shape)")
+            }
+            for (i, v) in values.enumerated() { model.parameters[entry.offset + i] = v }
+        }
+    }
+
+    public func run(name: String, command: [String], toolVersion: String,
+                    progress: (TrainingProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }) -> RunRecord {
+        let B = options.batch, T = options.bptt
+        let tokensPerStep = Double(B * T * model.config.directions)
+        var optimizer = Optimizer(kind: options.optimizer, learningRate: options.learningRate)
+        let gradients = FloatBuffer(count: model.parameterCount)
+        var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command,
+                               config: runConfig(), corpus: corpusInfo(), parameterCount: model.parameterCount,
+                               parameters: model.layout.entries.map { ParameterInfo(name: $0.name, shape: $0.shape) })
+        record.probeTokens = (0..<T).map { corpus.vocabulary[Int(probeBatch.window[$0 * B])] }
+        record.probes.append(model.probe(probeBatch, step: 0, keepActivations: true, workspace: probeWorkspace))
+
+        var state: RecurrentState? = nil
+        var windowIndex = 0
+        var trainingSeconds = 0.0
+        var recentLosses: [Double] = []
+        var lastStep = 0
+        for step in 1...max(options.steps, 1) where options.steps > 0 {
+            let started = DispatchTime.now().uptimeNanoseconds
+            if windowIndex == train.windowCount {
+                windowIndex = 0
+                state = nil  // a new pass over the data starts from a clean state
+            }
+            let batch = train.window(windowIndex)
+            windowIndex += 1
+            let losses = model.forward(batch, state: state, workspace: workspace)
+            let loss = losses.reduce(0, +) / Double(losses.count)
+            gradients.zero()
+            model.backward(batch, workspace: workspace, gradients: gradients)
+            let gradientNorm = globalNorm(gradients)
+            let finite = loss.isFinite && gradientNorm.isFinite
+            let clipped = finite && options.clip > 0 && gradientNorm > options.clip
+            if clipped {
+                let scale = Float(options.clip / gradientNorm)
+                for i in 0..<gradients.count { gradients[i] *= scale }
+            }
+            record.steps.append(StepRecord(step: step, loss: loss, perplexity: Foundation.exp(loss),
+                                           gradientNorm: gradientNorm,
+                                           clippedGradientNorm: clipped ? options.clip : gradientNorm,
+                                           clipped: clipped, learningRate: options.learningRate))
+            guard finite else {
+                record.status.divergedAtStep = step
+                record.status.divergenceReason = loss.isFinite ? "the gradient norm became \(gradientNorm)" : "the loss became \(loss)"
+                lastStep = step
+                break
+            }
+            optimizer.step(parameters: model.parameters, gradients: gradients)
+            state = model.finalState(workspace)
+            trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            recentLosses.append(loss)
+            lastStep = step
+            var evaluation: EvaluationRecord?
+            if step % options.evalEvery == 0 || step == options.steps {
+                evaluation = evaluate(step: step, trainLoss: recentLosses.reduce(0, +) / Double(recentLosses.count))
+                record.evaluations.append(evaluation!)
+                recentLosses.removeAll()
+            }
+            if step % options.probeEvery == 0 && step < options.steps {
+                record.probes.append(model.probe(probeBatch, step: step, keepActivations: false, workspace: probeWorkspace))
+            }
+            progress(TrainingProgress(step: step, totalSteps: options.steps, loss: loss,
+                                      tokensPerSecond: Double(step) * tokensPerStep / max(trainingSeconds, 1e-9),
+                                      elapsed: trainingSeconds, validLoss: evaluation?.validLoss,
+                                      recallAccuracy: evaluation?.recallAccuracy))
+            if shouldStop() {
+                record.status.interrupted = true
+                break
+            }
+        }
+        if lastStep > 0 && record.evaluations.last?.step != lastStep && record.status.divergedAtStep == nil {
+            record.evaluations.append(evaluate(step: lastStep, trainLoss: recentLosses.isEmpty
+                ? record.steps.last!.loss : recentLosses.reduce(0, +) / Double(recentLosses.count)))
+        }
+        if lastStep > 0 {
+            record.probes.append(model.probe(probeBatch, step: lastStep, keepActivations: true, workspace: probeWorkspace))
+        }
+        record.summary = summary(of: record, trainingSeconds: trainingSeconds, tokensPerStep: tokensPerStep)
+        return record
+    }
+
+    /// Loss over the whole validation split (state carried from a zero start), per direction,
+    /// and on the synthetic corpus the argmax accuracy at the recall answers.
+    func evaluate(step: Int, trainLoss: Double) -> EvaluationRecord {
+        let B = options.batch, T = options.bptt, D = model.config.directions, V = model.config.vocabularySize
+        var state: RecurrentState? = nil
+        var totals = [Double](repeating: 0, count: D)
+        var correct = 0, asked = 0
+        for index in 0..<valid.windowCount {
+            let batch = valid.window(index)
+            let losses = model.forward(batch, state: state, workspace: probeWorkspace)
+            for d in 0..<D { totals[d] += losses[d] }
+            state = model.finalState(probeWorkspace)
+            guard let recall = batch.recall else { continue }
+            let probs = probeWorkspace.probabilities[0]!.pointer
+            for t in 0..<T {
+                for b in 0..<B where recall[(t + 1) * B + b] {
+                    let row = probs + (t * B + b) * V
+                    var best = 0
+                    for v in 1..<V where row[v] > row[best] { best = v }
+                    asked += 1
+                    if best == Int(batch.target(direction: 0, t: t, b: b)) { correct += 1 }
+                }
+            }
+        }
+        let perDirection = totals.map { $0 / Double(valid.windowCount) }
+        let loss = perDirection.reduce(0, +) / Double(D)
+        return EvaluationRecord(step: step, trainLoss: trainLoss, validLoss: loss, validPerplexity: Foundation.exp(loss),
+                                directionValidLosses: D > 1 ? perDirection : nil,
+                                recallAccuracy: corpus.recallMask == nil ? nil : Double(correct) / Double(max(asked, 1)))
+    }
+
+    func runConfig() -> RunConfig {
+        RunConfig(cell: options.model.cell.rawValue,
+                  activation: options.model.cell == .rnn ? options.model.activation.rawValue : "tanh",
+                  layers: options.model.layers, bidirectional: options.model.bidirectional, hidden: options.model.hidden,
+                  embed: options.model.embed, batch: options.batch, bptt: options.bptt, steps: options.steps,
+                  optimizer: options.optimizer.rawValue, learningRate: options.learningRate, clip: options.clip,
+                  seed: options.seed, initialization: options.initialization.inputWeights.rawValue,
+                  spectralRadius: options.initialization.spectralRadius, forgetBias: options.initialization.forgetBias,
+                  probeEvery: options.probeEvery, evalEvery: options.evalEvery, tokenize: corpusTokenization,
+                  vocabSizeLimit: corpusVocabLimit, validFraction: corpusValidFraction, lag: corpusLag,
+                  threads: options.threads)
+    }
+
+    /// Corpus facts the record's config repeats (set by whoever built the corpus).
+    public var corpusTokenization = "char"
+    public var corpusVocabLimit: Int? = nil
+    public var corpusValidFraction = 0.1
+    public var corpusLag: Int? = nil
+
+    func corpusInfo() -> CorpusInfo {
+        CorpusInfo(name: corpus.name, synthetic: corpus.synthetic, sha256: corpus.sha256, tokens: corpus.tokens.count,
+                   trainTokens: corpus.trainCount, validTokens: corpus.tokens.count - corpus.trainCount,
+                   vocabularySize: corpus.vocabularySize)
+    }
+
+    func summary(of record: RunRecord, trainingSeconds: Double, tokensPerStep: Double) -> RunSummary {
+        let lastEval = record.evaluations.last
+        let lastProbe = record.probes.last
+        let top = lastProbe?.layers.last { $0.direction == "forward" }
+        let completed = record.steps.count - (record.status.divergedAtStep == nil ? 0 : 1)
+        var saturation: [String: Double]? = nil
+        if let gates = top?.gates { saturation = Dictionary(uniqueKeysWithValues: gates.map { ($0.name, $0.saturated) }) }
+        let recentSteps = record.steps.suffix(max(1, options.evalEvery))
+        let trainLoss = lastEval?.trainLoss ?? (recentSteps.isEmpty ? nil : recentSteps.map(\.loss).reduce(0, +) / Double(recentSteps.count))
+        func radius(_ probe: ProbeRecord?) -> Double? {
+            probe?.layers.first { $0.direction == "forward" && $0.layer == model.config.layers - 1 }?.spectrum.whole.spectralRadius
+        }
+        return RunSummary(
+            finalTrainLoss: trainLoss, finalTrainPerplexity: trainLoss.map { Foundation.exp($0) },
+            finalValidLoss: lastEval?.validLoss, finalValidPerplexity: lastEval?.validPerplexity,
+            recallAccuracy: lastEval?.recallAccuracy, decayPerStep: top?.decayPerStep, horizon: top?.horizon,
+            spectralRadiusFirst: radius(record.probes.first), spectralRadiusLast: radius(lastProbe),
+            clippedFraction: record.steps.isEmpty ? nil : Double(record.steps.filter(\.clipped).count) / Double(record.steps.count),
+            gateSaturation: saturation,
+            tokensPerSecond: trainingSeconds > 0 ? Double(completed) * tokensPerStep / trainingSeconds : nil,
+            seconds: trainingSeconds, stepsCompleted: completed)
+    }
+
+    /// The model's tensors as safetensors, with PyTorch's names and layouts.
+    public func modelTensors() -> [SafetensorsTensor] {
+        model.namedTensors().map { SafetensorsTensor(name: $0.entry.name, shape: $0.entry.shape, values: $0.values) }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import DiagnoseRecord
+import Foundation
+import Renderer
+import TrainingCore
+
+/// Errors the command itself raises.
+enum CommandError: Error, CustomStringConvertible {
+    case output(path: String, reason: String)
+    case usage(String)
+
+    var description: String {
+        switch self {
+        case let .output(path, reason):
+            return "--output: cannot write to \(path) (\(reason)); choose a writable folder with --output"
+        case let .usage(message):
+            return message
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Prints a library error and maps it to a sysexits-style code: 64 bad flags, 65 bad data,
+/// 66 missing input, 73 cannot write output, 1 anything else.
+func fail(_ error: Error) -> ExitCode {
+    printError("error: \(error)")
+    switch error {
+    case let corpus as CorpusError:
+        switch corpus {
+        case .missing, .unreadable: return ExitCode(66)
+        case .badValidFraction: return ExitCode(64)
+        default: return ExitCode(65)
+        }
+    case let command as CommandError:
+        if case .output = command { return ExitCode(73) }
+        return ExitCode(64)
+    case is TrainingSetupError: return ExitCode(64)
+    case is SafetensorsError, is RecordError: return ExitCode(65)
+    case is AtomicFileError: return ExitCode(73)
+    default: return ExitCode(1)
+    }
+}
