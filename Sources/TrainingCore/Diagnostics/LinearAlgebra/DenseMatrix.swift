@@ -79,10 +79,12 @@ public struct DenseMatrix: Equatable, Sendable {
         return s
     }
 
-    /// ‖A‖_F = sqrt(Σ a_ij²).
+    /// ‖A‖_F = sqrt(Σ a_ij²), scaled by the largest |a_ij| so the squares cannot overflow.
+    /// NaN if an entry is NaN, otherwise +∞ if an entry is infinite.
     public var frobeniusNorm: Double {
+        if values.contains(where: { $0.isNaN }) { return .nan }
         let scale = values.reduce(0) { Swift.max($0, abs($1)) }
-        guard scale > 0, scale.isFinite else { return scale == 0 ? 0 : .nan }
+        guard scale > 0, scale.isFinite else { return scale }
         var s = 0.0
         for v in values { let t = v / scale; s += t * t }
         return scale * s.squareRoot()
