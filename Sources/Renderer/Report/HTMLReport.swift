@@ -1,0 +1,533 @@
+// The HTML report: one self-contained page that tells the lecture's story with the runs' numbers.
+//
+// Sections, in order: verdict (a sentence per run, the headline lag-profile chart, the summary
+// table), gradient flow, spectra, gates, training, reproduce. Every chart is an <img> whose source
+// is a base64 `data:` URI, the stylesheet is inline and there is no script, so the file can be
+// mailed, archived by CI or opened offline and looks the same. The page is a pure function of its
+// inputs: no clock, no dictionary order, same bytes for the same runs.
+
+import DiagnoseRecord
+import Foundation
+
+/// One run as the report shows it.
+public struct ReportRun: Sendable, Equatable {
+    public var record: RunRecord
+    /// Relative POSIX path from the folder holding `report.html` to the run's folder, for example
+    /// `lstm` or `../job-2/output/lstm` (`.` for the same folder). Not percent-encoded: the report
+    /// encodes each segment when it writes links to `run.json` and `model.safetensors`.
+    public var directoryLink: String
+    /// The run's charts (ids "gradient-flow", "gradient-decay", "spectrum", "jacobian-products",
+    /// "gates", "training"); each appears once, in the section its id belongs to.
+    public var charts: [ChartImage]
+
+    public init(record: RunRecord, directoryLink: String, charts: [ChartImage]) {
+        self.record = record
+        self.directoryLink = directoryLink
+        self.charts = charts
+    }
+}
+
+public enum HTMLReport {
+    /// The ids of the page's sections, in page order.
+    public static let sectionIDs = ["verdict", "gradient-flow", "spectra", "gates", "training", "reproduce"]
+
+    /// The whole page. `comparison` holds the charts that overlay all runs ("compare-lag-profiles"
+    /// becomes the headline under the verdict); `generatedBy` names the tool, e.g. "diagnose 0.3.0".
+    /// Every chart in `runs` and `comparison` appears exactly once.
+    public static func build(runs: [ReportRun], comparison: [ChartImage], generatedBy: String) -> String {
+        var page = ReportPage(runs: runs, comparison: comparison, generatedBy: generatedBy)
+        return page.render()
+    }
+}
+
+/// Where each chart id goes and in which order.
+enum ChartPlacement {
+    static let runOrder = ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"]
+
+    static func section(ofRunChart id: String) -> String {
+        switch id {
+        case "gradient-flow", "gradient-decay": return "gradient-flow"
+        case "spectrum", "jacobian-products": return "spectra"
+        case "gates": return "gates"
+        default: return "training"  // "training" and any chart this report does not know yet
+        }
+    }
+
+    static func section(ofComparisonChart id: String) -> String {
+        switch id {
+        case "compare-lag-profiles": return "verdict"
+        case "compare-spectra": return "spectra"
+        default: return "training"
+        }
+    }
+
+    /// Charts of one section in a fixed order: known ids as listed above, then the rest by id.
+    static func ordered(_ charts: [ChartImage]) -> [ChartImage] {
+        func rank(_ chart: ChartImage) -> Int { runOrder.firstIndex(of: chart.id) ?? runOrder.count }
+        return charts.enumerated().sorted { a, b in
+            let ra = rank(a.element), rb = rank(b.element)
+            if ra != rb { return ra < rb }
+            if a.element.id != b.element.id { return a.element.id < b.element.id }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+}
+
+private struct ReportPage {
+    let runs: [ReportRun]
+    let comparison: [ChartImage]
+    let generatedBy: String
+    let verdicts: [GradientVerdict]
+    /// The chart under the verdict: the combined lag profiles, or a lone run's own lag profile.
+    let headline: (chart: ChartImage, figureID: String)?
+    let headlineRun: Int?
+    var html = ""
+
+    init(runs: [ReportRun], comparison: [ChartImage], generatedBy: String) {
+        self.runs = runs
+        self.comparison = comparison
+        self.generatedBy = generatedBy
+        let lag = GradientVerdict.referenceLag(for: runs.map(\.record))
+        verdicts = runs.map { GradientVerdict(record: $0.record, referenceLag: lag) }
+        if let chart = comparison.first(where: { $0.id == "compare-lag-profiles" }) {
+            headline = (chart, "fig-compare-lag-profiles")
+            headlineRun = nil
+        } else if runs.count == 1, let chart = runs[0].charts.first(where: { $0.id == "gradient-decay" }) {
+            headline = (chart, ReportPage.figureID(run: 0, chart: chart))
+            headlineRun = 0
+        } else {
+            headline = nil
+            headlineRun = nil
+        }
+    }
+
+    static func figureID(run: Int, chart: ChartImage) -> String {
+        "fig-r\(run + 1)-" + HTMLText.identifier(chart.id)
+    }
+
+    static func figureID(comparison chart: ChartImage) -> String {
+        "fig-" + HTMLText.identifier(chart.id)
+    }
+
+    private func e(_ text: String) -> String { HTMLText.escape(text) }
+
+    mutating func render() -> String {
+        html = ""
+        let names = runs.map { $0.record.name }
+        let title = names.isEmpty ? "No runs" : names.joined(separator: " vs ")
+        html += """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="color-scheme" content="light dark">
+        <meta name="generator" content="\(e(generatedBy))">
+        <title>Gradient flow: \(e(title))</title>
+        <style>
+        \(ReportStyle.css)
+        </style>
+        </head>
+        <body>
+        <div class="page">
+        <header class="top">
+        <h1>Gradient flow: \(e(title))</h1>
+        <p>\(e(subtitle()))</p>
+        </header>
+        <nav class="toc" aria-label="Sections">
+        <a href="#verdict">Verdict</a><a href="#gradient-flow">Gradient flow</a><a href="#spectra">Spectra</a>\
+        <a href="#gates">Gates</a><a href="#training">Training</a><a href="#reproduce">Reproduce</a>
+        </nav>
+        <main>
+
+        """
+        verdictSection()
+        gradientFlowSection()
+        spectraSection()
+        gatesSection()
+        trainingSection()
+        reproduceSection()
+        html += """
+        </main>
+        <script>\(ReportStyle.zoomScript)</script>
+        <footer>
+        <p>Generated by \(e(generatedBy)). This file is self-contained: every chart is embedded, nothing is \
+        fetched. Links to run files are relative to the folder that holds this report.</p>
+        </footer>
+        </div>
+        </body>
+        </html>
+
+        """
+        return html
+    }
+
+    private func subtitle() -> String {
+        var parts = ["\(runs.count) run\(runs.count == 1 ? "" : "s")"]
+        let corpora = Set(runs.map { $0.record.corpus.name + "\u{0}" + $0.record.corpus.sha256 })
+        if corpora.count == 1, let corpus = runs.first?.record.corpus {
+            parts.append("corpus \(corpus.name) (\(ReportFormat.integer(corpus.tokens)) tokens)")
+        } else if corpora.count > 1 {
+            parts.append("\(corpora.count) different corpora")
+        }
+        if let config = runs.first?.record.config, runs.allSatisfy({ $0.record.config.bptt == config.bptt }) {
+            parts.append("windows of \(config.bptt) steps")
+        }
+        return parts.joined(separator: " · ")
+    }
+
+    // MARK: Pieces
+
+    private func figure(_ chart: ChartImage, id: String, headline: Bool = false) -> String {
+        let scale = chart.scale.isFinite && chart.scale > 0 ? chart.scale : 1
+        let width = max(1, Int((Double(chart.width) / scale).rounded()))
+        let height = max(1, Int((Double(chart.height) / scale).rounded()))
+        // The chart draws its own title; the caption says how to read it (the title stands in when there is none).
+        let caption = chart.caption.isEmpty ? chart.title : chart.caption
+        return """
+        <figure id="\(id)"\(headline ? " class=\"headline\"" : "")>\
+        <img src="data:image/png;base64,\(chart.png.base64EncodedString())" width="\(width)" height="\(height)" \
+        alt="\(e(chart.title))">\
+        <figcaption>\(e(caption))</figcaption></figure>
+
+        """
+    }
+
+    private func cellDescription(_ config: RunConfig) -> String {
+        var text: String
+        switch config.cell {
+        case "rnn": text = "simple RNN (\(config.activation))"
+        case "lstm": text = "LSTM"
+        case "gru": text = "GRU"
+        default: text = config.cell
+        }
+        if config.layers > 1 { text += ", \(config.layers) layers" }
+        if config.bidirectional { text += ", bidirectional" }
+        return text
+    }
+
+    private func verdictClass(_ verdict: GradientVerdict) -> String {
+        switch verdict.kind {
+        case .vanishing: return "vanishing"
+        case .exploding: return "exploding"
+        case .holding: return "holds"
+        case .notFinite: return "not-finite"
+        case .noProbe: return "no-probe"
+        }
+    }
+
+    /// The card heading for run `index`: its name, cell and gradient badge.
+    private func runHeading(_ index: Int) -> String {
+        let record = runs[index].record
+        var badges = "<span class=\"badge\">\(e(cellDescription(record.config)))</span>"
+        badges += " <span class=\"badge \(verdictClass(verdicts[index]))\">\(e(verdicts[index].label))</span>"
+        if record.status.divergedAtStep != nil {
+            badges += " <span class=\"badge diverged\">diverged</span>"
+        } else if record.status.interrupted {
+            badges += " <span class=\"badge interrupted\">interrupted</span>"
+        }
+        return "<h3><span class=\"name\">\(e(record.name))</span> \(badges)</h3>\n"
+    }
+
+    private func charts(ofRun index: Int, in section: String) -> String {
+        let selected = runs[index].charts.filter {
+            ChartPlacement.section(ofRunChart: $0.id) == section && !(headlineRun == index && $0 == headline?.chart)
+        }
+        return ChartPlacement.ordered(selected).map { figure($0, id: ReportPage.figureID(run: index, chart: $0)) }
+            .joined()
+    }
+
+    private func comparisonCharts(in section: String) -> String {
+        comparison.filter {
+            ChartPlacement.section(ofComparisonChart: $0.id) == section && !(headlineRun == nil && $0 == headline?.chart)
+        }.map { figure($0, id: ReportPage.figureID(comparison: $0)) }.joined()
+    }
+
+    private func facts(_ rows: [(String, String)]) -> String {
+        guard !rows.isEmpty else { return "" }
+        return "<dl class=\"facts\">" + rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl>\n"
+    }
+
+    /// A grid with one card per run; `body` returns the card's HTML after the heading.
+    private func runGrid(_ body: (Int) -> String) -> String {
+        var out = "<div class=\"runs\">\n"
+        for index in runs.indices {
+            out += "<article class=\"run\">\n" + runHeading(index) + body(index) + "</article>\n"
+        }
+        return out + "</div>\n"
+    }
+
+    // MARK: 1. Verdict
+
+    private mutating func verdictSection() {
+        html += "<section id=\"verdict\">\n<h2>Verdict</h2>\n"
+        let differing = SettingsComparison.differing(runs.map(\.record))
+        if !differing.isEmpty {
+            html += "<div class=\"notice\" id=\"differing-settings\">\n<p>These runs differ in more than the cell, "
+                + "so part of any difference below may come from these settings:</p>\n"
+                + "<div class=\"table-wrap\"><table>\n<thead><tr><th scope=\"col\">Setting</th>"
+                + runs.map { "<th scope=\"col\">\(e($0.record.name))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+            for row in differing {
+                html += "<tr><th scope=\"row\">\(e(row.label))</th>"
+                    + row.values.map { "<td class=\"mono\">\(e($0))</td>" }.joined() + "</tr>\n"
+            }
+            html += "</tbody></table></div>\n</div>\n"
+        }
+        // The verdicts and the headline chart side by side on wide screens: the first screen shows the difference.
+        if headline != nil { html += "<div class=\"glance\">\n" }
+        if runs.isEmpty {
+            html += "<p>No runs were given.</p>\n"
+        } else {
+            html += "<ul class=\"verdicts\">\n"
+            for (index, run) in runs.enumerated() {
+                let verdict = verdicts[index]
+                var sentence = verdict.sentence
+                let outcome = RunOutcome.sentences(for: run.record)
+                if !outcome.isEmpty { sentence += " " + outcome }
+                html += "<li class=\"\(verdictClass(verdict))\"><span class=\"name\">\(e(run.record.name))</span>: "
+                    + "\(e(sentence))</li>\n"
+            }
+            html += "</ul>\n"
+        }
+        if let headline {
+            html += figure(headline.chart, id: headline.figureID, headline: true)
+            html += "</div>\n"
+        }
+        html += comparisonCharts(in: "verdict")
+        if !runs.isEmpty { summaryTable() }
+        html += "</section>\n"
+    }
+
+    private mutating func summaryTable() {
+        typealias Cell = (text: String, bad: Bool)
+        func cell(_ text: String) -> Cell {
+            (text, text == "diverged" || text == "n/a")
+        }
+        let records = runs.map(\.record)
+        var rows: [(String, [Cell])] = []
+        rows.append(("Cell", records.map { (cellDescription($0.config) + ", H = \($0.config.hidden)", false) }))
+        rows.append(("Parameters", records.map { (ReportFormat.integer($0.parameterCount), false) }))
+        rows.append(("Final train perplexity", records.map { cell(ReportFormat.number($0.summary.finalTrainPerplexity)) }))
+        rows.append(("Final valid perplexity", records.map { cell(ReportFormat.number($0.summary.finalValidPerplexity)) }))
+        if records.contains(where: { $0.corpus.synthetic }) {
+            rows.append(("Recall accuracy (synthetic corpus)", records.map {
+                $0.corpus.synthetic ? cell(ReportFormat.percent($0.summary.recallAccuracy)) : ("not synthetic", false)
+            }))
+        }
+        rows.append(("Gradient decay per step", records.map { cell(ReportFormat.factor($0.summary.decayPerStep)) }))
+        rows.append(("Horizon (r < 1e-3)", records.map { record in
+            if let horizon = record.summary.horizon { return ("\(horizon) steps", false) }
+            if record.probes.isEmpty { return (ReportFormat.missing, false) }
+            return ("beyond T = \(record.config.bptt)", false)
+        }))
+        rows.append(("Spectral radius, first → last", records.map {
+            let first = ReportFormat.number($0.summary.spectralRadiusFirst)
+            let last = ReportFormat.number($0.summary.spectralRadiusLast)
+            return (first + " → " + last, first == "diverged" || last == "diverged")
+        }))
+        rows.append(("Clipped steps", records.map {
+            $0.config.clip == 0 ? ("clipping off", false) : cell(ReportFormat.percent($0.summary.clippedFraction))
+        }))
+        rows.append(("Gate saturation", records.map { (saturationText($0.summary.gateSaturation), false) }))
+        rows.append(("Tokens/s", records.map { cell(ReportFormat.rate($0.summary.tokensPerSecond)) }))
+        rows.append(("Time", records.map { cell(ReportFormat.duration($0.summary.seconds)) }))
+        rows.append(("Steps", records.map { record in
+            let done = ReportFormat.integer(record.summary.stepsCompleted)
+            if let step = record.status.divergedAtStep { return ("\(done), diverged at \(ReportFormat.integer(step))", true) }
+            if record.status.interrupted { return ("\(done) of \(ReportFormat.integer(record.config.steps)), interrupted", true) }
+            return (done, false)
+        }))
+
+        html += "<div class=\"table-wrap\"><table class=\"summary\">\n<thead><tr><th scope=\"col\"></th>"
+            + runs.map { "<th scope=\"col\">\(e($0.record.name))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for (label, cells) in rows {
+            html += "<tr><th scope=\"row\">\(e(label))</th>"
+                + cells.map { "<td\($0.bad ? " class=\"bad\"" : "")>\(e($0.text))</td>" }.joined() + "</tr>\n"
+        }
+        html += "</tbody></table></div>\n"
+    }
+
+    /// Gate saturation in the cells' own gate order: "input 3.1%, forget 12%, ...".
+    private func saturationText(_ saturation: [String: Double]?) -> String {
+        guard let saturation, !saturation.isEmpty else { return ReportFormat.missing }
+        return ReportPage.gateOrder(Array(saturation.keys)).map {
+            "\($0) \(ReportFormat.percent(saturation[$0]))"
+        }.joined(separator: ", ")
+    }
+
+    /// Gate names in the order the cells define them, unknown names after, by name.
+    static func gateOrder(_ names: [String]) -> [String] {
+        let known = ["input", "forget", "candidate", "output", "update", "reset", "activation"]
+        return names.sorted { a, b in
+            let ra = known.firstIndex(of: a) ?? known.count, rb = known.firstIndex(of: b) ?? known.count
+            return ra != rb ? ra < rb : a < b
+        }
+    }
+
+    // MARK: 2. Gradient flow
+
+    private mutating func gradientFlowSection() {
+        html += """
+        <section id="gradient-flow">
+        <h2>Gradient flow</h2>
+        <p class="lede">Backpropagation through time carries the gradient of the loss at step t back to the hidden \
+        state l = t − j steps earlier through a product of l step Jacobians, each diag(σ′)·W<sub>h</sub>, so it \
+        behaves roughly like W<sub>h</sub> to the power l: when W<sub>h</sub> (times the largest slope of σ) is \
+        below 1 the gradient shrinks geometrically and vanishes, above 1 it can grow and explode. The LSTM adds a \
+        second path: its cell state is updated additively, c(t) = f ⊙ c(t−1) + i ⊙ g, so along it each step only \
+        multiplies by the forget gate, and the gradient survives as long as the forget gates stay near 1.</p>
+
+        """
+        if let headline {
+            html += "<p>The lag profiles of all runs, g(l)/g(0) against the lag l, are overlaid in the "
+                + "<a href=\"#\(headline.figureID)\">headline chart</a> under the verdict.</p>\n"
+        }
+        html += runGrid { index in charts(ofRun: index, in: "gradient-flow") }
+        html += comparisonCharts(in: "gradient-flow")
+        html += "</section>\n"
+    }
+
+    // MARK: 3. Spectra
+
+    private mutating func spectraSection() {
+        html += """
+        <section id="spectra">
+        <h2>Spectra</h2>
+        <p class="lede">The eigenvalues of the recurrent matrix against the unit circle, its singular values, and \
+        the singular values of the products of step Jacobians along the probe sequence. For the simple RNN a \
+        spectral radius below 1/γ (γ the largest slope of the activation) guarantees that the gradient vanishes; \
+        the Jacobian products show the rate the network actually achieves on real inputs.</p>
+
+        """
+        html += comparisonCharts(in: "spectra")
+        html += runGrid { index in
+            let record = runs[index].record
+            var rows: [(String, String)] = []
+            let first = ReportFormat.number(record.summary.spectralRadiusFirst)
+            let last = ReportFormat.number(record.summary.spectralRadiusLast)
+            let firstStep = record.probes.first.map { " (step \(ReportFormat.integer($0.step)))" } ?? ""
+            let lastStep = record.probes.last.map { " (step \(ReportFormat.integer($0.step)))" } ?? ""
+            rows.append(("Spectral radius", e("\(first)\(firstStep) → \(last)\(lastStep)")))
+            if let spectrum = GradientVerdict.probe(of: record)?.spectrum, let gamma = spectrum.gamma {
+                let product = ReportFormat.number(spectrum.whole.spectralRadius * gamma)
+                let guaranteed = spectrum.vanishingGuaranteed.map { $0 ? "yes" : "no" } ?? ReportFormat.missing
+                rows.append(("ρ · γ at the last probe", e("\(product) (γ = \(ReportFormat.number(gamma)))")))
+                rows.append(("Vanishing guaranteed", e(guaranteed)))
+            }
+            return facts(rows) + charts(ofRun: index, in: "spectra")
+        }
+        html += "</section>\n"
+    }
+
+    // MARK: 4. Gates
+
+    private mutating func gatesSection() {
+        html += """
+        <section id="gates">
+        <h2>Gates</h2>
+        <p class="lede">Gate activations over the probe text and the share of saturated units over training. A \
+        sigmoid gate near 0 or 1 passes almost no gradient through its own input; a forget gate held near 1 is \
+        what keeps the LSTM's cell-state path open.</p>
+
+        """
+        html += runGrid { index in
+            let record = runs[index].record
+            var out = ""
+            let gateNames = GradientVerdict.probe(of: record)?.gates.map(\.name) ?? []
+            if record.config.cell == "rnn" || (gateNames == ["activation"]) {
+                out += "<p>A simple RNN has no gates: this shows its \(e(record.config.activation)) activation "
+                    + "h(t) instead, and saturation is the share of units in the flat part of the activation, "
+                    + "where the step Jacobian is small.</p>\n"
+            }
+            if let saturation = record.summary.gateSaturation, !saturation.isEmpty {
+                out += facts([("Saturated at the last probe", e(saturationText(saturation)))])
+            }
+            out += charts(ofRun: index, in: "gates")
+            out += probeText(record.probeTokens, words: record.config.tokenize == "word")
+            return out
+        }
+        html += comparisonCharts(in: "gates")
+        html += "</section>\n"
+    }
+
+    /// The probe sequence as text, one token per box (whitespace made visible); word tokens are
+    /// separated by spaces, characters are not.
+    private func probeText(_ tokens: [String], words: Bool) -> String {
+        guard !tokens.isEmpty else { return "" }
+        let limit = 400
+        let shown = tokens.prefix(limit).map { token -> String in
+            var visible = token
+            visible = visible.replacingOccurrences(of: "\n", with: "⏎")
+            visible = visible.replacingOccurrences(of: "\t", with: "⇥")
+            if visible.isEmpty || visible.allSatisfy({ $0 == " " }) {
+                visible = String(repeating: "␣", count: max(visible.count, 1))
+            }
+            return "<span>\(e(visible))</span>"
+        }.joined(separator: words ? " " : "")
+        let more = tokens.count > limit ? " …" : ""
+        return "<p class=\"tokens\">Probe text (\(ReportFormat.integer(tokens.count)) tokens, the sequence under "
+            + "the heatmaps):<br>\(shown)\(more)</p>\n"
+    }
+
+    // MARK: 5. Training
+
+    private mutating func trainingSection() {
+        html += """
+        <section id="training">
+        <h2>Training</h2>
+        <p class="lede">Loss and perplexity (the exponential of the mean cross-entropy) on the training windows \
+        and at each evaluation, and the global gradient norm before clipping against the clipping threshold.</p>
+
+        """
+        html += comparisonCharts(in: "training")
+        html += runGrid { index in
+            let record = runs[index].record
+            var rows: [(String, String)] = []
+            rows.append(("Optimizer", e("\(record.config.optimizer), learning rate \(RunSetting.exact(record.config.learningRate))")))
+            if record.config.clip == 0 {
+                rows.append(("Clipping", "off"))
+            } else {
+                rows.append(("Clipping", e("global norm \(RunSetting.exact(record.config.clip)); "
+                    + "\(ReportFormat.percent(record.summary.clippedFraction)) of steps clipped")))
+            }
+            rows.append(("Final perplexity", e("train \(ReportFormat.number(record.summary.finalTrainPerplexity)), "
+                + "valid \(ReportFormat.number(record.summary.finalValidPerplexity))")))
+            return facts(rows) + charts(ofRun: index, in: "training")
+        }
+        html += "</section>\n"
+    }
+
+    // MARK: 6. Reproduce
+
+    private mutating func reproduceSection() {
+        html += """
+        <section id="reproduce">
+        <h2>Reproduce</h2>
+        <p class="lede">The exact command of each run. The same command, seed and corpus give the same numbers up to \
+        floating-point summation order; a different corpus checksum means different data.</p>
+
+        """
+        html += runGrid { index in
+            let run = runs[index]
+            let record = run.record
+            let command = HTMLText.commandLine(program: record.tool.name, arguments: record.command)
+            var corpus = "\(e(record.corpus.name)) · \(ReportFormat.integer(record.corpus.tokens)) tokens · "
+                + "vocabulary \(ReportFormat.integer(record.corpus.vocabularySize))"
+            if record.corpus.synthetic { corpus += " · synthetic" }
+            let files = ["run.json", "model.safetensors"].map { file in
+                "<a href=\"\(HTMLText.href(directory: run.directoryLink, file: file))\">\(e(file))</a>"
+            }.joined(separator: " · ")
+            let rows: [(String, String)] = [
+                ("Seed", e(String(record.config.seed))),
+                ("Corpus", corpus),
+                ("SHA-256", "<code>\(e(record.corpus.sha256))</code>"),
+                ("Tool", e("\(record.tool.name) \(record.tool.version)")),
+                ("Record schema", e(String(record.schemaVersion))),
+                ("Folder", "<a href=\"\(HTMLText.href(directory: run.directoryLink))\">\(e(run.directoryLink))</a>"),
+                ("Files", files),
+            ]
+            return "<pre><code>\(e(command))</code></pre>\n" + facts(rows)
+        }
+        html += "</section>\n"
+    }
+}
