@@ -289,7 +289,8 @@ private func standardReport() -> String {
         let comparisonIDs = try CompareCharts.render([ReportFixtures.lstm, ReportFixtures.rnn], options: options).map(\.id)
         #expect(!lstmIDs.isEmpty && !comparisonIDs.isEmpty)
         #expect(summary.runCharts.map { "\($0.deletingLastPathComponent().lastPathComponent)/\($0.lastPathComponent)" }
-            == lstmIDs.map { "lstm/\($0).png" } + rnnIDs.map { "rnn/\($0).png" })
+            == rnnIDs.map { "rnn/\($0).png" } + lstmIDs.map { "lstm/\($0).png" })
+        #expect(summary.runNames == ["rnn", "lstm"], "the simple RNN comes first, whatever the folder order")
         #expect(summary.comparisonCharts.map(\.lastPathComponent) == comparisonIDs.map { $0 + ".png" })
         #expect(summary.comparisonCharts.allSatisfy { $0.deletingLastPathComponent().lastPathComponent == "compare" })
         for file in summary.runCharts + summary.comparisonCharts {
@@ -338,7 +339,7 @@ private func standardReport() -> String {
         let output = root.appendingPathComponent("merged")
         let summary = try ReportWriter.renderRuns(runDirectories: [a, b, c, a], outputDirectory: output,
                                                   options: ReportFixtures.renderOptions)
-        #expect(summary.runNames == ["lstm (job-1/lstm)", "lstm (job-2/lstm)", "rnn"])
+        #expect(summary.runNames == ["rnn", "lstm (job-1/lstm)", "lstm (job-2/lstm)"])
         let html = try String(contentsOf: summary.report, encoding: .utf8)
         #expect(html.contains("<span class=\"name\">lstm (job-1/lstm)</span>"))
         #expect(html.contains("<span class=\"name\">lstm (job-2/lstm)</span>"))

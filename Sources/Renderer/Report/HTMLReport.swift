@@ -315,7 +315,7 @@ private struct ReportPage {
             }))
         }
         rows.append(("Gradient decay per step", records.map { cell(ReportFormat.factor($0.summary.decayPerStep)) }))
-        rows.append(("Horizon (r < 1e-3)", records.map { record in
+        rows.append(("Horizon (below 1e-3 of local)", records.map { record in
             if let horizon = record.summary.horizon { return ("\(horizon) steps", false) }
             if record.probes.isEmpty { return (ReportFormat.missing, false) }
             return ("beyond T = \(record.config.bptt)", false)

@@ -15,11 +15,12 @@ import Foundation
 public struct ReportSummary: Sendable, Equatable {
     /// `<outputDirectory>/report.html`.
     public var report: URL
-    /// `<runDir>/<id>.png` for every run, runs in the order given.
+    /// `<runDir>/<id>.png` for every run, runs in report order (simple RNN, GRU, LSTM; runs of one
+    /// cell in the order given).
     public var runCharts: [URL]
     /// `<outputDirectory>/compare/<id>.png`; empty for a single run.
     public var comparisonCharts: [URL]
-    /// The names the report shows for the runs (record names, made unique), in the order given.
+    /// The names the report shows for the runs (record names, made unique), in report order.
     public var runNames: [String]
 
     public init(report: URL, runCharts: [URL], comparisonCharts: [URL], runNames: [String]) {
@@ -61,16 +62,24 @@ public enum ReportWriter {
 
     /// Loads `run.json` from each folder, writes each run's charts as `<runDir>/<id>.png`, the
     /// comparison charts as `<outputDirectory>/compare/<id>.png` (two or more runs), and
-    /// `<outputDirectory>/report.html`, all atomically. A folder named twice is reported once.
+    /// `<outputDirectory>/report.html`, all atomically. A folder named twice is reported once; the
+    /// report shows the simple RNN first, then GRU, then LSTM, runs of one cell in the order given.
     /// Throws `ReportError`, `RecordError` (a record that cannot be read), `AtomicFileError`, or
     /// whatever the chart renderer throws.
     public static func renderRuns(runDirectories: [URL], outputDirectory: URL,
                                   options: RenderOptions) throws -> ReportSummary {
         let output = outputDirectory.standardizedFileURL
         // Read and draw everything before writing anything.
-        let directories = try uniqueRunDirectories(runDirectories)
-        guard !directories.isEmpty else { throw ReportError.noRuns(outputDirectory: output.path) }
-        var records = try directories.map(loadRecord)
+        let given = try uniqueRunDirectories(runDirectories)
+        guard !given.isEmpty else { throw ReportError.noRuns(outputDirectory: output.path) }
+        let loaded = try given.map { ($0, try loadRecord(from: $0)) }
+        // The lecture's order: simple RNN, then GRU, then LSTM; runs of one cell keep the order given.
+        let ordered = loaded.enumerated().sorted { a, b in
+            let ra = cellRank(a.element.1.config.cell), rb = cellRank(b.element.1.config.cell)
+            return ra != rb ? ra < rb : a.offset < b.offset
+        }.map(\.element)
+        let directories = ordered.map(\.0)
+        var records = ordered.map(\.1)
         let names = uniqueNames(records.map(\.name), directories: directories)
         for index in records.indices { records[index].name = names[index] }
         let runCharts = try records.map { try RunCharts.render($0, options: options) }
@@ -135,6 +144,15 @@ public enum ReportWriter {
     }
 
     // MARK: Helpers
+
+    static func cellRank(_ cell: String) -> Int {
+        switch cell {
+        case "rnn": return 0
+        case "gru": return 1
+        case "lstm": return 2
+        default: return 3
+        }
+    }
 
     /// The folders, standardised, each kept once (first occurrence), checked to be folders.
     static func uniqueRunDirectories(_ directories: [URL]) throws -> [URL] {
