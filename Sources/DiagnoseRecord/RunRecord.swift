@@ -233,6 +233,10 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var decayPerStep: Double?
     /// nil when the gradient never fell below 1e-3 of the local one within the window.
     public var horizon: Int?
+    /// The same two at the first probe (step 0, the initialisation): the architecture's own
+    /// behaviour before training shapes the weights, where the lecture's argument applies directly.
+    public var decayPerStepFirst: Double?
+    public var horizonFirst: Int?
     public var spectralRadiusFirst: Double?
     public var spectralRadiusLast: Double?
     public var clippedFraction: Double?
@@ -243,7 +247,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var stepsCompleted: Int
     public init(finalTrainLoss: Double? = nil, finalTrainPerplexity: Double? = nil, finalValidLoss: Double? = nil,
                 finalValidPerplexity: Double? = nil, recallAccuracy: Double? = nil, decayPerStep: Double? = nil,
-                horizon: Int? = nil, spectralRadiusFirst: Double? = nil, spectralRadiusLast: Double? = nil,
+                horizon: Int? = nil, decayPerStepFirst: Double? = nil, horizonFirst: Int? = nil, spectralRadiusFirst: Double? = nil, spectralRadiusLast: Double? = nil,
                 clippedFraction: Double? = nil, gateSaturation: [String: Double]? = nil,
                 tokensPerSecond: Double? = nil, seconds: Double? = nil, stepsCompleted: Int = 0) {
         self.finalTrainLoss = finalTrainLoss
@@ -253,6 +257,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
         self.recallAccuracy = recallAccuracy
         self.decayPerStep = decayPerStep
         self.horizon = horizon
+        self.decayPerStepFirst = decayPerStepFirst
+        self.horizonFirst = horizonFirst
         self.spectralRadiusFirst = spectralRadiusFirst
         self.spectralRadiusLast = spectralRadiusLast
         self.clippedFraction = clippedFraction

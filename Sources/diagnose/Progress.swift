@@ -67,7 +67,9 @@ func format(_ value: Double?, _ digits: Int) -> String {
 /// The table printed at the end of a run.
 enum SummaryTable {
     static func render(_ records: [RunRecord]) -> String {
-        let header = ["run", "cell", "params", "train ppl", "valid ppl", "recall", "decay/step", "horizon", "clipped", "time"]
+        let header = ["run", "cell", "params", "train ppl", "valid ppl", "recall", "decay/step (init -> end)",
+                      "horizon (init -> end)", "clipped", "time"]
+        func horizon(_ h: Int?, _ r: RunRecord) -> String { h.map(String.init) ?? "beyond \(r.config.bptt)" }
         let rows = records.map { r -> [String] in
             let s = r.summary
             var time = format(s.seconds, 1) + "s"
@@ -75,7 +77,8 @@ enum SummaryTable {
             if r.status.interrupted { time += " (interrupted)" }
             return [r.name, r.config.cell, "\(r.parameterCount)", format(s.finalTrainPerplexity, 2),
                     format(s.finalValidPerplexity, 2), s.recallAccuracy.map { format($0 * 100, 1) + "%" } ?? "-",
-                    format(s.decayPerStep, 3), s.horizon.map(String.init) ?? "beyond \(r.config.bptt)",
+                    format(s.decayPerStepFirst, 3) + " -> " + format(s.decayPerStep, 3),
+                    horizon(s.horizonFirst, r) + " -> " + horizon(s.horizon, r),
                     s.clippedFraction.map { format($0 * 100, 1) + "%" } ?? "-", time]
         }
         let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max()! }

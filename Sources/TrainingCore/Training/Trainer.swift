@@ -224,6 +224,7 @@ public final class Trainer {
         let lastEval = record.evaluations.last
         let lastProbe = record.probes.last
         let top = lastProbe?.layers.last { $0.direction == "forward" }
+        let topFirst = record.probes.first?.layers.last { $0.direction == "forward" }
         let completed = record.steps.count - (record.status.divergedAtStep == nil ? 0 : 1)
         var saturation: [String: Double]? = nil
         if let gates = top?.gates { saturation = Dictionary(uniqueKeysWithValues: gates.map { ($0.name, $0.saturated) }) }
@@ -236,6 +237,7 @@ public final class Trainer {
             finalTrainLoss: trainLoss, finalTrainPerplexity: trainLoss.map { Foundation.exp($0) },
             finalValidLoss: lastEval?.validLoss, finalValidPerplexity: lastEval?.validPerplexity,
             recallAccuracy: lastEval?.recallAccuracy, decayPerStep: top?.decayPerStep, horizon: top?.horizon,
+            decayPerStepFirst: topFirst?.decayPerStep, horizonFirst: topFirst?.horizon,
             spectralRadiusFirst: radius(record.probes.first), spectralRadiusLast: radius(lastProbe),
             clippedFraction: record.steps.isEmpty ? nil : Double(record.steps.filter(\.clipped).count) / Double(record.steps.count),
             gateSaturation: saturation,

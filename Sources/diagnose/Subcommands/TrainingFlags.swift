@@ -105,7 +105,7 @@ struct TrainingFlags: ParsableArguments {
     var clip: Double = 1
 
     @Option(help: "Optimiser steps.")
-    var steps: Int = 2500
+    var steps: Int = 1500
 
     @Option(help: "Parallel streams per batch (B).")
     var batch: Int = 16
