@@ -211,6 +211,38 @@ private struct GEMMCase {
     }
 }
 
+extension GEMMTests {
+    @Test(arguments: [false, true])
+    func packedRightOperandGivesTheSameBits(transB: Bool) {
+        var random = SplitMix(state: 11)
+        for (m, n, k) in [(33, 530, 300), (20, 70, 600), (7, 1, 1), (100, 17, 40)] {
+            var problem = GEMMCase(transA: m % 2 == 0, transB: transB, m: m, n: n, k: k, alpha: 0.75, beta: 1,
+                                   padding: 1, random: &random)
+            let packed = problem.b.withUnsafeBufferPointer {
+                SGEMMPackedB(transB: transB, k: k, n: n, b: $0.baseAddress!, ldb: problem.ldb)
+            }
+            func runPacked(threads: Int) -> [Float] {
+                var out = problem.c
+                problem.a.withUnsafeBufferPointer { pa in
+                    out.withUnsafeMutableBufferPointer { pc in
+                        sgemm(transA: problem.transA, m: m, alpha: problem.alpha, a: pa.baseAddress!, lda: problem.lda,
+                              packedB: packed, beta: problem.beta, c: pc.baseAddress!, ldc: problem.ldc, threads: threads)
+                    }
+                }
+                return out
+            }
+            let plain = problem.run()
+            #expect(runPacked(threads: 1).map(\.bitPattern) == plain.map(\.bitPattern), "\(m)x\(n)x\(k)")
+            #expect(runPacked(threads: 2).map(\.bitPattern) == plain.map(\.bitPattern), "\(m)x\(n)x\(k), 2 threads")
+            // After new weights, `update` repacks in place.
+            problem.b = random.floats(problem.b.count)
+            problem.b.withUnsafeBufferPointer { packed.update(transB: transB, b: $0.baseAddress!, ldb: problem.ldb) }
+            #expect(runPacked(threads: 1).map(\.bitPattern) == problem.run().map(\.bitPattern), "\(m)x\(n)x\(k) updated")
+            #expect(problem.check(runPacked(threads: 1)).worstRatio <= 1)
+        }
+    }
+}
+
 /// Applies an in-place kernel to a copy of `values`.
 private func applied(_ values: [Float], _ kernel: (UnsafeMutablePointer<Float>, Int) -> Void) -> [Float] {
     var out = values

@@ -32,6 +32,8 @@ enum GEMMBlocking {
     static let mc = 144
     /// Columns of a packed B block (kc x nc floats, 2 MiB, lives in L2/L3).
     static let nc = 2048
+    /// Up to this many rows of A, an untransposed B is read in place instead of packed.
+    static let directRows = 24
 
     /// The k-block length used for a product of depth `k`: blocks of at most `kc`, as equal as
     /// possible and rounded to 8, so that a depth of 300 becomes 152 + 148, not 256 + 44.
@@ -110,8 +112,9 @@ final class GEMMWorkspace {
 public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    gemmBlocked(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, workspace: .current)
+    gemmDriver(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+               right: .raw(transB: transB, b: b, ldb: ldb), beta: beta, c: c, ldc: ldc,
+               columns: 0..<n, workspace: .current)
 }
 
 /// `sgemm` split over up to `threads` threads (the caller's plus standing workers).
@@ -120,63 +123,161 @@ public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Flo
 public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+    gemmParallel(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                 right: .raw(transB: transB, b: b, ldb: ldb), beta: beta, c: c, ldc: ldc, threads: threads)
+}
+
+/// C = alpha * op(A) * B' + beta * C with B' a right operand packed in advance.
+/// Bit-identical to `sgemm` with the matrix `packedB` was made from; `threads` as above.
+public func sgemm(transA: Bool, m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                  packedB: SGEMMPackedB, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                  threads: Int = 1) {
+    gemmParallel(transA: transA, m: m, n: packedB.n, k: packedB.k, alpha: alpha, a: a, lda: lda,
+                 right: .packed(UnsafePointer(packedB.storage)), beta: beta, c: c, ldc: ldc, threads: threads)
+}
+
+/// A k x n right operand op(B) in the layout the micro-kernel reads, for products that reuse it:
+/// the recurrent weights across the T steps of one forward or backward pass. Packing costs about
+/// a third as much as a whole 32 x 512 x 128 product; with the operand packed once, each step
+/// pays only for its arithmetic (and for packing its small left operand).
+///
+/// Layout: for each k block [p0, p0 + kc) of `GEMMBlocking.depthBlock(k)`, ceil(n / 16) panels of
+/// kc x 16 floats (panel q holds op(B)[p, 16q + s], zero past column n), the block starting at
+/// p0 * 16 ceil(n / 16).
+public final class SGEMMPackedB {
+    /// Rows of op(B) (the depth of the product).
+    public let k: Int
+    /// Columns of op(B) and of C.
+    public let n: Int
+    let storage: UnsafeMutablePointer<Float>
+
+    /// Packs op(B): B is k x n (row stride ldb), or n x k when `transB`.
+    public init(transB: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int) {
+        precondition(k >= 0 && n >= 0, "SGEMMPackedB: negative dimension")
+        self.k = k
+        self.n = n
+        let count = k * (n + GEMMBlocking.nr - 1) / GEMMBlocking.nr * GEMMBlocking.nr + 32
+        storage = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+        update(transB: transB, b: b, ldb: ldb)
+    }
+
+    /// Repacks from a matrix of the same shape (after the weights changed), without allocating.
+    public func update(transB: Bool, b: UnsafePointer<Float>, ldb: Int) {
+        let panels = (n + GEMMBlocking.nr - 1) / GEMMBlocking.nr
+        let kc = GEMMBlocking.depthBlock(k)
+        var pc = 0
+        while pc < k {
+            packB(transB: transB, b: b, ldb: ldb, row0: pc, col0: 0, rows: min(kc, k - pc), cols: n,
+                  into: storage + pc * panels * GEMMBlocking.nr)
+            pc += kc
+        }
+    }
+
+    deinit { storage.deallocate() }
+}
+
+// MARK: - Threading
+
+/// Where the k x n right operand comes from.
+enum RightOperand {
+    /// op(B) read from B (k x n, or n x k when transposed) and packed on the fly.
+    case raw(transB: Bool, b: UnsafePointer<Float>, ldb: Int)
+    /// Already in `SGEMMPackedB` layout.
+    case packed(UnsafePointer<Float>)
+}
+
+func gemmParallel(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                  right: RightOperand, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
     let mr = GEMMBlocking.mr, nr = GEMMBlocking.nr
     // Split the dimension whose duplicated packing is cheaper: cutting rows repacks B (n x k) in
-    // every part, cutting columns repacks A (m x k).
-    let splitRows = m >= n
+    // every part, cutting columns repacks A (m x k). A packed B is never repacked: cut columns.
+    var splitRows = m >= n
+    if case .packed = right { splitRows = m >= 4 * n }
     let units = splitRows ? (m + mr - 1) / mr : (n + nr - 1) / nr
-    let work = m * n * max(k, 1)
-    let parts = min(threads, units, WorkerPool.shared.width, max(1, work / 262_144))
+    // Below ~1 MFLOP per part the hand-off costs more than it saves.
+    let parts = min(threads, units, WorkerPool.shared.width, max(1, m * n * k / 262_144))
     if parts <= 1 {
-        gemmBlocked(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, workspace: .current)
+        gemmDriver(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, right: right,
+                   beta: beta, c: c, ldc: ldc, columns: 0..<n, workspace: .current)
         return
     }
     WorkerPool.shared.run(parts: parts) { part in
         let first = units * part / parts, last = units * (part + 1) / parts
         if splitRows {
             let row0 = first * mr, rows = min(m, last * mr) - row0
-            let aPart = transA ? a + row0 : a + row0 * lda
-            gemmBlocked(transA: transA, transB: transB, m: rows, n: n, k: k, alpha: alpha,
-                        a: aPart, lda: lda, b: b, ldb: ldb, beta: beta, c: c + row0 * ldc, ldc: ldc,
-                        workspace: .current)
+            gemmDriver(transA: transA, m: rows, n: n, k: k, alpha: alpha,
+                       a: transA ? a + row0 : a + row0 * lda, lda: lda, right: right,
+                       beta: beta, c: c + row0 * ldc, ldc: ldc, columns: 0..<n, workspace: .current)
         } else {
-            let col0 = first * nr, cols = min(n, last * nr) - col0
-            let bPart = transB ? b + col0 * ldb : b + col0
-            gemmBlocked(transA: transA, transB: transB, m: m, n: cols, k: k, alpha: alpha,
-                        a: a, lda: lda, b: bPart, ldb: ldb, beta: beta, c: c + col0, ldc: ldc,
-                        workspace: .current)
+            gemmDriver(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, right: right,
+                       beta: beta, c: c, ldc: ldc, columns: first * nr ..< min(n, last * nr),
+                       workspace: .current)
         }
     }
 }
 
 // MARK: - Blocked driver
 
-func gemmBlocked(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                 a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, workspace: GEMMWorkspace) {
+/// Computes the columns `columns` of C (its lower bound a multiple of 16) for the full product.
+func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                right: RightOperand, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                columns: Range<Int>, workspace: GEMMWorkspace) {
     precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative dimension")
-    if m == 0 || n == 0 { return }
+    if m == 0 || columns.isEmpty { return }
     if k == 0 || alpha == 0 {
-        scaleMatrix(c, rows: m, cols: n, ld: ldc, by: beta)
+        scaleMatrix(c + columns.lowerBound, rows: m, cols: columns.count, ld: ldc, by: beta)
         return
     }
     let mr = GEMMBlocking.mr, nr = GEMMBlocking.nr
     let kcMax = GEMMBlocking.depthBlock(k)
     let mcMax = min(GEMMBlocking.mc, (m + mr - 1) / mr * mr)
-    let ncMax = min(GEMMBlocking.nc, (n + nr - 1) / nr * nr)
-    workspace.reserve(aCount: mcMax * kcMax, bCount: ncMax * kcMax)
+    let ncMax = min(GEMMBlocking.nc, (columns.count + nr - 1) / nr * nr)
+    // With few rows of A each B panel serves only m / 6 tiles: packing it would cost about as
+    // much as using it, so the kernel reads an untransposed B in place (only a ragged last panel
+    // is copied, so that no read runs past the end of a row).
+    var direct = false
+    if case .raw(transB: false, _, _) = right, m <= GEMMBlocking.directRows { direct = true }
+    workspace.reserve(aCount: mcMax * kcMax, bCount: direct ? nr * kcMax : ncMax * kcMax)
     let packedA = workspace.a, packedB = workspace.b, tile = workspace.tile
+    let totalPanels = (n + nr - 1) / nr
 
-    var jc = 0
-    while jc < n {
-        let nc = min(ncMax, n - jc)
+    var jc = columns.lowerBound
+    while jc < columns.upperBound {
+        let nc = min(ncMax, columns.upperBound - jc)
         var pc = 0
         while pc < k {
             let kc = min(kcMax, k - pc)
             // The first k block applies the caller's beta; later blocks accumulate onto it.
             let blockBeta: Float = pc == 0 ? beta : 1
-            packB(transB: transB, b: b, ldb: ldb, row0: pc, col0: jc, rows: kc, cols: nc, into: packedB)
+            // B panel jr / 16 of this block starts at panels + (jr / 16) * panelStride and has
+            // `rowStride` floats between consecutive p.
+            let panels: UnsafePointer<Float>, panelStride: Int, rowStride: Int
+            var raggedPanel: UnsafePointer<Float>? = nil
+            switch right {
+            case .packed(let storage):
+                panels = storage + pc * totalPanels * nr + jc * kc
+                panelStride = kc * nr
+                rowStride = nr
+            case .raw(let transB, let b, let ldb):
+                if direct {
+                    panels = b + pc * ldb + jc
+                    panelStride = nr
+                    rowStride = ldb
+                    let full = nc / nr * nr
+                    if full < nc {
+                        packB(transB: false, b: b, ldb: ldb, row0: pc, col0: jc + full, rows: kc,
+                              cols: nc - full, into: packedB)
+                        raggedPanel = UnsafePointer(packedB)
+                    }
+                } else {
+                    packB(transB: transB, b: b, ldb: ldb, row0: pc, col0: jc, rows: kc, cols: nc,
+                          into: packedB)
+                    panels = UnsafePointer(packedB)
+                    panelStride = kc * nr
+                    rowStride = nr
+                }
+            }
             var ic = 0
             while ic < m {
                 let mc = min(mcMax, m - ic)
@@ -184,15 +285,18 @@ func gemmBlocked(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Floa
                 var jr = 0
                 while jr < nc {
                     let cols = min(nr, nc - jr)
-                    let panelB = packedB + jr * kc
+                    var panelB = panels + (jr / nr) * panelStride, stride = rowStride
+                    if cols < nr, let ragged = raggedPanel { panelB = ragged; stride = nr }
+                    // Eight columns or fewer: the half-width kernel (same arithmetic per element).
+                    let width = cols <= 8 ? 8 : nr
                     var ir = 0
                     while ir < mc {
                         let rows = min(mr, mc - ir)
                         let panelA = packedA + ir * kc
                         let cTile = c + (ic + ir) * ldc + jc + jr
-                        if rows == mr && cols == nr {
-                            microKernel6x16(depth: kc, a: panelA, b: panelB, c: cTile, ldc: ldc,
-                                            alpha: alpha, beta: blockBeta)
+                        if rows == mr && cols == width {
+                            microKernel(width: width, depth: kc, a: panelA, b: panelB, bStride: stride,
+                                        c: cTile, ldc: ldc, alpha: alpha, beta: blockBeta)
                         } else {
                             // Edge tile: run the same kernel on a padded copy, then copy back.
                             if blockBeta != 0 {
@@ -200,8 +304,8 @@ func gemmBlocked(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Floa
                                     for s in 0..<cols { tile[r * nr + s] = cTile[r * ldc + s] }
                                 }
                             }
-                            microKernel6x16(depth: kc, a: panelA, b: panelB, c: tile, ldc: nr,
-                                            alpha: alpha, beta: blockBeta)
+                            microKernel(width: width, depth: kc, a: panelA, b: panelB, bStride: stride,
+                                        c: tile, ldc: nr, alpha: alpha, beta: blockBeta)
                             for r in 0..<rows {
                                 for s in 0..<cols { cTile[r * ldc + s] = tile[r * nr + s] }
                             }
@@ -231,22 +335,34 @@ private func scaleMatrix(_ c: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
     }
 }
 
-// MARK: - Micro-kernel
+// MARK: - Micro-kernels
 
-/// The 6 x 16 register tile: C[0..<6, 0..<16] = alpha * sum_p a[p][r] * b[p][s] + beta * C,
-/// where `a` is a packed 6-row panel (6 floats per p) and `b` a packed 16-column panel
-/// (16 floats per p). Twelve SIMD8 accumulators, one broadcast per row and two B loads per step.
+@inline(__always)
+private func microKernel(width: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+    if width == 8 {
+        microKernel6x8(depth: depth, a: a, b: b, bStride: bStride, c: c, ldc: ldc, alpha: alpha, beta: beta)
+    } else {
+        microKernel6x16(depth: depth, a: a, b: b, bStride: bStride, c: c, ldc: ldc, alpha: alpha, beta: beta)
+    }
+}
+
+/// The 6 x 16 register tile: C[r, s] = alpha * sum_p a[6p + r] * b[p * bStride + s] + beta * C[r, s]
+/// for r < 6, s < 16, where `a` is a packed 6-row panel and `b` a 16-column panel (packed with
+/// bStride 16, or B itself). Twelve SIMD8 accumulators: one broadcast per row and two B loads
+/// per step feed twelve FMAs. Each C element is one FMA chain over p in order.
 @inline(never)
-func microKernel6x16(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+func microKernel6x16(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
                      c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
     typealias V = SIMD8<Float>
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
     var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
     var pa = a
     var pb = UnsafeRawPointer(b)
+    let step = bStride * 4
     for _ in 0..<depth {
-        let b0 = pb.load(as: V.self)
-        let b1 = pb.load(fromByteOffset: 32, as: V.self)
+        let b0 = pb.loadUnaligned(as: V.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 32, as: V.self)
         var x = V(repeating: pa[0])
         c00.addProduct(x, b0); c01.addProduct(x, b1)
         x = V(repeating: pa[1])
@@ -260,7 +376,7 @@ func microKernel6x16(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float
         x = V(repeating: pa[5])
         c50.addProduct(x, b0); c51.addProduct(x, b1)
         pa += 6
-        pb += 64
+        pb += step
     }
     let va = V(repeating: alpha)
     @inline(__always) func store(_ row: Int, _ lo: V, _ hi: V) {
@@ -270,12 +386,46 @@ func microKernel6x16(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float
             p.storeBytes(of: va * hi, toByteOffset: 32, as: V.self)
         } else {
             let vb = V(repeating: beta)
-            p.storeBytes(of: va * lo + vb * p.load(as: V.self), as: V.self)
-            p.storeBytes(of: va * hi + vb * p.load(fromByteOffset: 32, as: V.self), toByteOffset: 32, as: V.self)
+            p.storeBytes(of: va * lo + vb * p.loadUnaligned(as: V.self), as: V.self)
+            p.storeBytes(of: va * hi + vb * p.loadUnaligned(fromByteOffset: 32, as: V.self),
+                         toByteOffset: 32, as: V.self)
         }
     }
     store(0, c00, c01); store(1, c10, c11); store(2, c20, c21)
     store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
+}
+
+/// The left half of `microKernel6x16` (columns 0..<8, same arithmetic per element), for panels
+/// with at most eight valid columns, such as the last one of n = 65.
+@inline(never)
+func microKernel6x8(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                    c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+    typealias V = SIMD8<Float>
+    var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride * 4
+    for _ in 0..<depth {
+        let b0 = pb.loadUnaligned(as: V.self)
+        c0.addProduct(V(repeating: pa[0]), b0)
+        c1.addProduct(V(repeating: pa[1]), b0)
+        c2.addProduct(V(repeating: pa[2]), b0)
+        c3.addProduct(V(repeating: pa[3]), b0)
+        c4.addProduct(V(repeating: pa[4]), b0)
+        c5.addProduct(V(repeating: pa[5]), b0)
+        pa += 6
+        pb += step
+    }
+    let va = V(repeating: alpha)
+    @inline(__always) func store(_ row: Int, _ v: V) {
+        let p = UnsafeMutableRawPointer(c + row * ldc)
+        if beta == 0 {
+            p.storeBytes(of: va * v, as: V.self)
+        } else {
+            p.storeBytes(of: va * v + V(repeating: beta) * p.loadUnaligned(as: V.self), as: V.self)
+        }
+    }
+    store(0, c0); store(1, c1); store(2, c2); store(3, c3); store(4, c4); store(5, c5)
 }
 
 // MARK: - Packing
@@ -370,32 +520,37 @@ private func packA(transA: Bool, a: UnsafePointer<Float>, lda: Int, row0: Int, c
 
 /// Packs op(B)[row0 ..< row0+rows, col0 ..< col0+cols] (rows = depth) into 16-column micro-panels:
 /// panel q holds, for each p, the 16 values op(B)[row0 + p, col0 + 16q + s] (zero past the last column).
-private func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, row0: Int, col0: Int,
+func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, row0: Int, col0: Int,
                    rows depth: Int, cols: Int, into dst: UnsafeMutablePointer<Float>) {
     let nr = GEMMBlocking.nr
+    if !transB {
+        // Row p of op(B) is row row0 + p of B: read it front to back (one sequential stream the
+        // hardware prefetcher follows) and deal its 16-float pieces out to the panels.
+        let full = cols / nr * nr
+        for p in 0..<depth {
+            let src = b + (row0 + p) * ldb + col0
+            var panel = 0
+            while panel < full {
+                let s = UnsafeRawPointer(src + panel), d = UnsafeMutableRawPointer(dst + panel * depth + p * nr)
+                d.storeBytes(of: s.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                d.storeBytes(of: s.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
+                             toByteOffset: 32, as: SIMD8<Float>.self)
+                panel += nr
+            }
+            if full < cols {
+                let d = dst + full * depth + p * nr
+                for j in 0..<nr { d[j] = full + j < cols ? src[full + j] : 0 }
+            }
+        }
+        return
+    }
     var panel = 0
     while panel < cols {
         let valid = min(nr, cols - panel)
         let out = dst + panel * depth
-        if !transB {
-            // op(B)[p, j] = b[p * ldb + j]: the 16 values of one p are contiguous.
-            let src = b + row0 * ldb + col0 + panel
-            if valid == nr {
-                for p in 0..<depth {
-                    let s = UnsafeRawPointer(src + p * ldb), d = UnsafeMutableRawPointer(out + p * nr)
-                    d.storeBytes(of: s.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-                    d.storeBytes(of: s.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
-                                 toByteOffset: 32, as: SIMD8<Float>.self)
-                }
-            } else {
-                for p in 0..<depth {
-                    let s = src + p * ldb, d = out + p * nr
-                    for j in 0..<nr { d[j] = j < valid ? s[j] : 0 }
-                }
-            }
-        } else {
-            // op(B)[p, j] = b[j * ldb + p]: sixteen rows of B, each contiguous in p; two 8 x 8
-            // transposes per 8 values of p.
+        // op(B)[p, j] = b[j * ldb + p]: sixteen rows of B, each contiguous in p; two 8 x 8
+        // transposes per 8 values of p.
+        do {
             let src = b + (col0 + panel) * ldb + row0
             var p = 0
             if valid == nr {
