@@ -31,9 +31,10 @@ if [ ! -f "$report" ]; then
     exit 2
 fi
 report="$(cd "$(dirname "$report")" && pwd)/$(basename "$report")"
+command -v python3 >/dev/null || { echo "check-report: python3 is required" >&2; exit 2; }
+url="file://$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$report")"
 if [ -z "$out" ]; then out="$(mktemp -d "${TMPDIR:-/tmp}/check-report.XXXXXX")"; fi
 mkdir -p "$out"
-command -v python3 >/dev/null || { echo "check-report: python3 is required" >&2; exit 2; }
 
 # --- 1. The HTML itself ------------------------------------------------------------------------
 python3 - "$report" <<'PY' || exit 1
@@ -148,7 +149,7 @@ shoot() {  # shoot NAME WIDTH HEIGHT [extra flags...]
     timeout 180 "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars \
         --no-first-run --user-data-dir="$profile" --run-all-compositor-stages-before-draw \
         --virtual-time-budget=5000 "$@" --window-size="$width,$height" --screenshot="$file" \
-        "file://$report" >"$out/chromium-$name.log" 2>&1 || true
+        "$url" >"$out/chromium-$name.log" 2>&1 || true
     if [ ! -s "$file" ]; then
         echo "check-report: chromium wrote no screenshot for $name; see $out/chromium-$name.log" >&2
         exit 1
