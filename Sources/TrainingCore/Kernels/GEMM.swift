@@ -196,7 +196,7 @@ func gemmParallel(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafeP
     if case .packed = right { splitRows = m >= 4 * n }
     let units = splitRows ? (m + mr - 1) / mr : (n + nr - 1) / nr
     // Below ~1 MFLOP per part the hand-off costs more than it saves.
-    let parts = min(threads, units, WorkerPool.shared.width, max(1, m * n * k / 262_144))
+    let parts = threads <= 1 ? 1 : min(threads, units, WorkerPool.shared.width, max(1, m * n * k / 262_144))
     if parts <= 1 {
         gemmDriver(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, right: right,
                    beta: beta, c: c, ldc: ldc, columns: 0..<n, workspace: .current)

@@ -17,8 +17,13 @@ final class WorkerPool: @unchecked Sendable {
     /// Threads that take part in a job: the workers and the caller.
     let width: Int
 
-    /// Spin iterations (an atomic load each, ~0.1 to 0.2 ms in all) before a worker parks.
-    private static let spinLimit = 200_000
+    /// Spin iterations (an atomic load each, some 30 to 60 microseconds in all) before a worker
+    /// parks: long enough to bridge the elementwise work between two products of a recurrent
+    /// step, short enough not to burn a core that another process wants.
+    private static let spinLimit = 100_000
+    /// Spins of the caller waiting for the last part before it starts yielding its core (a
+    /// worker that was descheduled cannot finish while the caller spins on the only other core).
+    private static let waitSpins = 4_000
 
     private let generation = Atomic<Int>(0)
     private let nextPart = Atomic<Int>(0)
@@ -58,7 +63,11 @@ final class WorkerPool: @unchecked Sendable {
             parking.broadcast()
             parking.unlock()
             drain()
-            while unfinished.load(ordering: .acquiring) > 0 {}
+            var spins = 0
+            while unfinished.load(ordering: .acquiring) > 0 {
+                spins += 1
+                if spins > Self.waitSpins { sched_yield() }
+            }
             job = nil
         }
         busy.store(false, ordering: .releasing)
