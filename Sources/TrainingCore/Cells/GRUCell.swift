@@ -12,7 +12,7 @@ extension RecurrentLayer {
         let hPrev = cache.hRow(t - 1, hidden: hidden), hNext = cache.hRow(t, hidden: hidden)
         // h(t-1) W_hh^T + b_hh, kept apart because the reset gate scales its n-part
         sgemm(transA: false, transB: true, m: batch, n: g3, k: hidden, alpha: 1,
-              a: hPrev, lda: hidden, b: params + weightHH, ldb: hidden, beta: 0, c: hp, ldc: g3)
+              a: hPrev, lda: hidden, b: params + weightHH, ldb: hidden, beta: 0, c: hp, ldc: g3, threads: Parallelism.threads)
         let aux = cache.aux!.pointer + t * batch * hidden
         for b in 0..<batch {
             let row = pre + b * g3, hRow = hp + b * g3

@@ -9,7 +9,7 @@ extension RecurrentLayer {
         let pre = cache.gates!.pointer + t * batch * g4
         sgemm(transA: false, transB: true, m: batch, n: g4, k: hidden, alpha: 1,
               a: cache.hRow(t - 1, hidden: hidden), lda: hidden, b: params + weightHH, ldb: hidden,
-              beta: 1, c: pre, ldc: g4)
+              beta: 1, c: pre, ldc: g4, threads: Parallelism.threads)
         let cPrev = cache.cRow(t - 1, hidden: hidden), cNext = cache.cRow(t, hidden: hidden)
         let hNext = cache.hRow(t, hidden: hidden)
         let tanhC = cache.aux!.pointer + t * batch * hidden

@@ -25,7 +25,7 @@ extension RecurrentLayer {
         // a(t) = ... + h(t-1) W_hh^T
         sgemm(transA: false, transB: true, m: batch, n: hidden, k: hidden, alpha: 1,
               a: cache.hRow(t - 1, hidden: hidden), lda: hidden, b: params + weightHH, ldb: hidden,
-              beta: 1, c: pre, ldc: hidden)
+              beta: 1, c: pre, ldc: hidden, threads: Parallelism.threads)
         let out = cache.hRow(t, hidden: hidden)
         for i in 0..<(batch * hidden) {
             let y = activate(pre[i])

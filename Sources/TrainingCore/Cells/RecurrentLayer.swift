@@ -149,7 +149,7 @@ extension RecurrentLayer {
 
         // The input projection of the whole window in one multiply: X W_ih^T + b_ih (+ b_hh).
         sgemm(transA: false, transB: true, m: rowsAll, n: gateRows, k: inputSize, alpha: 1,
-              a: x.pointer, lda: inputSize, b: params + weightIH, ldb: inputSize, beta: 0, c: gates.pointer, ldc: gateRows)
+              a: x.pointer, lda: inputSize, b: params + weightIH, ldb: inputSize, beta: 0, c: gates.pointer, ldc: gateRows, threads: Parallelism.threads)
         let bias = FloatBuffer(count: gateRows)
         for i in 0..<gateRows { bias[i] = params[biasIH + i] + (cell == .gru ? 0 : params[biasHH + i]) }
         for r in 0..<rowsAll {
@@ -189,7 +189,7 @@ extension RecurrentLayer {
         let dGhPointer = cell == .gru ? scratch.dGh!.pointer : dGx.pointer
         sgemm(transA: false, transB: false, m: rows, n: hidden, k: gateRows, alpha: 1,
               a: dGhPointer, lda: gateRows, b: params + weightHH, ldb: hidden,
-              beta: cell == .gru ? 1 : 0, c: dhPrev.pointer, ldc: hidden)
+              beta: cell == .gru ? 1 : 0, c: dhPrev.pointer, ldc: hidden, threads: Parallelism.threads)
     }
 
     /// Full backward over the window, adding into `grads` (same layout as `params`).
@@ -215,9 +215,9 @@ extension RecurrentLayer {
         }
         // Weight gradients for the whole window at once.
         sgemm(transA: true, transB: false, m: gateRows, n: inputSize, k: rowsAll, alpha: 1,
-              a: allX.pointer, lda: gateRows, b: cache.input!.pointer, ldb: inputSize, beta: 1, c: grads + weightIH, ldc: inputSize)
+              a: allX.pointer, lda: gateRows, b: cache.input!.pointer, ldb: inputSize, beta: 1, c: grads + weightIH, ldc: inputSize, threads: Parallelism.threads)
         sgemm(transA: true, transB: false, m: gateRows, n: hidden, k: rowsAll, alpha: 1,
-              a: allH.pointer, lda: gateRows, b: cache.h!.pointer, ldb: hidden, beta: 1, c: grads + weightHH, ldc: hidden)
+              a: allH.pointer, lda: gateRows, b: cache.h!.pointer, ldb: hidden, beta: 1, c: grads + weightHH, ldc: hidden, threads: Parallelism.threads)
         for r in 0..<rowsAll {
             let gx = allX.pointer + r * gateRows, gh = allH.pointer + r * gateRows
             for i in 0..<gateRows {
@@ -227,7 +227,7 @@ extension RecurrentLayer {
         }
         if let dInput {
             sgemm(transA: false, transB: false, m: rowsAll, n: inputSize, k: gateRows, alpha: 1,
-                  a: allX.pointer, lda: gateRows, b: params + weightIH, ldb: inputSize, beta: 0, c: dInput, ldc: inputSize)
+                  a: allX.pointer, lda: gateRows, b: params + weightIH, ldb: inputSize, beta: 0, c: dInput, ldc: inputSize, threads: Parallelism.threads)
         }
     }
 }

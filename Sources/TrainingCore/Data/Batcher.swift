@@ -9,6 +9,14 @@ public struct Batch: Sendable {
 
     /// Input token of direction `direction` (0 forward, 1 backward) at its step t for stream b.
     /// The backward direction reads the window reversed and predicts the previous token.
+    public init(batch: Int, steps: Int, window: [Int32], recall: [Bool]?) {
+        precondition(window.count == (steps + 1) * batch)
+        self.batch = batch
+        self.steps = steps
+        self.window = window
+        self.recall = recall
+    }
+
     @inline(__always) public func input(direction: Int, t: Int, b: Int) -> Int32 {
         direction == 0 ? window[t * batch + b] : window[(steps - t) * batch + b]
     }

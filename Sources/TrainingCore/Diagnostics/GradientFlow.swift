@@ -32,7 +32,7 @@ extension LanguageModel {
             let dLogits = logitAdjoints(batch, direction: direction, scale: 1, workspace: workspace)
             let topInjection = FloatBuffer(count: T * B * H)
             sgemm(transA: false, transB: false, m: T * B, n: H, k: V, alpha: 1, a: dLogits.pointer, lda: V,
-                  b: p + decoderWeight, ldb: H, beta: 0, c: topInjection.pointer, ldc: H)
+                  b: p + decoderWeight, ldb: H, beta: 0, c: topInjection.pointer, ldc: H, threads: Parallelism.threads)
             // injections[j]: ((T - j) * B, H) adjoints from the layer above, rows for t = T-1 ... j.
             var injections: [FloatBuffer]? = nil
             var layerResults: [GradientFlowMatrices] = []
@@ -77,7 +77,7 @@ extension LanguageModel {
                         let e = FloatBuffer(count: rows * layer.inputSize)
                         sgemm(transA: false, transB: false, m: rows, n: layer.inputSize, k: layer.gateRows, alpha: 1,
                               a: scratch.dGx!.pointer, lda: layer.gateRows, b: p + layer.weightIH, ldb: layer.inputSize,
-                              beta: 0, c: e.pointer, ldc: layer.inputSize)
+                              beta: 0, c: e.pointer, ldc: layer.inputSize, threads: Parallelism.threads)
                         below.append(e)
                     }
                 }

@@ -5,16 +5,7 @@ extension LanguageModel {
     /// G for every layer and direction (and the LSTM's cell state), W_hh spectra, step Jacobians
     /// along stream 0 and gate statistics.
     public func probe(_ batch: Batch, step: Int, keepActivations: Bool, workspace: Workspace) -> ProbeRecord {
-        let B = batch.batch, T = batch.steps
-        forward(batch, state: nil, workspace: workspace)
-        let stepLosses = workspace.rowLosses.map { rows in
-            (0..<T).map { t in (0..<B).reduce(0.0) { $0 + Double(rows[t * B + $1]) } / Double(B) }
-        }
-        let gradients = FloatBuffer(count: parameterCount)
-        backward(batch, workspace: workspace, gradients: gradients)
-        var norms: [String: Double] = [:]
-        for entry in layout.entries { norms[entry.name] = norm(gradients, entry.range) }
-        let flows = gradientFlow(batch, workspace: workspace)
+        let (stepLosses, norms, flows) = gradientFlowSection(batch, workspace: workspace)
         let layers = flows.map { flow -> LayerProbe in
             let layer = stacks[flow.direction][flow.layer]
             let cache = workspace.caches[flow.direction][flow.layer]
@@ -29,5 +20,22 @@ extension LanguageModel {
                 gates: gateRecords(layer: layer, cache: cache, keepActivations: keepActivations))
         }
         return ProbeRecord(step: step, stepLosses: stepLosses, parameterGradientNorms: norms, layers: layers)
+    }
+
+    /// Section 1 of the probes (what the benchmark times): from a zero state, the per-step losses
+    /// (mean over the batch of l_b(t), per direction), the norm of each tensor's gradient of the
+    /// batch's mean loss, and G for every layer and direction.
+    public func gradientFlowSection(_ batch: Batch, workspace: Workspace)
+        -> (stepLosses: [[Double]], gradientNorms: [String: Double], flows: [GradientFlowMatrices]) {
+        let B = batch.batch, T = batch.steps
+        forward(batch, state: nil, workspace: workspace)
+        let stepLosses = workspace.rowLosses.map { rows in
+            (0..<T).map { t in (0..<B).reduce(0.0) { $0 + Double(rows[t * B + $1]) } / Double(B) }
+        }
+        let gradients = FloatBuffer(count: parameterCount)
+        backward(batch, workspace: workspace, gradients: gradients)
+        var norms: [String: Double] = [:]
+        for entry in layout.entries { norms[entry.name] = norm(gradients, entry.range) }
+        return (stepLosses, norms, gradientFlow(batch, workspace: workspace))
     }
 }

@@ -66,7 +66,7 @@ extension LanguageModel {
             // Decoder: logits = h W_dec^T + b_dec, then softmax and cross-entropy per row.
             let probs = FloatBuffer.ensure(&workspace.probabilities[direction], count: rows * V)
             sgemm(transA: false, transB: true, m: rows, n: V, k: H, alpha: 1, a: input, lda: H,
-                  b: p + decoderWeight, ldb: H, beta: 0, c: probs.pointer, ldc: V)
+                  b: p + decoderWeight, ldb: H, beta: 0, c: probs.pointer, ldc: V, threads: Parallelism.threads)
             var rowLoss = [Float](repeating: 0, count: rows)
             var total = 0.0
             for t in 0..<T {
@@ -143,13 +143,13 @@ extension LanguageModel {
             let top = workspace.caches[direction][config.layers - 1].outputs(hidden: H)
             // Decoder gradients: dW_dec += dlogits^T h, db_dec += column sums, dh = dlogits W_dec.
             sgemm(transA: true, transB: false, m: V, n: H, k: rows, alpha: 1, a: dLogits.pointer, lda: V,
-                  b: top, ldb: H, beta: 1, c: g + decoderWeight, ldc: H)
+                  b: top, ldb: H, beta: 1, c: g + decoderWeight, ldc: H, threads: Parallelism.threads)
             for r in 0..<rows {
                 for v in 0..<V { g[decoderBias + v] += dLogits.pointer[r * V + v] }
             }
             var dOut = FloatBuffer.ensure(&workspace.dOutputs, count: rows * max(H, E))
             sgemm(transA: false, transB: false, m: rows, n: H, k: V, alpha: 1, a: dLogits.pointer, lda: V,
-                  b: p + decoderWeight, ldb: H, beta: 0, c: dOut.pointer, ldc: H)
+                  b: p + decoderWeight, ldb: H, beta: 0, c: dOut.pointer, ldc: H, threads: Parallelism.threads)
             for l in stride(from: config.layers - 1, through: 0, by: -1) {
                 let layer = stacks[direction][l]
                 let dIn = FloatBuffer.ensure(&workspace.dInputs, count: rows * max(H, E))

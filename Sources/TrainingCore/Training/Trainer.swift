@@ -31,7 +31,6 @@ public final class Trainer {
     let valid: Batcher
     /// The fixed probe batch: the first B validation windows of T + 1 tokens, one per row.
     let probeBatch: Batch
-    let workspace: Workspace
     let probeWorkspace: Workspace
 
     public init(options: TrainingOptions, corpus: Corpus) throws {
@@ -66,7 +65,6 @@ public final class Trainer {
         var initialization = options.initialization
         initialization.seed = options.seed
         model.initialize(initialization)
-        workspace = Workspace(model: model)
         probeWorkspace = Workspace(model: model)
     }
 
@@ -88,15 +86,14 @@ public final class Trainer {
                     progress: (TrainingProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }) -> RunRecord {
         let B = options.batch, T = options.bptt
         let tokensPerStep = Double(B * T * model.config.directions)
-        var optimizer = Optimizer(kind: options.optimizer, learningRate: options.learningRate)
-        let gradients = FloatBuffer(count: model.parameterCount)
+        let runner = StepRunner(model: model, optimizer: options.optimizer, learningRate: options.learningRate,
+                                clip: options.clip)
         var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command,
                                config: runConfig(), corpus: corpusInfo(), parameterCount: model.parameterCount,
                                parameters: model.layout.entries.map { ParameterInfo(name: $0.name, shape: $0.shape) })
         record.probeTokens = (0..<T).map { corpus.vocabulary[Int(probeBatch.window[$0 * B])] }
         record.probes.append(model.probe(probeBatch, step: 0, keepActivations: true, workspace: probeWorkspace))
 
-        var state: RecurrentState? = nil
         var windowIndex = 0
         var trainingSeconds = 0.0
         var recentLosses: [Double] = []
@@ -105,33 +102,21 @@ public final class Trainer {
             let started = DispatchTime.now().uptimeNanoseconds
             if windowIndex == train.windowCount {
                 windowIndex = 0
-                state = nil  // a new pass over the data starts from a clean state
+                runner.resetState()  // a new pass over the data starts from a clean state
             }
-            let batch = train.window(windowIndex)
+            let outcome = runner.step(train.window(windowIndex))
             windowIndex += 1
-            let losses = model.forward(batch, state: state, workspace: workspace)
-            let loss = losses.reduce(0, +) / Double(losses.count)
-            gradients.zero()
-            model.backward(batch, workspace: workspace, gradients: gradients)
-            let gradientNorm = globalNorm(gradients)
-            let finite = loss.isFinite && gradientNorm.isFinite
-            let clipped = finite && options.clip > 0 && gradientNorm > options.clip
-            if clipped {
-                let scale = Float(options.clip / gradientNorm)
-                for i in 0..<gradients.count { gradients[i] *= scale }
-            }
+            let loss = outcome.loss, gradientNorm = outcome.gradientNorm
             record.steps.append(StepRecord(step: step, loss: loss, perplexity: Foundation.exp(loss),
                                            gradientNorm: gradientNorm,
-                                           clippedGradientNorm: clipped ? options.clip : gradientNorm,
-                                           clipped: clipped, learningRate: options.learningRate))
-            guard finite else {
+                                           clippedGradientNorm: outcome.clipped ? options.clip : gradientNorm,
+                                           clipped: outcome.clipped, learningRate: options.learningRate))
+            guard outcome.finite else {
                 record.status.divergedAtStep = step
                 record.status.divergenceReason = loss.isFinite ? "the gradient norm became \(gradientNorm)" : "the loss became \(loss)"
                 lastStep = step
                 break
             }
-            optimizer.step(parameters: model.parameters, gradients: gradients)
-            state = model.finalState(workspace)
             trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             recentLosses.append(loss)
             lastStep = step

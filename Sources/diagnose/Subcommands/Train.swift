@@ -68,6 +68,8 @@ struct Train: ParsableCommand {
         let command = Array(CommandLine.arguments.dropFirst())
         let records = RecordSlots(count: runs.count)
         let concurrent = max(1, min(threadCount, runs.count))
+        // Cores left over after one per concurrent run go to each model's matrix multiplies.
+        setComputeThreads(max(1, threadCount / concurrent))
         let queue = DispatchQueue(label: "diagnose.train", attributes: .concurrent)
         let group = DispatchGroup()
         let slots = DispatchSemaphore(value: concurrent)

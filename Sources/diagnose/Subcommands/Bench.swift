@@ -1,0 +1,267 @@
+import ArgumentParser
+import Foundation
+import TrainingCore
+
+/// `diagnose bench`: the speed figures, measured the way ../shared/bench/torch_bench.py measures
+/// PyTorch (same models, batch and window, SGD lr 1, global-norm clipping at 0.25, state carried).
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure training tokens/s, gradient-flow probe time, GEMM GFLOP/s and peak memory.",
+        discussion: "Build with `swift run -c release diagnose bench`. Each training configuration runs in its own "
+            + "process so that its peak memory (maximum resident set) is its own.")
+
+    @Option(help: "Configurations to run, comma-separated: a, b, c (see README, Performance).")
+    var config: String = "a,b,c"
+
+    @Option(help: "Cells, comma-separated.")
+    var cell: String = "rnn,lstm,gru"
+
+    @Option(name: .customLong("window-seconds"), help: "Length of one timed window of whole steps.")
+    var windowSeconds: Double = 2
+
+    @Option(help: "Timed windows per configuration (median, min and max are reported).")
+    var windows: Int = 5
+
+    @Option(name: .customLong("warmup-seconds"), help: "Untimed warm-up before the windows.")
+    var warmupSeconds: Double = 1
+
+    @Option(help: "Threads per model.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Also write the figures as JSON to this file.")
+    var json: String?
+
+    @Flag(name: .customLong("skip-training"), help: "Only the probe and GEMM figures.")
+    var skipTraining = false
+
+    @Option(help: .hidden) var child: String?
+
+    func validate() throws {
+        for name in config.split(separator: ",") where BenchConfig.all[String(name)] == nil {
+            throw ValidationError("--config \(name): unknown configuration; use a, b or c")
+        }
+        for name in cell.split(separator: ",") where CellKind(rawValue: String(name)) == nil {
+            throw ValidationError("--cell \(name): unknown cell; use rnn, lstm or gru")
+        }
+        try positive("--windows", windows, max: 1000)
+        try positive("--threads", threads, max: 256)
+        guard windowSeconds > 0, warmupSeconds >= 0 else {
+            throw ValidationError("--window-seconds must be positive and --warmup-seconds not negative")
+        }
+    }
+
+    func run() throws {
+        if let child {
+            let parts = child.split(separator: ":").map(String.init)
+            let result = BenchConfig.all[parts[0]]!.measureTraining(
+                cell: CellKind(rawValue: parts[1])!, windowSeconds: windowSeconds, windows: windows,
+                warmupSeconds: warmupSeconds, threads: threads)
+            print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+            return
+        }
+        let configs = config.split(separator: ",").map(String.init)
+        let cells = cell.split(separator: ",").map(String.init)
+        var report = BenchReport()
+        if !skipTraining {
+            print("Training throughput (tokens/s; median of \(windows) windows of >= \(windowSeconds)s; \(threads) threads)")
+            print(pad(["config", "cell", "tokens/s", "min", "max", "ms/step", "peak memory"], [7, 5, 10, 10, 10, 8, 12]))
+            for name in configs {
+                for cellName in cells {
+                    var result = try runChild(config: name, cell: cellName)
+                    result.config = name
+                    result.cell = cellName
+                    report.training.append(result)
+                    print(pad([name, cellName, thousands(result.tokensPerSecond), thousands(result.min),
+                               thousands(result.max), String(format: "%.1f", result.millisecondsPerStep),
+                               String(format: "%.0f MiB", Double(result.peakMemoryBytes) / 1_048_576)],
+                              [7, 5, 10, 10, 10, 8, 12]))
+                }
+            }
+        }
+        print("\nGradient-flow probe, config a (B=32, T=64, all 2080 pairs; forward, per-step losses, "
+            + "per-tensor gradient norms and G)")
+        for cellName in ["rnn", "lstm"] {
+            let seconds = BenchConfig.all["a"]!.measureProbe(cell: CellKind(rawValue: cellName)!, repetitions: 7)
+            report.probe.append(ProbeFigure(config: "a", cell: cellName, seconds: seconds))
+            print("  \(cellName): \(String(format: "%.4f", seconds)) s")
+        }
+        print("\nMatrix multiply (one thread; peak = 64 flops/cycle x \(String(format: "%.0f", cpuMegahertz())) MHz)")
+        for (m, n, k) in [(32, 512, 128), (128, 128, 128), (512, 512, 512)] {
+            let figure = measureGEMM(m: m, n: n, k: k)
+            report.gemm.append(figure)
+            print("  \(m)x\(n)x\(k): \(String(format: "%.1f", figure.gflops)) GFLOP/s "
+                + "(\(String(format: "%.0f", figure.peakFraction * 100))% of peak)")
+        }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    /// Runs one training measurement in a child process, for its own peak memory.
+    func runChild(config: String, cell: String) throws -> TrainingFigure {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["bench", "--child", "\(config):\(cell)", "--window-seconds", "\(windowSeconds)",
+                             "--windows", "\(windows)", "--warmup-seconds", "\(warmupSeconds)", "--threads", "\(threads)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CommandError.usage("bench: the measurement of config \(config), cell \(cell) failed")
+        }
+        return try JSONDecoder().decode(TrainingFigure.self, from: data)
+    }
+}
+
+struct TrainingFigure: Codable {
+    var config = ""
+    var cell = ""
+    var tokensPerSecond: Double
+    var min: Double
+    var max: Double
+    var millisecondsPerStep: Double
+    var peakMemoryBytes: Int
+}
+
+struct ProbeFigure: Codable {
+    var config: String
+    var cell: String
+    var seconds: Double
+}
+
+struct GEMMFigure: Codable {
+    var m: Int
+    var n: Int
+    var k: Int
+    var gflops: Double
+    var peakFraction: Double
+}
+
+struct BenchReport: Codable {
+    var training: [TrainingFigure] = []
+    var probe: [ProbeFigure] = []
+    var gemm: [GEMMFigure] = []
+}
+
+/// The configurations of ../shared/bench/torch_bench.py.
+struct BenchConfig {
+    var vocabulary: Int
+    var hidden: Int
+    var layers: Int
+    var batch: Int
+    var steps: Int
+
+    static let all: [String: BenchConfig] = [
+        "a": BenchConfig(vocabulary: 65, hidden: 128, layers: 1, batch: 32, steps: 64),
+        "b": BenchConfig(vocabulary: 65, hidden: 512, layers: 1, batch: 32, steps: 64),
+        "c": BenchConfig(vocabulary: 10_000, hidden: 256, layers: 2, batch: 20, steps: 35),
+    ]
+
+    func model(_ cell: CellKind) -> LanguageModel {
+        let model = LanguageModel(config: ModelConfig(cell: cell, layers: layers, vocabularySize: vocabulary,
+                                                      embed: hidden, hidden: hidden))
+        model.initialize(Initialization(seed: 0))
+        return model
+    }
+
+    func randomBatches(count: Int) -> [Batch] {
+        var generator = SeededGenerator(seed: 1)
+        return (0..<count).map { _ in
+            Batch(batch: batch, steps: steps,
+                  window: (0..<((steps + 1) * batch)).map { _ in Int32(generator.nextInt(below: vocabulary)) }, recall: nil)
+        }
+    }
+
+    func measureTraining(cell: CellKind, windowSeconds: Double, windows: Int, warmupSeconds: Double,
+                         threads: Int) -> TrainingFigure {
+        setComputeThreads(threads)
+        let runner = StepRunner(model: model(cell), optimizer: .sgd, learningRate: 1, clip: 0.25)
+        let batches = randomBatches(count: 16)
+        var index = 0
+        func step() {
+            _ = runner.step(batches[index % batches.count])
+            index += 1
+        }
+        let warmStart = now()
+        var warm = 0
+        while now() - warmStart < warmupSeconds || warm < 3 {
+            step()
+            warm += 1
+        }
+        let calibrate = now()
+        for _ in 0..<3 { step() }
+        let perStep = (now() - calibrate) / 3
+        let stepsPerWindow = Swift.max(2, Int(windowSeconds / perStep))
+        var rates: [Double] = []
+        for _ in 0..<windows {
+            let start = now()
+            for _ in 0..<stepsPerWindow { step() }
+            rates.append(Double(stepsPerWindow * batch * steps) / (now() - start))
+        }
+        rates.sort()
+        let median = rates[rates.count / 2]
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return TrainingFigure(tokensPerSecond: median, min: rates.first!, max: rates.last!,
+                              millisecondsPerStep: 1000 * Double(batch * steps) / median,
+                              peakMemoryBytes: usage.ru_maxrss * 1024)
+    }
+
+    /// Median seconds of the gradient-flow section (forward included) over `repetitions` runs.
+    func measureProbe(cell: CellKind, repetitions: Int) -> Double {
+        let model = model(cell)
+        let batch = randomBatches(count: 1)[0]
+        let workspace = Workspace(model: model)
+        _ = model.gradientFlowSection(batch, workspace: workspace)
+        var times: [Double] = []
+        for _ in 0..<repetitions {
+            let start = now()
+            _ = model.gradientFlowSection(batch, workspace: workspace)
+            times.append(now() - start)
+        }
+        return times.sorted()[times.count / 2]
+    }
+}
+
+func measureGEMM(m: Int, n: Int, k: Int) -> GEMMFigure {
+    let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
+    for i in 0..<a.count { a[i] = Float(i % 7) * 0.1 }
+    for i in 0..<b.count { b[i] = Float(i % 5) * 0.1 }
+    let flops = 2.0 * Double(m * n * k)
+    let repetitions = Swift.max(3, Int(2e9 / flops))
+    var best = Double.infinity
+    for _ in 0..<5 {
+        let start = now()
+        for _ in 0..<repetitions {
+            sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: k, b: b.pointer, ldb: n,
+                  beta: 0, c: c.pointer, ldc: n)
+        }
+        best = Swift.min(best, (now() - start) / Double(repetitions))
+    }
+    let gflops = flops / best / 1e9
+    return GEMMFigure(m: m, n: n, k: k, gflops: gflops, peakFraction: gflops / (64 * cpuMegahertz() / 1000))
+}
+
+func cpuMegahertz() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu MHz") }),
+          let value = Double(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) else { return 2100 }
+    return value
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+func thousands(_ value: Double) -> String {
+    let formatter = NumberFormatter()
+    formatter.numberStyle = .decimal
+    formatter.maximumFractionDigits = 0
+    return formatter.string(from: NSNumber(value: value)) ?? "\(Int(value))"
+}
+
+func pad(_ cells: [String], _ widths: [Int]) -> String {
+    zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
+}
