@@ -14,19 +14,23 @@ extension RecurrentLayer {
         sgemm(transA: false, transB: true, m: batch, n: g3, k: hidden, alpha: 1,
               a: hPrev, lda: hidden, b: params + weightHH, ldb: hidden, beta: 0, c: hp, ldc: g3, threads: Parallelism.threads)
         let aux = cache.aux!.pointer + t * batch * hidden
+        let bh = params + biasHH
         for b in 0..<batch {
             let row = pre + b * g3, hRow = hp + b * g3
+            // r and z pre-activations, then their sigmoids over the contiguous 2H block
+            for i in 0..<(2 * hidden) { row[i] += hRow[i] + bh[i] }
+            Elementwise.sigmoid(row, count: 2 * hidden)
+            // n = tanh(x_n + r * (W_hn h + b_hn))
+            let hn = aux + b * hidden
             for u in 0..<hidden {
-                let k = b * hidden + u
-                let resetGate = sigmoid(row[u] + hRow[u] + params[biasHH + u])
-                let updateGate = sigmoid(row[hidden + u] + hRow[hidden + u] + params[biasHH + hidden + u])
-                let hn = hRow[2 * hidden + u] + params[biasHH + 2 * hidden + u]
-                let candidate = tanhf(row[2 * hidden + u] + resetGate * hn)
-                row[u] = resetGate
-                row[hidden + u] = updateGate
-                row[2 * hidden + u] = candidate
-                aux[k] = hn
-                hNext[k] = (1 - updateGate) * candidate + updateGate * hPrev[k]
+                hn[u] = hRow[2 * hidden + u] + bh[2 * hidden + u]
+                row[2 * hidden + u] += row[u] * hn[u]
+            }
+            Elementwise.tanh(row + 2 * hidden, count: hidden)
+            let hOld = hPrev + b * hidden, hNew = hNext + b * hidden
+            for u in 0..<hidden {
+                let updateGate = row[hidden + u]
+                hNew[u] = (1 - updateGate) * row[2 * hidden + u] + updateGate * hOld[u]
             }
         }
     }

@@ -14,23 +14,22 @@ extension RecurrentLayer {
         let hNext = cache.hRow(t, hidden: hidden)
         let tanhC = cache.aux!.pointer + t * batch * hidden
         for b in 0..<batch {
+            // The gates' nonlinearities, vectorised over contiguous blocks: [i f] sigmoid, g tanh, o sigmoid.
             let row = pre + b * g4
+            Elementwise.sigmoid(row, count: 2 * hidden)
+            Elementwise.tanh(row + 2 * hidden, count: hidden)
+            Elementwise.sigmoid(row + 3 * hidden, count: hidden)
+            // c(t) = f * c(t-1) + i * g
+            let c = cNext + b * hidden, cp = cPrev + b * hidden
             for u in 0..<hidden {
-                let inputGate = sigmoid(row[u])
-                let forgetGate = sigmoid(row[hidden + u])
-                let candidate = tanhf(row[2 * hidden + u])
-                let outputGate = sigmoid(row[3 * hidden + u])
-                row[u] = inputGate
-                row[hidden + u] = forgetGate
-                row[2 * hidden + u] = candidate
-                row[3 * hidden + u] = outputGate
-                let k = b * hidden + u
-                let c = forgetGate * cPrev[k] + inputGate * candidate
-                cNext[k] = c
-                let tc = tanhf(c)
-                tanhC[k] = tc
-                hNext[k] = outputGate * tc
+                c[u] = row[hidden + u] * cp[u] + row[u] * row[2 * hidden + u]
             }
+        }
+        // h(t) = o * tanh(c(t))
+        Elementwise.tanh(cNext, into: tanhC, count: batch * hidden)
+        for b in 0..<batch {
+            let o = pre + b * g4 + 3 * hidden, tc = tanhC + b * hidden, h = hNext + b * hidden
+            for u in 0..<hidden { h[u] = o[u] * tc[u] }
         }
     }
 

@@ -2,14 +2,6 @@
 // Shapes: B batch, H hidden; gates[t] holds h(t) itself (the activation's output).
 
 extension RecurrentLayer {
-    @inline(__always) func activate(_ x: Float) -> Float {
-        switch activation {
-        case .tanh: return tanhf(x)
-        case .relu: return max(x, 0)
-        case .linear: return x
-        }
-    }
-
     /// sigma'(a) written through the output y = sigma(a).
     @inline(__always) func activationDerivative(output y: Float) -> Float {
         switch activation {
@@ -26,12 +18,13 @@ extension RecurrentLayer {
         sgemm(transA: false, transB: true, m: batch, n: hidden, k: hidden, alpha: 1,
               a: cache.hRow(t - 1, hidden: hidden), lda: hidden, b: params + weightHH, ldb: hidden,
               beta: 1, c: pre, ldc: hidden, threads: Parallelism.threads)
-        let out = cache.hRow(t, hidden: hidden)
-        for i in 0..<(batch * hidden) {
-            let y = activate(pre[i])
-            pre[i] = y
-            out[i] = y
+        let out = cache.hRow(t, hidden: hidden), count = batch * hidden
+        switch activation {
+        case .tanh: Elementwise.tanh(pre, count: count)
+        case .relu: Elementwise.relu(pre, count: count)
+        case .linear: break
         }
+        out.update(from: pre, count: count)
     }
 
     func rnnBackwardStep(cache: LayerCache, t: Int, rows: Int, dh: UnsafeMutablePointer<Float>,
