@@ -282,37 +282,70 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
             while ic < m {
                 let mc = min(mcMax, m - ic)
                 packA(transA: transA, a: a, lda: lda, row0: ic, col0: pc, rows: mc, depth: kc, into: packedA)
-                var jr = 0
-                while jr < nc {
-                    let cols = min(nr, nc - jr)
+                // A last panel of one or two rows (m = 32, 512, 2048 leave two) goes through the
+                // 2 x 48 kernel instead of a 6-row tile that would be two-thirds padding.
+                let thinRows = mc % mr <= 2 ? mc % mr : 0
+                let fullRows = mc - thinRows
+
+                /// The 6-row tile at (ir, jr); ragged ones through the padded scratch tile.
+                @inline(__always) func sixRowTile(_ ir: Int, _ jr: Int) {
+                    let rows = min(mr, mc - ir), cols = min(nr, nc - jr)
                     var panelB = panels + (jr / nr) * panelStride, stride = rowStride
                     if cols < nr, let ragged = raggedPanel { panelB = ragged; stride = nr }
                     // Eight columns or fewer: the half-width kernel (same arithmetic per element).
                     let width = cols <= 8 ? 8 : nr
-                    var ir = 0
-                    while ir < mc {
-                        let rows = min(mr, mc - ir)
-                        let panelA = packedA + ir * kc
-                        let cTile = c + (ic + ir) * ldc + jc + jr
-                        if rows == mr && cols == width {
-                            microKernel(width: width, depth: kc, a: panelA, b: panelB, bStride: stride,
-                                        c: cTile, ldc: ldc, alpha: alpha, beta: blockBeta)
-                        } else {
-                            // Edge tile: run the same kernel on a padded copy, then copy back.
-                            if blockBeta != 0 {
-                                for r in 0..<rows {
-                                    for s in 0..<cols { tile[r * nr + s] = cTile[r * ldc + s] }
-                                }
-                            }
-                            microKernel(width: width, depth: kc, a: panelA, b: panelB, bStride: stride,
-                                        c: tile, ldc: nr, alpha: alpha, beta: blockBeta)
-                            for r in 0..<rows {
-                                for s in 0..<cols { cTile[r * ldc + s] = tile[r * nr + s] }
-                            }
+                    let panelA = packedA + ir * kc
+                    let cTile = c + (ic + ir) * ldc + jc + jr
+                    if rows == mr && cols == width {
+                        microKernel(width: width, depth: kc, a: panelA, b: panelB, bStride: stride,
+                                    c: cTile, ldc: ldc, alpha: alpha, beta: blockBeta)
+                        return
+                    }
+                    // Edge tile: run the same kernel on a padded copy, then copy back.
+                    if blockBeta != 0 {
+                        for r in 0..<rows {
+                            for s in 0..<cols { tile[r * nr + s] = cTile[r * ldc + s] }
                         }
+                    }
+                    microKernel(width: width, depth: kc, a: panelA, b: panelB, bStride: stride,
+                                c: tile, ldc: nr, alpha: alpha, beta: blockBeta)
+                    for r in 0..<rows {
+                        for s in 0..<cols { cTile[r * ldc + s] = tile[r * nr + s] }
+                    }
+                }
+
+                var jr = 0
+                while jr < nc {
+                    var ir = 0
+                    while ir < fullRows {
+                        sixRowTile(ir, jr)
                         ir += mr
                     }
                     jr += nr
+                }
+                if thinRows > 0 {
+                    let panelA = packedA + fullRows * kc
+                    let width = 3 * nr
+                    jr = 0
+                    while jr + width <= nc {
+                        let panelB = panels + (jr / nr) * panelStride
+                        let cTile = c + (ic + fullRows) * ldc + jc + jr
+                        if thinRows == 2 {
+                            microKernel2x48(depth: kc, a: panelA, b: panelB, panelStride: panelStride,
+                                            bStride: rowStride, c: cTile, ldc: ldc, alpha: alpha, beta: blockBeta)
+                        } else {
+                            // One row: the second row of the kernel lands in scratch.
+                            if blockBeta != 0 { for s in 0..<width { tile[s] = cTile[s] } }
+                            microKernel2x48(depth: kc, a: panelA, b: panelB, panelStride: panelStride,
+                                            bStride: rowStride, c: tile, ldc: width, alpha: alpha, beta: blockBeta)
+                            for s in 0..<width { cTile[s] = tile[s] }
+                        }
+                        jr += width
+                    }
+                    while jr < nc {
+                        sixRowTile(fullRows, jr)
+                        jr += nr
+                    }
                 }
                 ic += mc
             }
@@ -426,6 +459,48 @@ func microKernel6x8(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>
         }
     }
     store(0, c0); store(1, c1); store(2, c2); store(3, c3); store(4, c4); store(5, c5)
+}
+
+/// Two rows by three 16-column panels: C[r, 16q + s] for r < 2, q < 3, with panel q of B at
+/// b + q * panelStride. Twelve accumulators again, and the same FMA chain per element as the
+/// 6 x 16 kernel, for the one or two rows left over when m is not a multiple of 6.
+@inline(never)
+func microKernel2x48(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, panelStride: Int,
+                     bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+    typealias V = SIMD8<Float>
+    var c00 = V(), c01 = V(), c02 = V(), c03 = V(), c04 = V(), c05 = V()
+    var c10 = V(), c11 = V(), c12 = V(), c13 = V(), c14 = V(), c15 = V()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let step = bStride * 4, second = panelStride * 4, third = 2 * panelStride * 4
+    for _ in 0..<depth {
+        let x0 = V(repeating: pa[0]), x1 = V(repeating: pa[1])
+        var v = pb.loadUnaligned(as: V.self)
+        c00.addProduct(x0, v); c10.addProduct(x1, v)
+        v = pb.loadUnaligned(fromByteOffset: 32, as: V.self)
+        c01.addProduct(x0, v); c11.addProduct(x1, v)
+        v = pb.loadUnaligned(fromByteOffset: second, as: V.self)
+        c02.addProduct(x0, v); c12.addProduct(x1, v)
+        v = pb.loadUnaligned(fromByteOffset: second + 32, as: V.self)
+        c03.addProduct(x0, v); c13.addProduct(x1, v)
+        v = pb.loadUnaligned(fromByteOffset: third, as: V.self)
+        c04.addProduct(x0, v); c14.addProduct(x1, v)
+        v = pb.loadUnaligned(fromByteOffset: third + 32, as: V.self)
+        c05.addProduct(x0, v); c15.addProduct(x1, v)
+        pa += 6
+        pb += step
+    }
+    let va = V(repeating: alpha)
+    @inline(__always) func store(_ row: Int, _ offset: Int, _ v: V) {
+        let p = UnsafeMutableRawPointer(c + row * ldc + offset)
+        if beta == 0 {
+            p.storeBytes(of: va * v, as: V.self)
+        } else {
+            p.storeBytes(of: va * v + V(repeating: beta) * p.loadUnaligned(as: V.self), as: V.self)
+        }
+    }
+    store(0, 0, c00); store(0, 8, c01); store(0, 16, c02); store(0, 24, c03); store(0, 32, c04); store(0, 40, c05)
+    store(1, 0, c10); store(1, 8, c11); store(1, 16, c12); store(1, 24, c13); store(1, 32, c14); store(1, 40, c15)
 }
 
 // MARK: - Packing
