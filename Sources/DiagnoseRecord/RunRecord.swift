@@ -306,6 +306,11 @@ public struct LayerProbe: Codable, Sendable, Equatable {
     public var cellLagProfile: [Double]?
     public var cellDecayPerStep: Double?
     public var cellHorizon: Int?
+    /// Synthetic corpus, forward direction: G restricted to the recall answers, i.e. averaged only
+    /// over the examples whose prediction at step t is an answer (null where none is at t), and its
+    /// lag profile. The gradient that teaches the long-range dependency.
+    public var recallGradientFlow: [[Double?]]?
+    public var recallLagProfile: [Double?]?
     /// Spectra of the recurrent matrix W_h (whole, and per gate block for gated cells).
     public var spectrum: SpectrumRecord
     /// Step Jacobians along the probe batch's first sequence.

@@ -10,6 +10,10 @@ public struct GradientFlowMatrices: Sendable {
     public var hidden: [[Double]]
     /// LSTM: the same for the cell state c(j).
     public var cell: [[Double]]?
+    /// The same as `hidden`, but averaged only over the examples whose prediction at step t is a
+    /// recall answer (synthetic corpus): the gradient that teaches the long-range dependency.
+    /// nil where no example recalls at step t.
+    public var recall: [[Double?]]?
 }
 
 extension LanguageModel {
@@ -22,6 +26,11 @@ extension LanguageModel {
     /// Layers are swept top-down; a layer's input adjoints for every (t, j) are the injections of
     /// the layer below. Requires a `forward` of `batch` (normally from a zero state) just before.
     public func gradientFlow(_ batch: Batch, workspace: Workspace) -> [GradientFlowMatrices] {
+        // Which (t, b) predict a recall answer, per direction (the forward direction only: the
+        // backward LM predicts the previous token, which is never an answer it must recall).
+        let recallRows: [Bool]? = batch.recall.map { mask in
+            (0..<(batch.steps * batch.batch)).map { r in mask[(r / batch.batch + 1) * batch.batch + r % batch.batch] }
+        }
         let B = batch.batch, T = batch.steps, H = config.hidden, V = config.vocabularySize
         let p = parameters.pointer
         var results: [GradientFlowMatrices] = []
@@ -42,6 +51,8 @@ extension LanguageModel {
                 let isLSTM = config.cell == .lstm
                 var g = (0..<T).map { [Double](repeating: 0, count: $0 + 1) }
                 var gc: [[Double]]? = isLSTM ? g : nil
+                let focus = direction == 0 ? recallRows : nil
+                var gr: [[Double?]]? = focus.map { _ in (0..<T).map { [Double?](repeating: nil, count: $0 + 1) } }
                 var below: [FloatBuffer] = []
                 if l > 0 { below.reserveCapacity(T) }
                 let scratch = BackwardScratch()
@@ -64,6 +75,10 @@ extension LanguageModel {
                     for q in 0..<blocks {
                         let t = T - 1 - q
                         g[t][j] = meanRowNorm(dh.pointer + q * B * H, rows: B, width: H)
+                        if let focus {
+                            gr![t][j] = meanRowNorm(dh.pointer + q * B * H, rows: B, width: H,
+                                                    only: focus[(t * B)..<(t * B + B)])
+                        }
                     }
                     layer.backwardStep(params: p, cache: cache, t: j, rows: rows, dh: dh.pointer,
                                        dc: isLSTM ? dc.pointer : nil, scratch: scratch)
@@ -82,12 +97,26 @@ extension LanguageModel {
                     }
                 }
                 injections = l > 0 ? below.reversed() : nil
-                layerResults.append(GradientFlowMatrices(layer: l, direction: direction, hidden: g, cell: gc))
+                layerResults.append(GradientFlowMatrices(layer: l, direction: direction, hidden: g, cell: gc,
+                                                         recall: gr))
             }
             results += layerResults.reversed()
         }
         return results
     }
+}
+
+/// mean of the row norms over the rows where `only` is true; nil when there are none.
+func meanRowNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, only: ArraySlice<Bool>) -> Double? {
+    var total = 0.0, count = 0
+    for (r, keep) in zip(0..<rows, only) where keep {
+        var sum: Float = 0
+        let row = x + r * width
+        for i in 0..<width { sum += row[i] * row[i] }
+        total += Double(sum).squareRoot()
+        count += 1
+    }
+    return count > 0 ? total / Double(count) : nil
 }
 
 /// mean over rows of the L2 norm of each row, accumulated in Double.

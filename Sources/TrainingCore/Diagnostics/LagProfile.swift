@@ -11,6 +11,14 @@ public struct LagProfile: Sendable, Equatable {
 
     public static let horizonThreshold = 1e-3
 
+    /// g(l) over the defined entries only (nil where no entry at that lag is defined).
+    public static func sparse(_ g: [[Double?]]) -> [Double?] {
+        (0..<g.count).map { lag in
+            let values = (lag..<g.count).compactMap { g[$0][$0 - lag] }
+            return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        }
+    }
+
     public init(gradientFlow g: [[Double]]) {
         let steps = g.count
         values = (0..<steps).map { lag in

@@ -11,13 +11,18 @@ extension LanguageModel {
             let cache = workspace.caches[flow.direction][flow.layer]
             let hidden = LagProfile(gradientFlow: flow.hidden)
             let cell = flow.cell.map { LagProfile(gradientFlow: $0) }
-            return LayerProbe(
+            var probe = LayerProbe(
                 layer: flow.layer, direction: flow.direction == 0 ? "forward" : "backward",
                 gradientFlow: flow.hidden, lagProfile: hidden.values, decayPerStep: hidden.decayPerStep,
                 horizon: hidden.horizon, cellGradientFlow: flow.cell, cellLagProfile: cell?.values,
                 cellDecayPerStep: cell?.decayPerStep, cellHorizon: cell?.horizon,
                 spectrum: spectrum(of: layer), jacobians: jacobianRecord(layer: layer, cache: cache),
                 gates: gateRecords(layer: layer, cache: cache, keepActivations: keepActivations))
+            if let recall = flow.recall {
+                probe.recallGradientFlow = recall
+                probe.recallLagProfile = LagProfile.sparse(recall)
+            }
+            return probe
         }
         return ProbeRecord(step: step, stepLosses: stepLosses, parameterGradientNorms: norms, layers: layers)
     }
