@@ -43,6 +43,7 @@ let package = Package(
         // MARK: Tests
 
         .testTarget(name: "TrainingCoreTests", dependencies: ["TrainingCore", "DiagnoseRecord"],
+                    resources: [.copy("Fixtures")],
                     swiftSettings: numericFlags),
         .testTarget(name: "RendererTests", dependencies: ["Renderer", "DiagnoseRecord", "CPNG"]),
         .testTarget(name: "diagnoseTests", dependencies: ["diagnose", "DiagnoseRecord", "TrainingCore", "Renderer"]),

@@ -1,0 +1,169 @@
+import DiagnoseRecord
+import Foundation
+import Testing
+
+/// Runs the real `diagnose` executable that `swift test` builds next to the test bundle.
+struct Command {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    static var executable: URL {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = exe.deletingLastPathComponent()
+        // The test runner lives in <build>/debug/ or inside an .xctest bundle there.
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("diagnose").path),
+              directory.path != "/" {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("diagnose")
+    }
+
+    static func run(_ arguments: [String]) throws -> Command {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Command(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("diagnose-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A small, fast run: tiny model, few steps.
+let quickFlags = ["--steps", "6", "--hidden", "8", "--embed", "4", "--batch", "4", "--bptt", "10",
+                  "--probe-every", "3", "--eval-every", "3", "--quiet"]
+
+@Suite(.serialized) struct CommandLineTests {
+    @Test func helpListsTheSubcommands() throws {
+        let result = try Command.run(["--help"])
+        #expect(result.status == 0)
+        for name in ["train", "report", "gradcheck", "bench"] { #expect(result.stdout.contains(name)) }
+    }
+
+    @Test(arguments: [
+        (["--cell", "transformer"], "--cell transformer"),
+        (["--lr", "-1"], "--lr"),
+        (["--lr", "nan"], "--lr"),
+        (["--hidden", "0"], "--hidden 0"),
+        (["--batch", "-3"], "--batch"),
+        (["--activation", "sigmoid"], "--activation sigmoid"),
+        (["--optimizer", "rmsprop"], "--optimizer rmsprop"),
+        (["--valid-fraction", "1.5"], "--valid-fraction"),
+        (["--spectral-radius", "0"], "--spectral-radius"),
+        (["--clip", "-1"], "--clip"),
+    ])
+    func badFlagsExit64NamingTheFlag(arguments: [String], expected: String) throws {
+        let output = try temporaryDirectory()
+        let result = try Command.run(arguments + ["--output", output.path])
+        #expect(result.status == 64, "\(arguments): exit \(result.status)")
+        #expect(result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+        // Nothing was written.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).isEmpty)
+    }
+
+    @Test func missingCorpusExit66() throws {
+        let result = try Command.run(["--corpus", "/nonexistent/text.txt"] + quickFlags)
+        #expect(result.status == 66)
+        #expect(result.stderr.contains("/nonexistent/text.txt"))
+    }
+
+    @Test func badCorpora() throws {
+        let folder = try temporaryDirectory()
+        let cases: [(String, Data, String)] = [
+            ("empty.txt", Data(), "empty"),
+            ("latin1.txt", Data([0x63, 0x61, 0x66, 0xE9, 0x0A]), "UTF-8"),
+            ("short.txt", Data("hello world".utf8), "needs"),
+        ]
+        for (name, bytes, phrase) in cases {
+            let path = folder.appendingPathComponent(name)
+            try bytes.write(to: path)
+            let result = try Command.run(["--corpus", path.path, "--output", folder.appendingPathComponent("out").path] + quickFlags)
+            #expect(result.status == 65, "\(name): exit \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains(name) && result.stderr.contains(phrase), "\(name): \(result.stderr)")
+        }
+    }
+
+    @Test func unwritableOutputIsRefusedBeforeTraining() throws {
+        let folder = try temporaryDirectory()
+        let blocker = folder.appendingPathComponent("not-a-folder")
+        try Data("x".utf8).write(to: blocker)
+        let result = try Command.run(["--cell", "rnn", "--output", blocker.path] + quickFlags)
+        #expect(result.status == 73, "exit \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("--output"))
+    }
+
+    @Test func aRunWritesRecordWeightsChartsAndReportAndBadInputKeepsThem() throws {
+        let output = try temporaryDirectory()
+        let first = try Command.run(["--cell", "gru,rnn", "--output", output.path] + quickFlags)
+        #expect(first.status == 0, "\(first.stderr)")
+        for run in ["gru", "rnn"] {
+            let folder = output.appendingPathComponent(run)
+            let record = try RecordCoding.load(from: folder.appendingPathComponent("run.json"))
+            #expect(record.steps.count == 6)
+            #expect(record.config.cell == run)
+            #expect(record.probes.map(\.step) == [0, 3, 6])
+            for chart in ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"] {
+                #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(chart).png").path), "\(run)/\(chart)")
+            }
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path))
+        }
+        let report = output.appendingPathComponent("report.html")
+        let before = try Data(contentsOf: report)
+        let record = try Data(contentsOf: output.appendingPathComponent("gru/run.json"))
+        // A failing second run leaves everything as it was.
+        let bad = try Command.run(["--cell", "gru", "--corpus", "/nonexistent", "--output", output.path] + quickFlags)
+        #expect(bad.status != 0)
+        #expect(try Data(contentsOf: report) == before)
+        #expect(try Data(contentsOf: output.appendingPathComponent("gru/run.json")) == record)
+        // The report command redraws from the records alone, byte for byte.
+        let redraw = try Command.run(["report", "--output", output.path])
+        #expect(redraw.status == 0, "\(redraw.stderr)")
+        #expect(try Data(contentsOf: report) == before)
+    }
+
+    @Test func sameSeedSameNumbersAndSamePNGBytes() throws {
+        let a = try temporaryDirectory(), b = try temporaryDirectory()
+        for output in [a, b] {
+            let result = try Command.run(["--cell", "lstm", "--output", output.path] + quickFlags)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        for file in ["gradient-flow.png", "gates.png", "spectrum.png", "training.png", "model.safetensors"] {
+            #expect(try Data(contentsOf: a.appendingPathComponent("lstm/\(file)")) == Data(contentsOf: b.appendingPathComponent("lstm/\(file)")), "\(file)")
+        }
+        var ra = try RecordCoding.load(from: a.appendingPathComponent("lstm/run.json"))
+        var rb = try RecordCoding.load(from: b.appendingPathComponent("lstm/run.json"))
+        for record in [\RunRecord.summary.seconds, \RunRecord.summary.tokensPerSecond] {
+            ra[keyPath: record] = nil
+            rb[keyPath: record] = nil
+        }
+        ra.command = []
+        rb.command = []
+        #expect(ra == rb)
+    }
+
+    @Test func reportWithoutRunsExit66() throws {
+        let output = try temporaryDirectory()
+        let result = try Command.run(["report", "--output", output.path])
+        #expect(result.status == 66)
+        #expect(result.stderr.contains(output.path))
+    }
+
+    @Test func gradcheckPassesForEveryCell() throws {
+        let result = try Command.run(["gradcheck", "--cell", "rnn,lstm,gru", "--layers", "2"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("rnn.weight_hh_l1"))
+        #expect(!result.stdout.contains("FAIL"))
+    }
+}
