@@ -12,6 +12,6 @@ struct Diagnose: ParsableCommand {
             PNG charts and one HTML report (output/report.html) comparing them.
             """,
         version: version,
-        subcommands: [Train.self, Report.self, GradCheck.self, Bench.self],
+        subcommands: [Train.self, Report.self, GradCheck.self, Bench.self, Probe.self],
         defaultSubcommand: Train.self)
 }

@@ -38,7 +38,7 @@ func fail(_ error: Error) -> ExitCode {
         if case .output = command { return ExitCode(73) }
         return ExitCode(64)
     case is TrainingSetupError: return ExitCode(64)
-    case is SafetensorsError, is RecordError: return ExitCode(65)
+    case is SafetensorsError, is RecordError, is ModelImportError, is ProbeInputError: return ExitCode(65)
     case is AtomicFileError: return ExitCode(73)
     default: return ExitCode(1)
     }

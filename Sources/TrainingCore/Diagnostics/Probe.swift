@@ -1,11 +1,12 @@
 import DiagnoseRecord
 
 extension LanguageModel {
-    /// Runs every probe on `batch` from a zero state: per-step losses, per-tensor gradient norms,
+    /// Runs every probe on `batch` from `state` (nil: zeros): per-step losses, per-tensor gradient norms,
     /// G for every layer and direction (and the LSTM's cell state), W_hh spectra, step Jacobians
     /// along stream 0 and gate statistics.
-    public func probe(_ batch: Batch, step: Int, keepActivations: Bool, workspace: Workspace) -> ProbeRecord {
-        let (stepLosses, norms, flows) = gradientFlowSection(batch, workspace: workspace)
+    public func probe(_ batch: Batch, step: Int, keepActivations: Bool, workspace: Workspace,
+                      state: RecurrentState? = nil) -> ProbeRecord {
+        let (stepLosses, norms, flows) = gradientFlowSection(batch, workspace: workspace, state: state)
         let layers = flows.map { flow -> LayerProbe in
             let layer = stacks[flow.direction][flow.layer]
             let cache = workspace.caches[flow.direction][flow.layer]
@@ -30,10 +31,10 @@ extension LanguageModel {
     /// Section 1 of the probes (what the benchmark times): from a zero state, the per-step losses
     /// (mean over the batch of l_b(t), per direction), the norm of each tensor's gradient of the
     /// batch's mean loss, and G for every layer and direction.
-    public func gradientFlowSection(_ batch: Batch, workspace: Workspace)
+    public func gradientFlowSection(_ batch: Batch, workspace: Workspace, state: RecurrentState? = nil)
         -> (stepLosses: [[Double]], gradientNorms: [String: Double], flows: [GradientFlowMatrices]) {
         let B = batch.batch, T = batch.steps
-        forward(batch, state: nil, workspace: workspace)
+        forward(batch, state: state, workspace: workspace)
         let stepLosses = workspace.rowLosses.map { rows in
             (0..<T).map { t in (0..<B).reduce(0.0) { $0 + Double(rows[t * B + $1]) } / Double(B) }
         }

@@ -1,0 +1,146 @@
+import ArgumentParser
+import DiagnoseRecord
+import Foundation
+import Renderer
+import TrainingCore
+
+/// `diagnose probe`: every probe of a model trained elsewhere (PyTorch safetensors) on one batch.
+struct Probe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Probe a model trained in PyTorch: gradient flow, spectra, Jacobians and gates on one batch.",
+        discussion: """
+            Save the model with safetensors.torch.save_file(model.state_dict(), "model.safetensors") and a batch as
+            {"tokens": [[id, ...], ...]} (B rows of T + 1 ids, optional "h0"/"c0" as [layer][B][H]); or give
+            --corpus and --vocab to cut the batch from text. Writes <output>/<name>/run.json, its charts and the report.
+            """)
+
+    @Option(help: "The model's weights (safetensors; F32, F16, BF16 or F64).")
+    var weights: String
+
+    @Option(help: "The probe batch as JSON: {\"tokens\": [[...], ...]}.")
+    var tokens: String?
+
+    @Option(help: "Text to cut the probe batch from (with --vocab).")
+    var corpus: String?
+
+    @Option(help: "The vocabulary as a JSON array of token strings, index = token id (with --corpus).")
+    var vocab: String?
+
+    @Option(help: "With --corpus: how text becomes tokens, char or word.")
+    var tokenize: String = "char"
+
+    @Option(help: "With --corpus: rows in the batch.")
+    var batch: Int = 8
+
+    @Option(help: "With --corpus: steps per row (T).")
+    var bptt: Int = 32
+
+    @Option(help: "The cell, when the shapes leave it open (they never do for rnn vs lstm vs gru; checked).")
+    var cell: String?
+
+    @Option(help: "The simple RNN's nonlinearity (tanh and relu weights look alike): tanh, relu or linear.")
+    var activation: String = "tanh"
+
+    @Option(help: "The recurrent module's name prefix in the file, e.g. model.lstm. (default: rnn.).")
+    var prefix: String?
+
+    @Option(help: "Run folder name under --output.")
+    var name: String = "imported"
+
+    @OptionGroup var output: OutputFlags
+
+    func validate() throws {
+        if tokens == nil && corpus == nil {
+            throw ValidationError("--tokens FILE or --corpus FILE --vocab FILE: give the batch to probe")
+        }
+        if tokens != nil && corpus != nil { throw ValidationError("--tokens and --corpus: give one of them") }
+        if corpus != nil && vocab == nil { throw ValidationError("--corpus needs --vocab (the model's vocabulary)") }
+        if let cell, CellKind(rawValue: cell) == nil { throw ValidationError("--cell \(cell): use rnn, lstm or gru") }
+        guard Activation(rawValue: activation) != nil else {
+            throw ValidationError("--activation \(activation): use tanh, relu or linear")
+        }
+        guard Tokenization(rawValue: tokenize) != nil else { throw ValidationError("--tokenize \(tokenize): use char or word") }
+        try positive("--batch", batch, max: 4096)
+        try positive("--bptt", bptt, max: 4096)
+        try validateRunName(name, flag: "--name")
+    }
+
+    func run() throws {
+        do {
+            try execute()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    func execute() throws {
+        let file = try Safetensors.read(from: URL(fileURLWithPath: weights))
+        let model = try ModelImport.model(
+            from: file.tensors, file: weights,
+            options: ModelImport.Options(cell: cell.flatMap(CellKind.init(rawValue:)),
+                                         activation: Activation(rawValue: activation)!, prefix: prefix))
+        let (input, source) = try loadBatch(model: model)
+        let outputDirectory = URL(fileURLWithPath: output.output)
+        let runDirectory = try prepareRunDirectory(outputDirectory, name: name)
+        let record = ImportedProbe.record(model: model, input: input, source: source, name: name,
+                                          command: Array(CommandLine.arguments.dropFirst()), toolVersion: Diagnose.version)
+        try AtomicFile.write(RecordCoding.encode(record), to: runDirectory.appendingPathComponent("run.json"))
+        let summary = try ReportWriter.renderRuns(runDirectories: ReportWriter.discoverRuns(in: outputDirectory),
+                                                  outputDirectory: outputDirectory, options: output.renderOptions())
+        let top = record.probes[0].layers.last { $0.direction == "forward" }!
+        print("\(model.config.layers)-layer \(model.config.bidirectional ? "bidirectional " : "")\(model.config.cell.rawValue), "
+            + "V=\(model.config.vocabularySize) E=\(model.config.embed) H=\(model.config.hidden); batch \(input.batch.batch) x \(input.batch.steps)")
+        print("decay per step \(format(top.decayPerStep, 3)), horizon \(top.horizon.map(String.init) ?? "beyond \(input.batch.steps)"), "
+            + "spectral radius \(format(top.spectrum.whole.spectralRadius, 3))")
+        print("record: \(runDirectory.appendingPathComponent("run.json").path)")
+        print("report: \(summary.report.path)")
+    }
+
+    func loadBatch(model: LanguageModel) throws -> (ProbeInput, ImportedProbe.Source) {
+        if let tokens {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: tokens)) } catch {
+                throw ProbeInputError(file: tokens, problem: "cannot be read (\(error.localizedDescription))")
+            }
+            let input = try ProbeInput.parse(data, file: tokens, model: model)
+            return (input, ImportedProbe.Source(weightsFile: weights, batchFile: tokens, batchData: data, vocabulary: nil))
+        }
+        let vocabData: Data
+        do { vocabData = try Data(contentsOf: URL(fileURLWithPath: vocab!)) } catch {
+            throw ProbeInputError(file: vocab!, problem: "cannot be read (\(error.localizedDescription))")
+        }
+        guard let vocabulary = (try? JSONSerialization.jsonObject(with: vocabData)) as? [String], !vocabulary.isEmpty else {
+            throw ProbeInputError(file: vocab!, problem: "must be a JSON array of token strings (index = token id)")
+        }
+        guard vocabulary.count == model.config.vocabularySize else {
+            throw ProbeInputError(file: vocab!, problem: "has \(vocabulary.count) tokens but the model's embedding has "
+                + "\(model.config.vocabularySize) rows")
+        }
+        let text = try Corpus.load(path: corpus!, tokenization: Tokenization(rawValue: tokenize)!, vocabSizeLimit: nil,
+                                   validFraction: 0.5)
+        var index: [String: Int] = [:]
+        for (i, token) in vocabulary.enumerated() { index[token] = i }
+        let unknown = index["<unk>"]
+        var ids: [[Int]] = []
+        var position = 0
+        let pieces = text.tokens.map { text.vocabulary[Int($0)] }
+        for _ in 0..<batch {
+            guard position + bptt + 1 <= pieces.count else {
+                throw CorpusError.tooShort(name: corpus!, split: "whole", have: pieces.count, need: batch * (bptt + 1))
+            }
+            ids.append(try pieces[position...(position + bptt)].map { piece in
+                guard let id = index[piece] ?? unknown else {
+                    throw ProbeInputError(file: corpus!, problem: "token \"\(piece)\" is not in --vocab \(vocab!) (and it has no <unk>)")
+                }
+                return id
+            })
+            position += bptt + 1
+        }
+        let json = try JSONSerialization.data(withJSONObject: ["tokens": ids])
+        let input = try ProbeInput.parse(json, file: corpus!, model: model)
+        let corpusData = (try? Data(contentsOf: URL(fileURLWithPath: corpus!))) ?? Data()
+        return (input, ImportedProbe.Source(weightsFile: weights, batchFile: corpus!, batchData: corpusData, vocabulary: vocabulary))
+    }
+}
