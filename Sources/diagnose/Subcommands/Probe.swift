@@ -87,6 +87,10 @@ struct Probe: ParsableCommand {
         let record = ImportedProbe.record(model: model, input: input, source: source, name: name,
                                           command: Array(CommandLine.arguments.dropFirst()), toolVersion: Diagnose.version)
         try AtomicFile.write(RecordCoding.encode(record), to: runDirectory.appendingPathComponent("run.json"))
+        // The weights as read (float32, our names), so the report's link and --weights work.
+        try Safetensors.write(tensors: model.namedTensors().map {
+            SafetensorsTensor(name: $0.entry.name, shape: $0.entry.shape, values: $0.values)
+        }, metadata: ["format": "pt", "source": weights], to: runDirectory.appendingPathComponent("model.safetensors"))
         let summary = try ReportWriter.renderRuns(runDirectories: ReportWriter.discoverRuns(in: outputDirectory),
                                                   outputDirectory: outputDirectory, options: output.renderOptions())
         let top = record.probes[0].layers.last { $0.direction == "forward" }!
