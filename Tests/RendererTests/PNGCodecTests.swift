@@ -39,3 +39,20 @@ import Testing
         #expect(throws: RendererError.self) { try PNGCodec.decode(Data("not a png".utf8)) }
     }
 }
+
+@Suite struct PNGCodecBufferTests {
+    /// Noise does not compress: the first buffer guess is too small and the encoder must retry.
+    @Test func incompressibleImageStillEncodes() throws {
+        var state: UInt64 = 12345
+        var pixmap = Pixmap(width: 300, height: 200, background: .white)
+        for i in 0..<(300 * 200) {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            pixmap.bytes[4 * i] = UInt8(truncatingIfNeeded: state >> 24)
+            pixmap.bytes[4 * i + 1] = UInt8(truncatingIfNeeded: state >> 32)
+            pixmap.bytes[4 * i + 2] = UInt8(truncatingIfNeeded: state >> 40)
+        }
+        let png = try PNGCodec.encode(pixmap)
+        #expect(png.count > 300 * 200 * 3 / 2)
+        #expect(try PNGCodec.decode(png).bytes == pixmap.bytes)
+    }
+}

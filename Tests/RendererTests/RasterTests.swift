@@ -127,3 +127,24 @@ import Testing
         #expect(canvas.pixmap.rgba8(x: 25, y: 2).0 == 0)
     }
 }
+
+@Suite struct ClipPolylineTests {
+    @Test func keepsTheInsideAndCutsAtTheEdges() {
+        let rect = Rect(x: 0, y: 0, width: 10, height: 10)
+        // In from the left, down and out, back up through the whole rectangle, then away outside.
+        let pieces = clipPolyline([Point(-5, 5), Point(5, 5), Point(5, 50), Point(5, -50), Point(20, 5)], to: rect)
+        #expect(pieces.count == 2)
+        #expect(pieces[0] == [Point(0, 5), Point(5, 5), Point(5, 10)])
+        #expect(pieces[1] == [Point(5, 10), Point(5, 0)])
+        #expect(clipPolyline([Point(20, 20), Point(30, 30)], to: rect).isEmpty)
+    }
+
+    @Test func farAwayDashedLinesAreCheap() {
+        var canvas = Canvas(width: 100, height: 100, scale: 2)
+        let start = ContinuousClock.now
+        canvas.withClip(Rect(x: 10, y: 10, width: 80, height: 80)) { c in
+            c.stroke([Point(0, 50), Point(1e9, -1e9)], style: StrokeStyle(width: 1, dash: [2, 2]), .black)
+        }
+        #expect(ContinuousClock.now - start < .seconds(1))
+    }
+}

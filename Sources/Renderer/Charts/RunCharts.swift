@@ -7,7 +7,20 @@ public enum RunCharts {
     /// Ids in the order `render` returns them.
     public static let ids = ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"]
 
+    /// Every chart of one run, in the order of `ids`. Throws only when no font can be loaded or
+    /// libpng fails; missing or broken data gives a chart with a note instead.
     public static func render(_ record: RunRecord, options: RenderOptions) throws -> [ChartImage] {
-        []
+        try renderFigures(record, options: options).map(\.image)
+    }
+
+    static func figures(_ record: RunRecord) -> [ChartFigure] {
+        [GradientFlowChart.figure(record), GradientDecayChart.figure(record), SpectrumChart.figure(record),
+         JacobianChart.figure(record), GatesChart.figure(record),
+         TrainingChart.figure(record)]
+    }
+
+    static func renderFigures(_ record: RunRecord, options: RenderOptions) throws -> [(image: ChartImage, figure: RenderedFigure)] {
+        let typesetter = try Typesetter(options: options)
+        return try ChartFigure.renderAll(figures(record), typesetter: typesetter)
     }
 }

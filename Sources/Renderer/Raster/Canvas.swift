@@ -80,6 +80,15 @@ struct Canvas {
         for p in points {
             if p.isFinite { pieces[pieces.count - 1].append(p) } else if !pieces[pieces.count - 1].isEmpty { pieces.append([]) }
         }
+        // Lines far outside the clip (a curve leaving a log axis by decades) are cut at a margin
+        // around it first: nothing to stroke or dash out there.
+        if clip != fullRect || pieces.joined().contains(where: { abs($0.x) > 1e5 || abs($0.y) > 1e5 }) {
+            let margin = style.width + 2
+            let area = Rect(x: Double(clip.x0) / scale - margin, y: Double(clip.y0) / scale - margin,
+                            width: Double(clip.x1 - clip.x0) / scale + 2 * margin,
+                            height: Double(clip.y1 - clip.y0) / scale + 2 * margin)
+            if !closed { pieces = pieces.flatMap { clipPolyline($0, to: area) } }
+        }
         let tolerance = 0.1 / scale
         var path = Path()
         for piece in pieces where !piece.isEmpty {
@@ -117,22 +126,32 @@ struct Canvas {
         pixmap.blend(pixelIndex: y * pixmap.width + x, premultiplied: premultiplied, coverage: coverage)
     }
 
-    /// Fills every pixel of `rect` (points; pixels whose centres lie inside it) from `color(u, v)`,
-    /// where u, v in 0...1 are the pixel centre's position across and down the rectangle.
-    /// Used for heatmaps and colour bars: one colour per pixel, no edge blending, exact.
-    mutating func paint(_ rect: Rect, _ color: (_ u: Double, _ v: Double) -> Color?) {
+    /// Fills every pixel of `rect` (points; pixels whose centres lie inside it) with the colour of
+    /// a grid cell: `column(u)` and `row(v)` name the cell for the pixel centre's position u, v in 0...1
+    /// across and down the rectangle (nil: leave the pixel alone), `color(row, column)` gives its
+    /// colour. No edge blending, so a value lands on exactly the pixels of its cell. Used for heatmaps
+    /// and colour bars.
+    mutating func paintGrid(_ rect: Rect, column: (Double) -> Int?, row: (Double) -> Int?,
+                            color: (_ row: Int, _ column: Int) -> Color?) {
         let x0 = max(clip.x0, Int((rect.minX * scale - 0.5).rounded(.up)))
         let x1 = min(clip.x1, Int((rect.maxX * scale - 0.5).rounded(.up)))
         let y0 = max(clip.y0, Int((rect.minY * scale - 0.5).rounded(.up)))
         let y1 = min(clip.y1, Int((rect.maxY * scale - 0.5).rounded(.up)))
         guard x1 > x0, y1 > y0 else { return }
         let wpx = rect.width * scale, hpx = rect.height * scale
+        let columns = (x0..<x1).map { x in column((Double(x) + 0.5 - rect.minX * scale) / wpx) }
         for y in y0..<y1 {
-            let v = (Double(y) + 0.5 - rect.minY * scale) / hpx
-            for x in x0..<x1 {
-                let u = (Double(x) + 0.5 - rect.minX * scale) / wpx
-                guard let c = color(u, v) else { continue }
-                pixmap.blend(pixelIndex: y * pixmap.width + x, premultiplied: Pixmap.premultipliedFloat(c), coverage: 1)
+            guard let r = row((Double(y) + 0.5 - rect.minY * scale) / hpx) else { continue }
+            // Neighbouring pixels mostly share a cell: look its colour up once.
+            var lastColumn = Int.min, lastColor: SIMD4<Float>? = nil
+            for (i, c) in columns.enumerated() {
+                guard let c else { continue }
+                if c != lastColumn {
+                    lastColumn = c
+                    lastColor = color(r, c).map(Pixmap.premultipliedFloat)
+                }
+                guard let p = lastColor else { continue }
+                pixmap.blend(pixelIndex: y * pixmap.width + x0 + i, premultiplied: p, coverage: 1)
             }
         }
     }

@@ -113,3 +113,42 @@ public struct Path: Sendable {
 
     var isEmpty: Bool { subpaths.allSatisfy { $0.count < 2 } }
 }
+
+/// Cuts a polyline to the parts inside `rect` (Liang-Barsky on each segment), so that lines
+/// running far outside a plot cost nothing to stroke or dash. Returns the visible pieces.
+func clipPolyline(_ points: [Point], to rect: Rect) -> [[Point]] {
+    var pieces: [[Point]] = []
+    var current: [Point] = []
+    func flush() {
+        if !current.isEmpty { pieces.append(current) }
+        current = []
+    }
+    guard points.count >= 2 else { return points.isEmpty || !rect.contains(points[0]) ? [] : [points] }
+    for k in 0..<(points.count - 1) {
+        let a = points[k], b = points[k + 1]
+        guard a.isFinite, b.isFinite else { flush(); continue }
+        let d = b - a
+        var t0 = 0.0, t1 = 1.0
+        var visible = true
+        for (p, q) in [(-d.x, a.x - rect.minX), (d.x, rect.maxX - a.x), (-d.y, a.y - rect.minY), (d.y, rect.maxY - a.y)] {
+            if p == 0 {
+                if q < 0 { visible = false; break }
+            } else {
+                let r = q / p
+                if p < 0 { if r > t1 { visible = false; break } else if r > t0 { t0 = r } }
+                else { if r < t0 { visible = false; break } else if r < t1 { t1 = r } }
+            }
+        }
+        guard visible else { flush(); continue }
+        let start = t0 > 0 ? a + d * t0 : a
+        let end = t1 < 1 ? a + d * t1 : b
+        if current.isEmpty || t0 > 0 {
+            flush()
+            current = [start]
+        }
+        current.append(end)
+        if t1 < 1 { flush() }
+    }
+    flush()
+    return pieces
+}

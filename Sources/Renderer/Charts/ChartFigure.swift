@@ -1,0 +1,39 @@
+// A chart before it becomes pixels: id, title, caption and the figure to draw.
+
+import Dispatch
+import Foundation
+
+struct ChartFigure {
+    var id: String
+    var title: String
+    var caption: String
+    var spec: FigureSpec
+
+    /// Draws every figure (one after the other: the typesetter's FreeType faces are not
+    /// thread-safe), then encodes the PNGs in parallel, where most of the time goes (zlib).
+    /// The output does not depend on the order the encodings finish in.
+    static func renderAll(_ figures: [ChartFigure], typesetter: Typesetter) throws -> [(image: ChartImage, figure: RenderedFigure)] {
+        let drawn = figures.map { FigureRenderer.render($0.spec, typesetter: typesetter) }
+        let encoded = EncodedSlots(count: drawn.count)
+        DispatchQueue.concurrentPerform(iterations: drawn.count) { i in
+            encoded.set(i, Result { try PNGCodec.encode(drawn[i].pixmap) })
+        }
+        return try zip(figures, drawn).enumerated().map { i, pair in
+            let (chart, figure) = pair
+            let png = try encoded.get(i).get()
+            return (ChartImage(id: chart.id, title: chart.title, caption: chart.caption, png: png, width: figure.pixmap.width,
+                               height: figure.pixmap.height, scale: typesetter.scale), figure)
+        }
+    }
+}
+
+/// Results written by concurrent workers, one slot each, read after they all finished.
+private final class EncodedSlots: @unchecked Sendable {
+    private var slots: [Result<Data, Error>?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ value: Result<Data, Error>) { lock.withLock { slots[i] = value } }
+    func get(_ i: Int) -> Result<Data, Error> {
+        lock.withLock { slots[i] ?? .failure(RendererError.pngEncode("chart \(i) was not encoded")) }
+    }
+}

@@ -1,0 +1,105 @@
+// jacobian-products: the leading singular values sigma_i of the product J_l ... J_1 of the first l
+// step Jacobians (J_t = d s(t) / d s(t-1)) against l on a log axis, and the finite-time Lyapunov
+// exponents (1 / l) log sigma_i beside them. sigma_1 of the product bounds how much the state at
+// step 0 can still move the state at step l: the gradient's own decay, without the loss.
+
+import DiagnoseRecord
+import Foundation
+
+enum JacobianChart {
+    static let maxDecades = 30.0
+
+    static func figure(_ record: RunRecord) -> ChartFigure {
+        let color = Theme.cellColor(record.config.cell)
+        let slots = record.layerSlots
+        var panels: [PanelSpec] = []
+        for slot in slots.isEmpty ? [nil] : slots.map(Optional.some) {
+            let suffix = slot.map { record.hasManyLayerSlots ? " — \($0.label)" : "" } ?? ""
+            let first = slot.flatMap { record.firstProbe?.layer($0)?.jacobians }
+            let last = slot.flatMap { record.lastProbe?.layer($0)?.jacobians }
+            let missing = record.probes.isEmpty ? "no probes recorded in this run" : "no Jacobian data recorded"
+            panels.append(productPanel(first: first, last: last, record: record, color: color, suffix: suffix, missing: missing))
+            panels.append(lyapunovPanel(first: first, last: last, record: record, color: color, suffix: suffix, missing: missing))
+        }
+        let stateName = record.config.cell == "lstm" ? "the (h, c) state" : "the hidden state"
+        var caption = "Left: the largest singular values of the product of the first ℓ step Jacobians ∂s_t/∂s_(t−1) of "
+            + "\(stateName), along the first probe sequence (log axis). σ₁ is how much a change at step 0 can still move "
+            + "the state ℓ steps later; it falls as a straight line when gradients vanish exponentially and stays near 1 "
+            + "when they are preserved. Right: the same as growth rates per step, (1/ℓ)·log σ_i (finite-time Lyapunov "
+            + "exponents): below zero means shrinking."
+        if let lyap = record.topForwardSlot.flatMap({ record.lastProbe?.layer($0)?.jacobians.lyapunovExponents.last?.first }),
+           lyap.isFinite {
+            caption += " At the last probe the leading exponent ends at \(NumberFormat.short(lyap)), a factor "
+                + "\(NumberFormat.short(exp(lyap))) per step."
+        }
+        let spec = FigureSpec(title: "Products of step Jacobians", subtitle: record.chartSubtitle, notes: record.statusNotes,
+                              width: 1000, columns: 2, plotHeight: 300, panels: panels)
+        return ChartFigure(id: "jacobian-products", title: "Products of step Jacobians", caption: caption, spec: spec)
+    }
+
+    /// Shades for the i-th of n singular values: the first in the full colour, later ones lighter.
+    static func rankColor(_ color: Color, _ i: Int, _ n: Int) -> Color {
+        i == 0 ? color : Theme.shade(color, -0.25 - 0.5 * Double(i) / Double(max(1, n)))
+    }
+
+    static func productPanel(first: JacobianRecord?, last: JacobianRecord?, record: RunRecord, color: Color,
+                             suffix: String, missing: String) -> PanelSpec {
+        var p = PanelSpec(title: "σ_{i}(J_{ℓ} ⋯ J_{1})" + suffix)
+        p.legend = .below
+        p.emptyMessage = missing
+        p.x = AxisSpec(title: "number of steps ℓ", integer: true)
+        p.y = AxisSpec(title: "singular value of the product", kind: .log10, include: [1], maxDecades: maxDecades)
+        guard let last, !last.productSingularValues.isEmpty else { return p }
+        let k = last.productSingularValues.map(\.count).max() ?? 0
+        for i in (0..<k).reversed() {
+            let values = last.productSingularValues.map { i < $0.count ? $0[i] : .nan }
+            p.marks.append(.line(LineMark(points: Series.indexed(values, from: 1), color: rankColor(color, i, k),
+                                          width: i == 0 ? 2.4 : 1.2)))
+        }
+        if let first, first != last, let f = Optional(first.productSingularValues.map { $0.first ?? .nan }), !f.isEmpty {
+            p.marks.append(.line(LineMark(points: Series.indexed(f, from: 1), color: SpectrumChart.firstColor, width: 1.6,
+                                          dash: [5, 3])))
+        }
+        p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1, color: Color(hex: 0x555555), width: 1, dash: [4, 3])))
+        p.extraLegend = [LegendEntry(label: "σ₁ at step \(record.lastProbe?.step ?? 0) (last probe)", sample: .line(color, width: 2.4, dash: []))]
+        if k >= 2 {
+            p.extraLegend.append(LegendEntry(label: "σ₂ … σ_{\(k)} (lighter: smaller)",
+                                             sample: .line(rankColor(color, k / 2, k), width: 1.2, dash: [])))
+        }
+        if let first, first != last {
+            p.extraLegend.append(LegendEntry(label: "σ₁ at step \(record.firstProbe?.step ?? 0) (first probe)",
+                                             sample: .line(SpectrumChart.firstColor, width: 1.6, dash: [5, 3])))
+        }
+        p.extraLegend.append(LegendEntry(label: "σ = 1: neither grows nor shrinks", sample: .line(Color(hex: 0x555555), width: 1, dash: [4, 3])))
+        return p
+    }
+
+    static func lyapunovPanel(first: JacobianRecord?, last: JacobianRecord?, record: RunRecord, color: Color,
+                              suffix: String, missing: String) -> PanelSpec {
+        var p = PanelSpec(title: "Growth rate per step (1/ℓ)·log σ_{i}" + suffix)
+        p.legend = .below
+        p.emptyMessage = missing
+        p.x = AxisSpec(title: "number of steps ℓ", integer: true)
+        p.y = AxisSpec(title: "(1/ℓ)·log σ_{i}", include: [0])
+        guard let last, !last.lyapunovExponents.isEmpty else { return p }
+        let k = last.lyapunovExponents.map(\.count).max() ?? 0
+        for i in (0..<k).reversed() {
+            let values = last.lyapunovExponents.map { i < $0.count ? $0[i] : .nan }
+            p.marks.append(.line(LineMark(points: Series.indexed(values, from: 1), color: rankColor(color, i, k),
+                                          width: i == 0 ? 2.4 : 1.2)))
+        }
+        if let first, first != last {
+            let f = first.lyapunovExponents.map { $0.first ?? .nan }
+            p.marks.append(.line(LineMark(points: Series.indexed(f, from: 1), color: SpectrumChart.firstColor, width: 1.6,
+                                          dash: [5, 3])))
+        }
+        p.extraLegend = [LegendEntry(label: "leading exponent, last probe", sample: .line(color, width: 2.4, dash: []))]
+        if let first, first != last {
+            p.extraLegend.append(LegendEntry(label: "leading exponent at step \(record.firstProbe?.step ?? 0) (first probe)",
+                                             sample: .line(SpectrumChart.firstColor, width: 1.6, dash: [5, 3])))
+        }
+        p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 0, color: Color(hex: 0x555555), width: 1, dash: [4, 3],
+                                      label: "0: preserved", labelAtStart: false)))
+        return p
+    }
+}

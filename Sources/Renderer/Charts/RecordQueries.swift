@@ -1,0 +1,105 @@
+// Small questions the charts ask of a run record, answered in one place.
+
+import DiagnoseRecord
+import Foundation
+
+extension RunRecord {
+    /// "LSTM", "RNN (tanh)", "GRU".
+    var cellLabel: String {
+        let cell = config.cell.uppercased()
+        return config.cell == "rnn" ? "\(cell) (\(config.activation))" : cell
+    }
+
+    /// One line under every chart title: what run this is.
+    var chartSubtitle: String {
+        var parts = ["run “\(name)”", cellLabel, "H = \(config.hidden)", "T = \(config.bptt)"]
+        if config.layers > 1 { parts.append("\(config.layers) layers") }
+        if config.bidirectional { parts.append("bidirectional") }
+        parts.append("\(summary.stepsCompleted) of \(config.steps) steps")
+        parts.append(corpus.name)
+        return parts.joined(separator: " · ")
+    }
+
+    /// Notes for every chart of this run: a divergence or an interruption.
+    var statusNotes: [String] {
+        var notes: [String] = []
+        if let step = status.divergedAtStep {
+            notes.append("diverged at step \(step)" + (status.divergenceReason.map { ": \($0)" } ?? "") + "; training stopped there")
+        }
+        if status.interrupted { notes.append("interrupted after \(summary.stepsCompleted) steps") }
+        return notes
+    }
+
+    var firstProbe: ProbeRecord? { probes.first }
+    var lastProbe: ProbeRecord? { probes.last }
+
+    /// The (layer, direction) slots present in any probe, layer 0 first, forward before backward.
+    var layerSlots: [LayerSlot] {
+        var slots: [LayerSlot] = []
+        for probe in probes {
+            for l in probe.layers where !slots.contains(LayerSlot(layer: l.layer, direction: l.direction)) {
+                slots.append(LayerSlot(layer: l.layer, direction: l.direction))
+            }
+        }
+        return slots.sorted()
+    }
+
+    /// The layer the summary describes: top layer, forward direction.
+    var topForwardSlot: LayerSlot? {
+        layerSlots.filter { $0.direction == "forward" }.max() ?? layerSlots.last
+    }
+
+    /// Whether more than one (layer, direction) exists, so panel titles must name them.
+    var hasManyLayerSlots: Bool { layerSlots.count > 1 || config.layers > 1 || config.bidirectional }
+}
+
+struct LayerSlot: Hashable, Comparable {
+    var layer: Int
+    var direction: String
+
+    static func < (a: LayerSlot, b: LayerSlot) -> Bool {
+        if a.layer != b.layer { return a.layer < b.layer }
+        return (a.direction == "forward" ? 0 : 1) < (b.direction == "forward" ? 0 : 1)
+    }
+
+    var label: String { "layer \(layer), \(direction)" }
+}
+
+extension ProbeRecord {
+    func layer(_ slot: LayerSlot) -> LayerProbe? {
+        layers.first { $0.layer == slot.layer && $0.direction == slot.direction }
+    }
+}
+
+enum Series {
+    /// (index, value) pairs of an array, for line marks.
+    static func indexed(_ values: [Double], from start: Int = 0) -> [(x: Double, y: Double)] {
+        values.enumerated().map { (Double($0.offset + start), $0.element) }
+    }
+
+    /// values / values[0]: the profile relative to lag 0 (NaN everywhere when g(0) is not a usable divisor).
+    static func normalized(_ values: [Double]) -> [Double] {
+        guard let first = values.first, first.isFinite, first > 0 else { return values.map { _ in .nan } }
+        return values.map { $0 / first }
+    }
+
+    /// Moving average over a centred window of `window` points, skipping non-finite values.
+    static func smoothed(_ values: [Double], window: Int) -> [Double] {
+        guard window > 1, values.count > 2 else { return values }
+        var out = [Double](repeating: .nan, count: values.count)
+        var prefix = [0.0], counts = [0]
+        for v in values {
+            prefix.append(prefix.last! + (v.isFinite ? v : 0))
+            counts.append(counts.last! + (v.isFinite ? 1 : 0))
+        }
+        let half = window / 2
+        for i in values.indices {
+            let a = max(0, i - half), b = min(values.count, i + half + 1)
+            let n = counts[b] - counts[a]
+            if n > 0 && values[i].isFinite { out[i] = (prefix[b] - prefix[a]) / Double(n) }
+        }
+        return out
+    }
+
+    static func finite(_ values: [Double]) -> [Double] { values.filter(\.isFinite) }
+}

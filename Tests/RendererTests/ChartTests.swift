@@ -1,0 +1,203 @@
+import DiagnoseRecord
+import Foundation
+import Testing
+@testable import Renderer
+
+/// Pixel helpers on decoded PNGs.
+enum Pixels {
+    /// Pixels in the point rectangle `rect` (at `scale`) whose luminance is below `threshold`.
+    static func dark(_ pixmap: Pixmap, _ rect: Rect, scale: Double, threshold: Double = 0.5) -> Int {
+        var n = 0
+        let x0 = max(0, Int(rect.minX * scale)), x1 = min(pixmap.width, Int((rect.maxX * scale).rounded(.up)))
+        let y0 = max(0, Int(rect.minY * scale)), y1 = min(pixmap.height, Int((rect.maxY * scale).rounded(.up)))
+        guard x1 > x0, y1 > y0 else { return 0 }
+        for y in y0..<y1 {
+            for x in x0..<x1 where pixmap.pixel(x: x, y: y).luminance < threshold { n += 1 }
+        }
+        return n
+    }
+
+    /// The pixel under the point (x, y).
+    static func at(_ pixmap: Pixmap, _ x: Double, _ y: Double, scale: Double) -> (Int, Int, Int) {
+        let p = pixmap.rgba8(x: Int(x * scale), y: Int(y * scale))
+        return (Int(p.0), Int(p.1), Int(p.2))
+    }
+
+    static func bytes(_ c: Color) -> (Int, Int, Int) {
+        (Int((c.red * 255).rounded()), Int((c.green * 255).rounded()), Int((c.blue * 255).rounded()))
+    }
+}
+
+@Suite struct RunChartTests {
+    @Test(arguments: ["rnn", "lstm", "gru"])
+    func everyChartRendersAndDecodesAtItsSize(cell: String) throws {
+        let record = SampleRecords.run(cell: cell, T: 32, H: 32, probeCount: 5, steps: 300)
+        let charts = try RunCharts.render(record, options: RenderOptions())
+        #expect(charts.map(\.id) == RunCharts.ids)
+        for chart in charts {
+            let decoded = try PNGCodec.decode(chart.png)
+            #expect(decoded.width == chart.width && decoded.height == chart.height, "\(chart.id)")
+            #expect(chart.width >= 1000 && chart.height >= 500, "\(chart.id) is \(chart.width) x \(chart.height)")
+            #expect(chart.scale == 2)
+            #expect(!chart.title.isEmpty && chart.caption.count > 80, "\(chart.id) needs a title and a caption")
+        }
+    }
+
+    @Test func scaleOneHalvesThePixels() throws {
+        let record = SampleRecords.small()
+        let two = try RunCharts.render(record, options: RenderOptions(scale: 2))
+        let one = try RunCharts.render(record, options: RenderOptions(scale: 1))
+        for (a, b) in zip(one, two) {
+            #expect(abs(a.width * 2 - b.width) <= 2 && abs(a.height * 2 - b.height) <= 2, "\(a.id)")
+            #expect(a.scale == 1)
+        }
+    }
+
+    @Test func sameRecordGivesSameBytes() throws {
+        let record = SampleRecords.run(cell: "lstm", T: 24, H: 16, probeCount: 4, steps: 200)
+        let first = try RunCharts.render(record, options: RenderOptions())
+        let second = try RunCharts.render(record, options: RenderOptions())
+        #expect(first == second)
+        let compareA = try CompareCharts.render([record, SampleRecords.small(cell: "rnn")], options: RenderOptions())
+        let compareB = try CompareCharts.render([record, SampleRecords.small(cell: "rnn")], options: RenderOptions())
+        #expect(compareA == compareB)
+    }
+
+    @Test func colourBarGetsDarkerFromTopToBottom() throws {
+        let record = SampleRecords.run(cell: "rnn", T: 32, H: 16, probeCount: 3, steps: 100)
+        let (image, figure) = try RunCharts.renderFigures(record, options: RenderOptions())[0]
+        let decoded = try PNGCodec.decode(image.png)
+        let bar = try #require(figure.panels[0].colorBar)
+        let s = figure.scale
+        let x = Int(bar.midX * s)
+        var previous = Double.infinity
+        var steps = 0
+        for y in Int(bar.minY * s + 2)..<Int(bar.maxY * s - 2) {
+            let l = decoded.pixel(x: x, y: y).luminance
+            #expect(l <= previous + 1e-3, "luminance rises at row \(y): \(l) after \(previous)")
+            if l < previous - 1e-9 { steps += 1 }
+            previous = l
+        }
+        #expect(steps > 50, "the bar should be a gradient, found \(steps) changes")
+        // Bright yellow at the top, dark purple at the bottom (viridis).
+        #expect(decoded.pixel(x: x, y: Int(bar.minY * s) + 3).luminance > 0.6)
+        #expect(decoded.pixel(x: x, y: Int(bar.maxY * s) - 3).luminance < 0.05)
+    }
+
+    @Test func knownGradientValueLandsOnItsCell() throws {
+        // G[t][j] = 10^-(t - j): each cell's colour is known from the shared colour scale.
+        let T = 20
+        var record = SampleRecords.run(cell: "rnn", T: T, H: 8, probeCount: 2, steps: 50)
+        let G = (0..<T).map { t in (0...t).map { j in pow(10, -Double(t - j)) } }
+        record.probes[1].layers[0].gradientFlow = G
+        record.probes[0].layers[0].gradientFlow = G
+        let (image, figure) = try RunCharts.renderFigures(record, options: RenderOptions())[0]
+        let decoded = try PNGCodec.decode(image.png)
+        let panel = figure.panels[0]
+        let scale = try #require(panel.colorScale)
+        #expect(abs(log10(scale.hi)) < 1e-9, "the scale tops out at the largest value, 1")
+        for (t, j) in [(5, 2), (12, 0), (19, 19), (10, 9), (7, 7)] {
+            let x = panel.x.map(Double(j)), y = panel.y.map(Double(t))
+            let got = Pixels.at(decoded, x, y, scale: figure.scale)
+            let want = Pixels.bytes(try #require(scale.color(G[t][j])))
+            let diff = max(abs(got.0 - want.0), abs(got.1 - want.1), abs(got.2 - want.2))
+            #expect(diff <= 1, "cell t=\(t) j=\(j): pixel \(got), expected \(want)")
+        }
+        // t = 0 sits at the top: row 0 is above row 19.
+        #expect(panel.y.map(0) < panel.y.map(19))
+        // Above the diagonal (j > t) stays white.
+        let blank = Pixels.at(decoded, panel.x.map(Double(T - 2)), panel.y.map(1), scale: figure.scale)
+        #expect(blank == (255, 255, 255))
+    }
+
+    @Test func axisLabelsAndTitlesAreDrawn() throws {
+        let record = SampleRecords.small(cell: "rnn")
+        let (image, figure) = try RunCharts.renderFigures(record, options: RenderOptions()).last!
+        let decoded = try PNGCodec.decode(image.png)
+        let s = figure.scale
+        for panel in figure.panels {
+            let plot = panel.plot
+            // Tick labels under the x axis and left of the y axis.
+            let under = Rect(x: plot.minX - 10, y: plot.maxY + 5, width: plot.width + 20, height: 14)
+            let left = Rect(x: plot.minX - 40, y: plot.minY, width: 34, height: plot.height)
+            #expect(Pixels.dark(decoded, under, scale: s) > 30)
+            #expect(Pixels.dark(decoded, left, scale: s) > 30)
+        }
+        // The title at the top left; nothing in the top right corner.
+        #expect(Pixels.dark(decoded, Rect(x: 16, y: 14, width: 60, height: 16), scale: s) > 100)
+        #expect(Pixels.dark(decoded, Rect(x: Double(decoded.width) / s - 60, y: 0, width: 60, height: 14), scale: s) == 0)
+    }
+}
+
+@Suite struct RobustnessTests {
+    @Test(arguments: SampleRecords.brokenCases().map(\.name))
+    func everyChartRendersWithNotes(name: String) throws {
+        let record = try #require(SampleRecords.brokenCases().first { $0.name == name }?.record)
+        let results = try RunCharts.renderFigures(record, options: RenderOptions())
+        #expect(results.map(\.image.id) == RunCharts.ids)
+        for (image, figure) in results {
+            let decoded = try PNGCodec.decode(image.png)
+            #expect(decoded.width == image.width)
+            // Every note is really on the picture: red text where it was placed.
+            for note in figure.notes {
+                #expect(Pixels.dark(decoded, note.rect, scale: figure.scale, threshold: 0.3) > 20,
+                        "\(name) / \(image.id): note “\(note.text)” is not visible")
+            }
+            // Something beyond the title is drawn (axes at least).
+            #expect(Pixels.dark(decoded, Rect(x: 0, y: 60, width: Double(decoded.width) / 2, height: Double(decoded.height) / 2 - 60),
+                                scale: figure.scale) > 100, "\(name) / \(image.id) looks blank")
+        }
+        let notes = results.flatMap { $0.figure.notes.map(\.text) }
+        switch name {
+        case "all NaN", "infinities":
+            #expect(notes.contains { $0.contains("no finite values") }, "\(notes)")
+        case "diverged":
+            #expect(notes.filter { $0.contains("diverged at step 412") }.count == RunCharts.ids.count, "\(notes)")
+        case "empty":
+            #expect(notes.contains { $0.contains("no probes recorded") })
+            #expect(notes.contains { $0.contains("no training steps recorded") })
+        case "no activations":
+            #expect(notes.contains { $0.contains("no activations") })
+        default:
+            break
+        }
+    }
+
+    @Test func comparisonSurvivesBrokenAndSingleRuns() throws {
+        let broken = SampleRecords.brokenCases().map(\.record)
+        let charts = try CompareCharts.render(broken, options: RenderOptions())
+        #expect(charts.map(\.id) == CompareCharts.ids)
+        let single = try CompareCharts.renderFigures([SampleRecords.small()], options: RenderOptions())
+        #expect(single.allSatisfy { $0.figure.notes.contains { $0.text.contains("two or more runs") } })
+        let none = try CompareCharts.render([], options: RenderOptions())
+        #expect(none.count == 3)
+    }
+}
+
+@Suite struct CompareChartTests {
+    @Test func headlineChartShowsEachCellInItsColour() throws {
+        let records = [SampleRecords.run(cell: "rnn", T: 32, H: 16, probeCount: 3, steps: 100),
+                       SampleRecords.run(cell: "lstm", T: 32, H: 16, probeCount: 3, steps: 100)]
+        let (image, figure) = try CompareCharts.renderFigures(records, options: RenderOptions())[0]
+        #expect(image.id == "compare-lag-profiles")
+        let decoded = try PNGCodec.decode(image.png)
+        let plot = figure.panels[0].plot
+        func count(_ c: Color) -> Int {
+            let want = Pixels.bytes(c)
+            var n = 0
+            for y in Int(plot.minY * 2)..<Int(plot.maxY * 2) {
+                for x in Int(plot.minX * 2)..<Int(plot.maxX * 2) {
+                    let p = decoded.rgba8(x: x, y: y)
+                    if abs(Int(p.0) - want.0) + abs(Int(p.1) - want.1) + abs(Int(p.2) - want.2) < 12 { n += 1 }
+                }
+            }
+            return n
+        }
+        #expect(count(Theme.cellColor("rnn")) > 500)
+        #expect(count(Theme.cellColor("lstm")) > 500)
+        // The RNN's line ends low, the LSTM's stays high: at the last lag the RNN is far below.
+        let rnnEnd = Series.normalized(records[0].probes.last!.layers[0].lagProfile).last!
+        let lstmEnd = Series.normalized(records[1].probes.last!.layers[0].lagProfile).last!
+        #expect(figure.panels[0].y.map(rnnEnd) > figure.panels[0].y.map(lstmEnd) + 100)
+    }
+}
