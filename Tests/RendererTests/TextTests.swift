@@ -94,3 +94,16 @@ import Testing
         #expect(TextTests.darkPixels(canvas.pixmap, x0: 20, y0: 20, x1: 600, y1: 60) > 500)
     }
 }
+
+@Suite struct MarkupTests {
+    @Test func raisesLowersAndEscapes() {
+        #expect(Markup.parse("10^{−3}") == [MarkupSpan(text: "10", position: .normal), MarkupSpan(text: "−3", position: .raised)])
+        #expect(Markup.parse("σ_{max}(W)") == [MarkupSpan(text: "σ", position: .normal), MarkupSpan(text: "max", position: .lowered),
+                                              MarkupSpan(text: "(W)", position: .normal)])
+        #expect(Markup.parse("a^b_c") == [MarkupSpan(text: "a^b_c", position: .normal)])
+        // A run called "x_{y}" keeps its name.
+        let name = "x_{y}\\z^{"
+        #expect(Markup.plain(Markup.escape(name)) == name)
+        #expect(Markup.parse(Markup.escape(name)).allSatisfy { $0.position == .normal })
+    }
+}

@@ -47,12 +47,12 @@ public enum CompareCharts {
     }
 
     static func subtitle(_ records: [RunRecord]) -> String {
-        let names = records.map { "“\($0.name)” (\($0.cellLabel))" }
+        let names = records.map { "“\($0.displayName)” (\($0.cellLabel))" }
         return records.isEmpty ? "no runs" : "\(records.count) run\(records.count == 1 ? "" : "s"): " + names.joined(separator: ", ")
     }
 
     static func notes(_ records: [RunRecord]) -> [String] {
-        var notes = records.filter { $0.status.divergedAtStep != nil }.map { "run “\($0.name)” diverged at step \($0.status.divergedAtStep!)" }
+        var notes = records.filter { $0.status.divergedAtStep != nil }.map { "run “\($0.displayName)” diverged at step \($0.status.divergedAtStep!)" }
         if records.count < 2 { notes.append("comparison needs two or more runs; \(records.count) given") }
         return notes
     }
@@ -69,25 +69,25 @@ public enum CompareCharts {
         var anyCell = false
         for (record, style) in zip(records, styles) {
             guard let slot = record.topForwardSlot, let layer = record.lastProbe?.layer(slot) else {
-                missing.append(record.name)
+                missing.append(record.displayName)
                 continue
             }
             let profile = Series.normalized(layer.lagProfile)
-            var label = "\(record.name) (\(record.cellLabel))"
+            var label = "\(record.displayName) (\(record.cellLabel))"
             if let d = layer.decayPerStep { label += ": \(NumberFormat.short(d)) per step" }
             label += layer.horizon.map { ", horizon \($0)" } ?? ", no horizon"
             p.marks.append(.line(LineMark(points: Series.indexed(profile), color: style.color, width: 2.6, dash: style.dash,
                                           label: label)))
             // Direct label at the end of the line.
             if let end = profile.indices.last(where: { profile[$0].isFinite && profile[$0] > 0 }) {
-                p.marks.append(.text(TextMark(x: Double(end), y: profile[end], text: record.name,
+                p.marks.append(.text(TextMark(x: Double(end), y: profile[end], text: record.displayName,
                                               style: Theme.annotation.with(weight: .bold, color: Theme.shade(style.color, 0.2)),
                                               horizontal: .right, vertical: .bottom, boxed: true, offset: Point(-2, -5))))
             }
             if let cell = layer.cellLagProfile {
                 anyCell = true
                 p.marks.append(.line(LineMark(points: Series.indexed(Series.normalized(cell)), color: style.color.withAlpha(0.8),
-                                              width: 1.4, dash: [2, 2.5], label: "\(record.name): cell state c")))
+                                              width: 1.4, dash: [2, 2.5], label: "\(record.displayName): cell state c")))
             }
         }
         p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1e-3, color: Color(hex: 0x888888), width: 1, dash: [2, 3],
@@ -122,19 +122,19 @@ public enum CompareCharts {
             if !record.steps.isEmpty {
                 let smooth = Series.smoothed(record.steps.map(\.loss), window: window)
                 loss.marks.append(.line(LineMark(points: zip(xs, smooth).map { (x: $0.0, y: $0.1) }, color: style.color, width: 2,
-                                                 dash: style.dash, label: "\(record.name) train")))
+                                                 dash: style.dash, label: "\(record.displayName) train")))
                 let norms = Series.smoothed(record.steps.map { log($0.gradientNorm) }, window: window).map { exp($0) }
                 norm.marks.append(.line(LineMark(points: zip(xs, norms).map { (x: $0.0, y: $0.1) }, color: style.color, width: 2,
-                                                 dash: style.dash, label: record.name)))
+                                                 dash: style.dash, label: record.displayName)))
             }
             if !record.evaluations.isEmpty {
                 loss.marks.append(.line(LineMark(points: record.evaluations.map { (x: Double($0.step), y: $0.validLoss) },
                                                  color: Theme.shade(style.color, 0.3), width: 1, dash: [3, 3],
-                                                 label: "\(record.name) validation", marker: style.marker, markerSize: 3)))
+                                                 label: "\(record.displayName) validation", marker: style.marker, markerSize: 3)))
             }
             if let d = record.status.divergedAtStep {
                 loss.marks.append(.rule(RuleMark(orientation: .vertical, value: Double(d), color: Theme.noteColor, width: 1.3,
-                                                 dash: [], label: "\(record.name) diverged at \(d)")))
+                                                 dash: [], label: "\(record.displayName) diverged at \(d)")))
             }
         }
         let caption = "Training loss (running mean over 1/40 of the run) and validation loss (markers) of every run, "
@@ -152,7 +152,7 @@ public enum CompareCharts {
         let blockMarkers: [MarkerShape] = [.circle, .square, .triangle, .diamond]
         for (record, style) in zip(records, styles) {
             let spectrum = record.topForwardSlot.flatMap { record.lastProbe?.layer($0)?.spectrum }
-            var p = PanelSpec(title: "\(record.name) (\(record.cellLabel))")
+            var p = PanelSpec(title: "\(record.displayName) (\(record.cellLabel))")
             p.equalAspect = true
             p.x = AxisSpec(title: "Re λ", include: [-1.08, 1.08], padding: 0.02)
             p.y = AxisSpec(title: "Im λ", include: [-1.08, 1.08], padding: 0.02)
@@ -167,7 +167,7 @@ public enum CompareCharts {
                     for (i, block) in spectrum.blocks.enumerated() {
                         p.marks.append(.scatter(ScatterMark(points: SpectrumChart.points(block), color: style.color.withAlpha(0.8),
                                                             shape: blockMarkers[i % blockMarkers.count], size: 2.1,
-                                                            filled: i % 2 == 0, label: "\(block.matrix), ρ = \(NumberFormat.short(block.spectralRadius))")))
+                                                            filled: i % 2 == 0, label: "\(Markup.escape(block.matrix)), ρ = \(NumberFormat.short(block.spectralRadius))")))
                     }
                     if spectrum.blocks.isEmpty { p.emptyMessage = "no eigenvalues recorded" }
                 }
@@ -183,7 +183,7 @@ public enum CompareCharts {
         for (record, style) in zip(records, styles) {
             guard let spectrum = record.topForwardSlot.flatMap({ record.lastProbe?.layer($0)?.spectrum }) else { continue }
             sv.marks.append(.line(LineMark(points: Series.indexed(spectrum.whole.singularValues, from: 1), color: style.color,
-                                           width: 2, dash: style.dash, label: record.name)))
+                                           width: 2, dash: style.dash, label: record.displayName)))
         }
         sv.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1, color: Color(hex: 0x555555), width: 1, dash: [4, 3],
                                        label: "σ = 1")))

@@ -31,9 +31,11 @@ enum FigureRenderer {
         let margin = Theme.figureMargin
 
         // Header.
-        let titleLine = ts.layout(figure.title, Theme.title)
-        let subtitleLine = figure.subtitle.map { ts.layout($0, Theme.subtitle) }
-        let noteLines = figure.notes.map { ts.layout("⚠ " + $0, Theme.note) }
+        // Header lines are cut with an ellipsis rather than run off the picture.
+        let headerWidth = figure.width - 2 * margin
+        let titleLine = ts.layout(ts.fitting(figure.title, Theme.title, maxWidth: headerWidth), Theme.title)
+        let subtitleLine = figure.subtitle.map { ts.layout(ts.fitting($0, Theme.subtitle, maxWidth: headerWidth), Theme.subtitle) }
+        let noteLines = figure.notes.map { ts.layout(ts.fitting("⚠ " + $0, Theme.note, maxWidth: headerWidth), Theme.note) }
         var headerHeight = titleLine.height
         if let s = subtitleLine { headerHeight += 4 + s.height }
         for n in noteLines { headerHeight += 3 + n.height }
@@ -202,7 +204,7 @@ struct PanelLayout {
 
         // Y ticks (the plot height is known now).
         let yScale = Scale(kind: spec.y.kind, lo: yDomain.lo, hi: yDomain.hi)
-        yTicks = PanelLayout.ticks(spec.y, yScale, target: max(3, Int(plotHeight / 36)))
+        yTicks = PanelLayout.ticks(spec.y, yScale, target: max(3, Int(plotHeight / 50)))
 
         // Legend entries from labelled marks.
         var entries: [LegendEntry] = []
@@ -292,12 +294,9 @@ struct PanelLayout {
             }
             // Non-negative quantities that must include 0 (losses, fractions) start exactly at 0.
             let pad = (hi - lo) * axis.padding
+            guard pad.isFinite else { return (lo, hi) }  // a span beyond Double's range: no padding
             if !(lo == 0 && axis.include.contains(0)) { lo -= pad }
             hi += pad
-            if !(hi - lo).isFinite {
-                // A span beyond Double's range: halve both ends.
-                return (lo / 2, hi / 2)
-            }
             return (lo, hi)
         case .log10:
             guard let lo0 = all.min(), let hi0 = all.max() else { return (0.1, 1) }
@@ -338,7 +337,7 @@ struct PanelLayout {
             xDomain = (cx - unit * plot.width / 2, cx + unit * plot.width / 2)
             yDomain = (cy - unit * plot.height / 2, cy + unit * plot.height / 2)
             yTicks = PanelLayout.ticks(spec.y, Scale(kind: yKind, lo: yDomain.lo, hi: yDomain.hi),
-                                       target: max(3, Int(plot.height / 36)))
+                                       target: max(3, Int(plot.height / 50)))
         }
         var xScale = Scale(kind: xKind, lo: xDomain.lo, hi: xDomain.hi, start: plot.minX, end: plot.maxX)
         if spec.x.inverted { swap(&xScale.start, &xScale.end) }
@@ -475,7 +474,7 @@ struct PanelLayout {
 
     /// X ticks, thinned until their labels do not collide.
     private func xTicksFitting(_ scale: Scale, plot: Rect, typesetter ts: Typesetter) -> [Tick] {
-        var target = max(3, Int(plot.width / 70))
+        var target = max(3, Int(plot.width / 100))
         while true {
             let ticks = PanelLayout.ticks(spec.x, scale, target: target)
             let major = ticks.filter(\.major)

@@ -47,7 +47,7 @@ enum GatesChart {
 
     /// Spaces and line breaks made visible in the probe text.
     static func displayToken(_ token: String) -> String {
-        token.replacingOccurrences(of: " ", with: "␣").replacingOccurrences(of: "\n", with: "↵")
+        Markup.escape(token).replacingOccurrences(of: " ", with: "␣").replacingOccurrences(of: "\n", with: "↵")
             .replacingOccurrences(of: "\t", with: "→")
     }
 
@@ -63,7 +63,7 @@ enum GatesChart {
     }
 
     static func heatmapPanel(_ gate: GateRecord, tokens: [String], T: Int) -> PanelSpec {
-        let title = gate.name == "activation" ? "Activation h_{t} (\(gate.function))" : "\(gate.name.capitalized) gate (\(gate.function))"
+        let title = gate.name == "activation" ? "Activation h_{t} (\(Markup.escape(gate.function)))" : "\(Markup.escape(gate.name.capitalized)) gate (\(Markup.escape(gate.function)))"
         var p = PanelSpec(title: title)
         p.grid = false
         p.legend = .none
@@ -97,7 +97,7 @@ enum GatesChart {
         var p = PanelSpec(title: "Saturated fraction over training")
         p.plotHeight = 170
         p.legend = .auto
-        p.x = AxisSpec(title: "training step", include: [0], integer: true)
+        p.x = AxisSpec(title: "training step", include: [0, Double(max(1, record.config.steps))], padding: 0.02, integer: true)
         p.y = AxisSpec(title: "saturated", domain: (0, 1),
                        ticks: [0, 0.25, 0.5, 0.75, 1].map { Tick(value: $0, label: "\(Int($0 * 100))%") })
         p.emptyMessage = record.probes.isEmpty ? "no probes recorded in this run" : "no gate statistics recorded"
@@ -108,7 +108,7 @@ enum GatesChart {
                 return (x: Double(probe.step), y: gate.saturated)
             }
             let color = name == "activation" ? Theme.cellColor(record.config.cell) : Theme.gateColor(name, index: i)
-            p.marks.append(.line(LineMark(points: points, color: color, width: 2, label: name, marker: .circle, markerSize: 2.8)))
+            p.marks.append(.line(LineMark(points: points, color: color, width: 2, label: name == "activation" ? "\(Markup.escape(record.config.activation)) activation" : Markup.escape(name), marker: .circle, markerSize: 2.8)))
         }
         return p
     }

@@ -78,11 +78,11 @@ enum GradientFlowChart {
         p.y = AxisSpec(title: "step t of the loss", domain: (-0.5, Double(max(1, n)) - 0.5), inverted: true, integer: true)
         p.grid = false
         p.legend = .none
-        if let barTitle { p.colorBar = ColorBarSpec(scale: colorScale, title: barTitle) }
         guard let matrix, !matrix.isEmpty else {
             p.emptyMessage = missing
             return p
         }
+        if let barTitle { p.colorBar = ColorBarSpec(scale: colorScale, title: barTitle) }
         p.marks.append(.heatmap(HeatmapMark(values: matrix, colorScale: colorScale)))
         // The blank triangle explains itself.
         p.marks.append(.text(TextMark(x: Double(n) * 0.72, y: Double(n) * 0.2, text: "j > t: no path from the future",

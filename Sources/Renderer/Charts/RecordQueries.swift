@@ -4,19 +4,22 @@ import DiagnoseRecord
 import Foundation
 
 extension RunRecord {
-    /// "LSTM", "RNN (tanh)", "GRU".
+    /// "LSTM", "RNN (tanh)", "GRU" (as markup).
     var cellLabel: String {
-        let cell = config.cell.uppercased()
-        return config.cell == "rnn" ? "\(cell) (\(config.activation))" : cell
+        let cell = Markup.escape(config.cell.uppercased())
+        return config.cell == "rnn" ? "\(cell) (\(Markup.escape(config.activation)))" : cell
     }
+
+    /// The run's name as markup that shows it literally.
+    var displayName: String { Markup.escape(name) }
 
     /// One line under every chart title: what run this is.
     var chartSubtitle: String {
-        var parts = ["run “\(name)”", cellLabel, "H = \(config.hidden)", "T = \(config.bptt)"]
+        var parts = ["run “\(displayName)”", cellLabel, "H = \(config.hidden)", "T = \(config.bptt)"]
         if config.layers > 1 { parts.append("\(config.layers) layers") }
         if config.bidirectional { parts.append("bidirectional") }
         parts.append("\(summary.stepsCompleted) of \(config.steps) steps")
-        parts.append(corpus.name)
+        parts.append(Markup.escape(corpus.name))
         return parts.joined(separator: " · ")
     }
 
@@ -24,7 +27,7 @@ extension RunRecord {
     var statusNotes: [String] {
         var notes: [String] = []
         if let step = status.divergedAtStep {
-            notes.append("diverged at step \(step)" + (status.divergenceReason.map { ": \($0)" } ?? "") + "; training stopped there")
+            notes.append("diverged at step \(step)" + (status.divergenceReason.map { ": " + Markup.escape($0) } ?? "") + "; training stopped there")
         }
         if status.interrupted { notes.append("interrupted after \(summary.stepsCompleted) steps") }
         return notes

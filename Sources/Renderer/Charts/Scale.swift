@@ -20,7 +20,8 @@ struct Scale: Equatable {
         let f: Double
         switch kind {
         case .linear:
-            f = (v - lo) / (hi - lo)
+            // Halved so that a span like -1e308 ... 1e308 does not overflow.
+            f = (0.5 * v - 0.5 * lo) / (0.5 * hi - 0.5 * lo)
         case .log10:
             guard v > 0 else { return .nan }
             f = (Foundation.log10(v) - Foundation.log10(lo)) / (Foundation.log10(hi) - Foundation.log10(lo))
@@ -38,7 +39,7 @@ struct Scale: Equatable {
     func value(at p: Double) -> Double {
         let f = (p - start) / (end - start)
         switch kind {
-        case .linear: return lo + f * (hi - lo)
+        case .linear: return lo + f * (0.5 * hi - 0.5 * lo) * 2
         case .log10: return pow(10, Foundation.log10(lo) + f * (Foundation.log10(hi) - Foundation.log10(lo)))
         }
     }
@@ -60,22 +61,23 @@ struct Tick: Equatable {
 }
 
 enum Ticks {
-    /// The 1-2-5 step nearest to `span / target` (rounded up), e.g. 0.2, 5, 1000.
+    /// The 1-2-5 step (e.g. 0.2, 5, 1000) nearest to `span / target` on a log scale, so the tick
+    /// count comes closest to `target`.
     static func niceStep(span: Double, target: Int) -> Double {
         guard span > 0, span.isFinite else { return 1 }
         let raw = span / Double(max(1, target))
-        let exponent = floor(log10(raw))
-        let base = pow(10, exponent)
-        for m in [1.0, 2, 5, 10] where m * base >= raw * (1 - 1e-9) { return m * base }
-        return 10 * base
+        let base = pow(10, floor(log10(raw)))
+        return [1.0, 2, 5, 10].map { $0 * base }.min { abs(Foundation.log($0 / raw)) < abs(Foundation.log($1 / raw)) } ?? base
     }
 
     /// Linear ticks: multiples of a 1-2-5 step inside [lo, hi], about `target` of them.
     static func linear(lo: Double, hi: Double, target: Int, integer: Bool = false) -> [Tick] {
         guard lo.isFinite, hi.isFinite, hi > lo else { return [] }
-        var step = niceStep(span: hi - lo, target: target)
+        var step = niceStep(span: (0.5 * hi - 0.5 * lo) * 2, target: target)
+        if !step.isFinite { step = niceStep(span: 0.5 * hi - 0.5 * lo, target: max(1, target / 2)) * 2 }
         if integer { step = max(1, step.rounded()) }
         let first = (lo / step - 1e-9).rounded(.up), last = (hi / step + 1e-9).rounded(.down)
+        guard first.isFinite, last.isFinite else { return [] }
         guard last >= first, last - first < 1000 else { return [] }
         var ticks: [Tick] = []
         var k = first

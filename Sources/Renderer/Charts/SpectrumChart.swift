@@ -36,7 +36,7 @@ enum SpectrumChart {
                 for (i, name) in blockNames.enumerated() {
                     let f = firstLayer?.spectrum.blocks.first { $0.matrix == name }
                     let l = lastLayer?.spectrum.blocks.first { $0.matrix == name }
-                    panels.append(plane(title: "\(name) block" + (i == 0 ? suffix : ""), first: f, last: l, gamma: nil,
+                    panels.append(plane(title: "\(Markup.escape(name)) block" + (i == 0 ? suffix : ""), first: f, last: l, gamma: nil,
                                         firstStep: first?.step, lastStep: last?.step, color: color, compact: true,
                                         missing: "no eigenvalues recorded"))
                 }

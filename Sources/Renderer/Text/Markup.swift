@@ -1,5 +1,6 @@
 // A tiny markup for chart labels: `10^{-3}` raises "-3", `σ_{max}` lowers "max".
-// A `^` or `_` not followed by `{` is an ordinary character; a missing `}` closes at the end.
+// A `^` or `_` not followed by `{` is an ordinary character; a missing `}` closes at the end;
+// a backslash makes the next character literal (`Markup.escape` does that for text from a record).
 
 import Foundation
 
@@ -21,10 +22,17 @@ enum Markup {
         }
         while i < chars.count {
             let c = chars[i]
-            if (c == "^" || c == "_"), i + 1 < chars.count, chars[i + 1] == "{" {
+            if c == "\\", i + 1 < chars.count {
+                current.append(chars[i + 1])
+                i += 2
+            } else if (c == "^" || c == "_"), i + 1 < chars.count, chars[i + 1] == "{" {
                 flush(.normal)
                 var j = i + 2
-                while j < chars.count, chars[j] != "}" { current.append(chars[j]); j += 1 }
+                while j < chars.count, chars[j] != "}" {
+                    if chars[j] == "\\", j + 1 < chars.count { j += 1 }
+                    current.append(chars[j])
+                    j += 1
+                }
                 flush(c == "^" ? .raised : .lowered)
                 i = j + 1
             } else {
@@ -34,6 +42,16 @@ enum Markup {
         }
         flush(.normal)
         return spans
+    }
+
+    /// `text` with every markup character made literal: for names and text that come from a record.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            if c == "^" || c == "_" || c == "\\" { out.append("\\") }
+            out.append(c)
+        }
+        return out
     }
 
     /// The text without markup (for tests and alt text).
