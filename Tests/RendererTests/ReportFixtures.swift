@@ -1,6 +1,7 @@
 // Run records and charts for the report tests: a simple RNN whose gradient vanishes and an LSTM
-// whose gradient survives the window, with every field a real run fills, so the report (and the
-// chart renderer behind `ReportWriter`) sees realistic data. All numbers are deterministic.
+// whose gradient survives the window, with every field a real run fills (the recall answers'
+// lag profile included), so the report (and the chart renderer behind `ReportWriter`) sees
+// realistic data. All numbers are deterministic.
 
 import DiagnoseRecord
 import Foundation
@@ -23,6 +24,8 @@ enum ReportFixtures {
         mutating func factor(_ amount: Double) -> Double { 1 + amount * (2 * next() - 1) }
     }
 
+    static let recallLag = 10
+
     /// r(l) = g(l) / g(0) of the fixture cells: geometric decay for the RNN, a floor of 0.3 for the LSTM.
     static func relativeGradient(cell: String, lag: Int, progress: Double) -> Double {
         if cell == "rnn" {
@@ -30,6 +33,13 @@ enum ReportFixtures {
         }
         let floor = 0.05 + 0.25 * progress
         return floor + (1 - floor) * pow(0.8, Double(lag))
+    }
+
+    /// The same restricted to the recall answers: like r(l), with a peak at the recall lag that
+    /// grows over training for the LSTM.
+    static func recallGradient(cell: String, lag: Int, progress: Double) -> Double {
+        let peak = cell == "lstm" && lag == recallLag ? 1 + 4 * progress : 1
+        return relativeGradient(cell: cell, lag: lag, progress: progress) * peak
     }
 
     static func record(name: String, cell: String, seed: UInt64 = 7, learningRate: Double = 0.01,
@@ -43,11 +53,11 @@ enum ReportFixtures {
             cell: cell, activation: "tanh", layers: 1, bidirectional: false, hidden: H, embed: 8, batch: 16,
             bptt: T, steps: stepCount, optimizer: "adam", learningRate: learningRate, clip: 1.0, seed: seed,
             initialization: "xavier", spectralRadius: nil, forgetBias: 1.0, probeEvery: 100, evalEvery: 50,
-            tokenize: "char", vocabSizeLimit: nil, validFraction: 0.1, lag: 10, threads: 1)
+            tokenize: "char", vocabSizeLimit: nil, validFraction: 0.1, lag: recallLag, threads: 1)
         let corpus = CorpusInfo(
             name: corpusName, synthetic: true,
             sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-            tokens: 1_500_000, trainTokens: 1_350_000, validTokens: 150_000, vocabularySize: 18)
+            tokens: 1_500_000, trainTokens: 1_350_000, validTokens: 150_000, vocabularySize: 17)
         let parameters = cell == "lstm"
             ? [ParameterInfo(name: "lstm.weight_ih_l0", shape: [4 * H, 8]), ParameterInfo(name: "lstm.weight_hh_l0", shape: [4 * H, H])]
             : [ParameterInfo(name: "rnn.weight_ih_l0", shape: [H, 8]), ParameterInfo(name: "rnn.weight_hh_l0", shape: [H, H])]
@@ -109,7 +119,7 @@ enum ReportFixtures {
                                   saturatedLow: gate.1 == "sigmoid" ? saturated / 2 : nil,
                                   saturatedHigh: saturated / 2, saturated: saturated)
             }
-            let layer = LayerProbe(
+            var layer = LayerProbe(
                 layer: 0, direction: "forward", gradientFlow: flow, lagProfile: profile, decayPerStep: decay,
                 horizon: horizon,
                 cellGradientFlow: cell == "lstm" ? flow : nil, cellLagProfile: cell == "lstm" ? profile.map { $0 * 1.2 } : nil,
@@ -119,10 +129,15 @@ enum ReportFixtures {
                 jacobians: JacobianRecord(size: size, stepSingularValues: stepSingular,
                                           productSingularValues: products, lyapunovExponents: lyapunov),
                 gates: gates)
+            // Null at the last lag, as in a real run where no answer falls far enough into the window.
+            layer.recallLagProfile = (0..<T).map { l in
+                l == T - 1 ? nil : 0.2 * local * recallGradient(cell: cell, lag: l, progress: progress)
+            }
             let stepLosses = [(0..<T).map { t in 2.8 - 0.3 * progress - (t == 11 ? 0.5 * progress : 0) }]
             let gradientNorms = Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, 0.1 + Double($0.shape[0]) / 100) })
             return ProbeRecord(step: step, stepLosses: stepLosses, parameterGradientNorms: gradientNorms, layers: [layer])
         }
+        let first = probes.first!.layers[0]
         let last = probes.last!.layers[0]
         let saturation = Dictionary(uniqueKeysWithValues: last.gates.map { ($0.name, $0.saturated) })
         let finalEvaluation = evaluations.last!
@@ -130,7 +145,8 @@ enum ReportFixtures {
             finalTrainLoss: steps.last!.loss, finalTrainPerplexity: steps.last!.perplexity,
             finalValidLoss: finalEvaluation.validLoss, finalValidPerplexity: finalEvaluation.validPerplexity,
             recallAccuracy: finalEvaluation.recallAccuracy, decayPerStep: last.decayPerStep, horizon: last.horizon,
-            spectralRadiusFirst: probes.first!.layers[0].spectrum.whole.spectralRadius,
+            decayPerStepFirst: first.decayPerStep, horizonFirst: first.horizon,
+            spectralRadiusFirst: first.spectrum.whole.spectralRadius,
             spectralRadiusLast: last.spectrum.whole.spectralRadius,
             clippedFraction: Double(clippedSteps) / Double(stepCount), gateSaturation: saturation,
             tokensPerSecond: cell == "lstm" ? 48_213.7 : 131_072.4, seconds: cell == "lstm" ? 31.3 : 11.6,

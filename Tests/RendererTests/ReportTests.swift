@@ -93,33 +93,28 @@ private func standardReport() -> String {
         #expect(verdicts < headline && headline < firstImage && firstImage < table)
     }
 
-    @Test func verdictSentencesComeFromTheLastProbe() throws {
-        let rnn = ReportFixtures.rnn, lstm = ReportFixtures.lstm
-        let html = HTMLReport.build(runs: [ReportFixtures.reportRun(rnn), ReportFixtures.reportRun(lstm)],
-                                    comparison: [], generatedBy: "test")
-        let rnnProfile = try #require(rnn.probes.last?.layers.first?.lagProfile)
-        let lstmProfile = try #require(lstm.probes.last?.layers.first?.lagProfile)
-        let lag = ReportFixtures.window - 1
-        let rnnRatio = ReportFormat.ratio(rnnProfile[lag] / rnnProfile[0])
-        let lstmRatio = ReportFormat.ratio(lstmProfile[lag] / lstmProfile[0])
-        #expect(rnnRatio.contains("e-"), "the RNN fixture's gradient should vanish: \(rnnRatio)")
-        let horizon = try #require(rnn.summary.horizon)
-        #expect(html.contains("<span class=\"name\">rnn</span>: the gradient from \(lag) steps back is \(rnnRatio) "
-            + "of the local one (×0.46 per step); vanishing: below 1e-3 after \(horizon) steps."))
-        #expect(html.contains("<span class=\"name\">lstm</span>: the gradient from \(lag) steps back still holds "
-            + "\(lstmRatio) of the local one (×0.98 per step); no vanishing within the 30-step window."))
-        #expect(lstmRatio == "0.3")
-    }
-
-    @Test func summaryTableFormatsNumbersForPeople() {
+    @Test func summaryTableShowsInitialisationAndEnd() {
         let html = standardReport()
         #expect(html.contains("<td>12,345</td>"))        // parameters
         #expect(html.contains("<td>131,072</td>"))       // tokens/s
-        #expect(html.contains("<td>beyond T = 30</td>")) // LSTM horizon
-        #expect(html.contains("<td>9 steps</td>"))       // RNN horizon
-        #expect(html.contains("<td>×0.46</td>"))
         #expect(html.contains("<td>11.6 s</td>"))
         #expect(html.contains("<td>input 15%, forget 40%, candidate 15%, output 15%</td>"))
+        // Fitted factor per step and horizon, first probe (initialisation) → last probe.
+        #expect(html.contains("<tr><th scope=\"row\">Gradient factor per step, init → end</th>"
+            + "<td>×0.4 → ×0.46</td><td>×0.96 → ×0.98</td></tr>"))
+        #expect(html.contains("<tr><th scope=\"row\">Horizon (below 1e-3 of local), init → end</th>"
+            + "<td>8 steps → 9 steps</td><td>beyond T = 30 → beyond T = 30</td></tr>"))
+        // recallLagProfile[10] / recallLagProfile[0] at the first and the last probe.
+        let rnn = ReportFixtures.rnn, lstm = ReportFixtures.lstm
+        func recall(_ record: RunRecord, _ probe: Int) -> String {
+            let profile = record.probes[probe].layers[0].recallLagProfile!
+            return ReportFormat.ratio(profile[ReportFixtures.recallLag]! / profile[0]!)
+        }
+        #expect(recall(rnn, 0) == "1e-4" && recall(lstm, 2) == "1.9")
+        #expect(html.contains("<tr><th scope=\"row\">Gradient reaching the recalled letter (lag 10), init → end</th>"
+            + "<td>\(recall(rnn, 0)) → \(recall(rnn, 2))</td><td>\(recall(lstm, 0)) → \(recall(lstm, 2))</td></tr>"))
+        #expect(html.contains("<td>16% (chance 6.2%)</td>"))
+        #expect(html.contains("<tr><th scope=\"row\">Spectral radius, init → end</th><td>0.85 → 1</td><td>0.9 → 1.1</td></tr>"))
     }
 
     @Test func nonFiniteNumbersShowAsTextInsteadOfCrashing() {
@@ -134,7 +129,8 @@ private func standardReport() -> String {
         #expect(html.contains("<td class=\"bad\">diverged</td>"))
         #expect(html.contains("<td class=\"bad\">n/a</td>"))
         #expect(html.contains("Training diverged at step 120 (loss became NaN)."))
-        #expect(html.contains("the gradient lag profile is not finite (n/a)"))
+        #expect(html.contains("At the last probe (step 200) the gradient lag profile is not finite (n/a)"))
+        #expect(html.contains("<li class=\"not-finite\">"))
         #expect(!html.lowercased().contains(">nan") && !html.contains(">inf"))
     }
 
@@ -223,6 +219,239 @@ private func standardReport() -> String {
     }
 }
 
+/// Variants of the fixture records for the verdict and caption tests.
+private enum Variants {
+    /// `record` with the top layer of probe `index` replaced by the profile r(l) = factor^l
+    /// (hidden state and recall answers alike), its fitted factor and horizon.
+    static func profile(_ record: RunRecord, probe index: Int, factor: Double) -> RunRecord {
+        var record = record
+        var layer = record.probes[index].layers[0]
+        let local = layer.lagProfile[0]
+        layer.lagProfile = (0..<layer.lagProfile.count).map { local * pow(factor, Double($0)) }
+        layer.recallLagProfile = layer.recallLagProfile.map { profile in
+            profile.indices.map { l in profile[l] == nil ? nil : 0.2 * local * pow(factor, Double(l)) }
+        }
+        layer.decayPerStep = factor
+        layer.horizon = layer.lagProfile.firstIndex { $0 / local < 1e-3 }
+        record.probes[index].layers[0] = layer
+        return record
+    }
+
+    /// A simple RNN that vanishes at initialisation (×0.4 per step) but not at the end (×0.9),
+    /// after training grew its spectral radius from 0.85 to 2.5.
+    static var stopsVanishing: RunRecord {
+        var record = profile(ReportFixtures.rnn, probe: 2, factor: 0.9)
+        record.summary.spectralRadiusLast = 2.5
+        return record
+    }
+
+    /// A simple RNN whose gradient grows ×1.5 per step from the start and that diverged at step 1.
+    static var explodes: RunRecord {
+        var record = profile(ReportFixtures.rnn, probe: 0, factor: 1.5)
+        var again = record.probes[0]
+        again.step = 1
+        record.probes = [record.probes[0], again]
+        record.status = RunStatus(divergedAtStep: 1, divergenceReason: "the loss became inf")
+        record.summary.spectralRadiusFirst = 1.5
+        record.summary.spectralRadiusLast = 1.5
+        record.summary.recallAccuracy = nil
+        record.summary.stepsCompleted = 0
+        return record
+    }
+
+    /// No probes at all.
+    static var noProbes: RunRecord {
+        var record = ReportFixtures.rnn
+        record.probes = []
+        record.summary.spectralRadiusFirst = nil
+        record.summary.spectralRadiusLast = nil
+        return record
+    }
+
+    /// `record` trained on a real text: no recall lag, no recall answers, no recall accuracy.
+    static func realCorpus(_ record: RunRecord) -> RunRecord {
+        var record = record
+        record.corpus = CorpusInfo(name: "tinyshakespeare.txt", synthetic: false, sha256: String(repeating: "a", count: 64),
+                                   tokens: 1_115_394, trainTokens: 1_003_854, validTokens: 111_540, vocabularySize: 65)
+        record.config.lag = nil
+        record.summary.recallAccuracy = nil
+        for p in record.probes.indices { record.probes[p].layers[0].recallLagProfile = nil }
+        for e in record.evaluations.indices { record.evaluations[e].recallAccuracy = nil }
+        return record
+    }
+
+    static func page(_ records: [RunRecord]) -> String {
+        HTMLReport.build(runs: records.map { ReportFixtures.reportRun($0) }, comparison: [], generatedBy: "test")
+    }
+
+    /// The text of run `name`'s verdict item, tags removed.
+    static func verdict(_ name: String, in html: String) -> String? {
+        guard let start = html.range(of: "<span class=\"name\">\(name)</span>: "),
+              let end = html.range(of: "</li>", range: start.upperBound..<html.endIndex) else { return nil }
+        return String(html[start.upperBound..<end.lowerBound])
+            .replacingOccurrences(of: " <span class=\"then\">", with: " ").replacingOccurrences(of: "</span>", with: "")
+            .replacingOccurrences(of: "&#39;", with: "'")
+    }
+}
+
+@Suite struct VerdictTests {
+    @Test func leadsWithTheInitialisationThenSaysWhatTrainingDid() throws {
+        let html = standardReport()
+        let rnn = try #require(Variants.verdict("rnn", in: html))
+        #expect(rnn == "At initialisation (step 0) the gradient falls about ×0.4 per step back and drops below 1e-3 of "
+            + "the local one after 8 steps; the recall answers send 1e-4 of their local gradient to the letter 10 steps back. "
+            + "Training grew the spectral radius of the recurrent weights from 0.85 to 1. "
+            + "At the end (step 200) the gradient falls about ×0.46 per step back and drops below 1e-3 of the local one after "
+            + "9 steps; the recall answers send 4.2e-4 of their local gradient to the letter 10 steps back. "
+            + "It gets 16% of the recall answers right (chance 6.2%).")
+        let lstm = try #require(Variants.verdict("lstm", in: html))
+        #expect(lstm.hasPrefix("At initialisation (step 0) the gradient falls about ×0.96 per step back but stays above "
+            + "1e-3 of the local one across the 30-step window (along the cell state, 0.15 of the local gradient reaches lag 10); "
+            + "the recall answers send 0.15 of their local gradient to the letter 10 steps back."))
+        #expect(lstm.contains("the recall answers send 1.9 times their local gradient to the letter 10 steps back."))
+        #expect(lstm.hasSuffix("It gets 99% of the recall answers right (chance 6.2%)."))
+        // The parts sit on lines of their own; the badge gives the fitted factor at both probes.
+        #expect(html.contains("<span class=\"then\">Training grew the spectral radius"))
+        #expect(html.contains("<span class=\"badge\">×0.4 → ×0.46 per step</span>"))
+    }
+
+    @Test func aGradientThatStopsVanishingGetsBothHalvesSaid() throws {
+        let html = Variants.page([Variants.stopsVanishing])
+        let text = try #require(Variants.verdict("rnn", in: html))
+        #expect(text.contains("At initialisation (step 0) the gradient falls about ×0.4 per step back and drops below "
+            + "1e-3 of the local one after 8 steps"))
+        #expect(text.contains("Training grew the spectral radius of the recurrent weights from 0.85 to 2.5. "
+            + "At the end (step 200) the gradient falls about ×0.9 per step back but stays above 1e-3 of the local one "
+            + "across the 30-step window; the recall answers send 0.35 of their local gradient to the letter 10 steps back."))
+        #expect(!text.contains("vanishing"), "the numbers speak; no verdict word that one probe would contradict")
+        #expect(html.contains("<td>8 steps → beyond T = 30</td>"))
+        #expect(html.contains("<td>×0.4 → ×0.9</td>"))
+    }
+
+    @Test func aGrowingGradientAndADivergedRunAreSaidAsSuch() throws {
+        let html = Variants.page([Variants.explodes])
+        let text = try #require(Variants.verdict("rnn", in: html))
+        #expect(text == "At initialisation (step 0) the gradient grows about ×1.5 per step back: 10 steps back it is 58 "
+            + "times the local one; the recall answers send 58 times their local gradient to the letter 10 steps back. "
+            + "Training diverged at step 1 (the loss became inf). Until then it left the spectral radius of the recurrent "
+            + "weights near 1.5. At the last probe (step 1) the lag profile reads the same.")
+        #expect(html.contains("<li class=\"exploding\">"))
+        #expect(html.contains("<span class=\"badge exploding\">×1.5 → ×1.5 per step</span>"))
+        #expect(html.contains("<td>beyond T = 30 → beyond T = 30</td>"))
+    }
+
+    @Test func aRunWithoutProbesSaysSoAndShowsNoGradientNumbers() throws {
+        let html = Variants.page([Variants.noProbes])
+        let text = try #require(Variants.verdict("rnn", in: html))
+        #expect(text == "No gradient probe was recorded, so there is no lag profile to read. "
+            + "It gets 16% of the recall answers right (chance 6.2%).")
+        #expect(html.contains("<tr><th scope=\"row\">Gradient factor per step, at the probe</th><td>—</td></tr>"))
+        #expect(!html.contains("Gradient reaching the recalled letter"))
+        #expect(html.contains("<span class=\"badge\">no probe</span>"))
+    }
+
+    @Test func aRealCorpusHasNoRecallSentencesOrRows() throws {
+        let html = Variants.page([Variants.realCorpus(ReportFixtures.rnn), Variants.realCorpus(ReportFixtures.lstm)])
+        let rnn = try #require(Variants.verdict("rnn", in: html))
+        let lstm = try #require(Variants.verdict("lstm", in: html))
+        #expect(!rnn.contains("recall") && !lstm.contains("recall"))
+        #expect(!html.contains("Recall accuracy") && !html.contains("Gradient reaching the recalled letter"))
+        // Without a recall lag, the cell state is compared by its horizon, like the hidden state.
+        #expect(rnn.hasPrefix("At initialisation (step 0) the gradient falls about ×0.4 per step back and drops below "
+            + "1e-3 of the local one after 8 steps. Training grew"))
+        // A profile that holds is quoted at the reference lag, the window's last.
+        #expect(lstm.hasPrefix("At initialisation (step 0) the gradient falls about ×0.96 per step back but stays above "
+            + "1e-3 of the local one across the 30-step window; 29 steps back it is 0.051 of the local one "
+            + "(along the cell state, 0.051 of the local gradient reaches lag 29)."))
+    }
+
+    @Test func importedAndContinuedWeightsAreNotCalledAnInitialisation() throws {
+        var imported = ReportFixtures.rnn
+        imported.command = ["probe", "--weights", "model.safetensors", "--corpus", "text.txt"]
+        imported.config.optimizer = "none"
+        imported.config.steps = 0
+        imported.probes = [imported.probes[0]]
+        imported.summary.spectralRadiusLast = imported.summary.spectralRadiusFirst
+        imported.summary.recallAccuracy = nil
+        var continued = ReportFixtures.lstm
+        continued.command = ["--cell", "lstm", "--weights=output/lstm/model.safetensors"]
+        let html = Variants.page([imported, continued])
+        let first = try #require(Variants.verdict("rnn", in: html))
+        #expect(first == "For the imported weights the gradient falls about ×0.4 per step back and drops below 1e-3 of "
+            + "the local one after 8 steps; the recall answers send 1e-4 of their local gradient to the letter 10 steps back.")
+        let second = try #require(Variants.verdict("lstm", in: html))
+        #expect(second.hasPrefix("At the start (step 0, weights loaded with --weights) the gradient"))
+        #expect(html.contains("Gradient factor per step, first → last probe"))
+        #expect(!html.contains("init → end"))
+    }
+
+    @Test func anInterruptedRunSaysWhenAndQuotesItsLastProbe() throws {
+        var record = Variants.stopsVanishing
+        record.status = RunStatus(interrupted: true)
+        record.summary.stepsCompleted = 200
+        record.config.steps = 1_000
+        record.summary.spectralRadiusLast = .infinity
+        let text = try #require(Variants.verdict("rnn", in: Variants.page([record])))
+        #expect(text.contains("after 8 steps; the recall answers send 1e-4 of their local gradient to the letter 10 steps back. "
+            + "Training was interrupted after 200 of 1,000 steps. Until then it took the spectral radius of the recurrent "
+            + "weights from 0.85 to a value that is not finite. At the last probe (step 200) the gradient falls about ×0.9"))
+    }
+
+    @Test func stackedModelsSayWhichLayerTheNumbersDescribe() throws {
+        var record = ReportFixtures.rnn
+        record.config.layers = 2
+        let text = try #require(Variants.verdict("rnn", in: Variants.page([record])))
+        #expect(text.hasPrefix("At initialisation (step 0), in the top layer's forward direction, the gradient falls"))
+    }
+}
+
+@Suite struct CaptionTests {
+    @Test func captionsAreTheReportsOwnForKnownChartsOnly() throws {
+        var run = ReportFixtures.reportRun(ReportFixtures.rnn)
+        run.charts.append(ReportFixtures.chart("extra-chart"))
+        let html = HTMLReport.build(runs: [run, ReportFixtures.reportRun(ReportFixtures.lstm)],
+                                    comparison: ReportFixtures.comparisonCharts, generatedBy: "test")
+        for id in ReportFixtures.runChartIDs + ReportFixtures.comparisonChartIDs {
+            #expect(!html.contains("<figcaption>What \(id) shows.</figcaption>"), "\(id) kept the chart's caption")
+        }
+        #expect(html.contains("<figcaption>What extra-chart shows.</figcaption>"))
+    }
+
+    @Test func headlineCaptionQuotesEveryRunsFactorsAndHorizons() {
+        let html = standardReport()
+        #expect(html.contains("The recall task needs gradient at ℓ = 10. Fitted factor per step, first → last probe: "
+            + "rnn ×0.4 (horizon 8 steps) → ×0.46 (horizon 9 steps); "
+            + "lstm ×0.96 (horizon beyond T = 30) → ×0.98 (horizon beyond T = 30).</figcaption>"))
+    }
+
+    @Test func theSimpleRNNBoundIsJudgedFromItsNumbers() {
+        // Fixture: σ_max = 1.4 ρ, γ = 1, so γ·σ_max = 1.19 at step 0 and 1.4 at step 200.
+        let run = RunNumbers(record: ReportFixtures.rnn, verdict: GradientVerdict(record: ReportFixtures.rnn, referenceLag: 29))
+        #expect(run.boundClaim() == "Here γ·σ_max is 1.19 at step 0 and 1.4 at step 200: at least 1 both times, so the "
+            + "bound forces nothing and any vanishing comes from the activation's slopes and the directions the gradient takes.")
+        var contracting = ReportFixtures.rnn
+        for p in contracting.probes.indices.dropLast() {
+            contracting.probes[p].layers[0].spectrum.whole.singularValues = [0.7, 0.5]
+        }
+        let mixed = RunNumbers(record: contracting, verdict: GradientVerdict(record: contracting, referenceLag: 29))
+        #expect(mixed.boundClaim() == "Here γ·σ_max is 0.7 at step 0 and 1.4 at step 200: below 1 at the first probe "
+            + "but not at the last, so the bound forces vanishing only there.")
+        let lstm = RunNumbers(record: ReportFixtures.lstm, verdict: GradientVerdict(record: ReportFixtures.lstm, referenceLag: 29))
+        #expect(lstm.boundClaim() == nil, "the bound is about the simple RNN")
+    }
+
+    @Test func trainingCaptionComputesTheRecallCorpusFloor() throws {
+        let floor = try #require(RunOutcome.lossFloor(for: ReportFixtures.rnn))
+        // lag 10 of every 12 tokens are uniform over 16 letters.
+        #expect(abs(floor - 10.0 / 12.0 * log(16.0)) < 1e-12)
+        #expect(abs(try #require(RunOutcome.chance(for: ReportFixtures.rnn)) - 1.0 / 16.0) < 1e-12)
+        let caption = ReportCaptions.training(RunNumbers(record: ReportFixtures.rnn,
+                                                         verdict: GradientVerdict(record: ReportFixtures.rnn, referenceLag: 29)))
+        #expect(caption.contains("lowest possible on this corpus \(ReportFormat.number(floor)) (perplexity \(ReportFormat.number(exp(floor))))"))
+        #expect(RunOutcome.lossFloor(for: Variants.realCorpus(ReportFixtures.rnn)) == nil)
+    }
+}
+
 @Suite struct ReportTextTests {
     @Test func numbersReadLikeAPersonWroteThem() {
         #expect(ReportFormat.ratio(1.23e-6) == "1.2e-6")
@@ -237,7 +466,13 @@ private func standardReport() -> String {
         #expect(ReportFormat.integer(999) == "999")
         #expect(ReportFormat.rate(12_345.4) == "12,345")
         #expect(ReportFormat.percent(0.034) == "3.4%")
-        #expect(ReportFormat.percent(0.9976) == "100%")
+        #expect(ReportFormat.percent(0.9976) == "99.8%", "short of 100% is not 100%")
+        #expect(ReportFormat.percent(0.99996) == "99.9%")
+        #expect(ReportFormat.percent(1) == "100%")
+        #expect(ReportFormat.factor(0.406) == "×0.41")
+        #expect(ReportFormat.factor(0.9951) == "×0.995", "a slow decay keeps three digits")
+        #expect(ReportFormat.factor(1.457) == "×1.5")
+        #expect(ReportFormat.factor(291) == "×2.9e2")
         #expect(ReportFormat.duration(125) == "2 min 05 s")
         #expect(ReportFormat.duration(0.84) == "0.84 s")
         #expect(ReportFormat.scientific(3e12, digits: 2) == "3e12")

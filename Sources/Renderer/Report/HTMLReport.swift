@@ -1,6 +1,6 @@
 // The HTML report: one self-contained page that tells the lecture's story with the runs' numbers.
 //
-// Sections, in order: verdict (a sentence per run, the headline lag-profile chart, the summary
+// Sections, in order: verdict (a few sentences per run, the headline lag-profile chart, the summary
 // table), gradient flow, spectra, gates, training, reproduce. Every chart is an <img> whose source
 // is a base64 `data:` URI, the stylesheet is inline and there is no script, so the file can be
 // mailed, archived by CI or opened offline and looks the same. The page is a pure function of its
@@ -33,7 +33,8 @@ public enum HTMLReport {
 
     /// The whole page. `comparison` holds the charts that overlay all runs ("compare-lag-profiles"
     /// becomes the headline under the verdict); `generatedBy` names the tool, e.g. "diagnose 0.3.0".
-    /// Every chart in `runs` and `comparison` appears exactly once.
+    /// Every chart in `runs` and `comparison` appears exactly once. Charts with a known id get the
+    /// report's own caption (`ReportCaptions`, computed from the records); others keep their own.
     public static func build(runs: [ReportRun], comparison: [ChartImage], generatedBy: String) -> String {
         var page = ReportPage(runs: runs, comparison: comparison, generatedBy: generatedBy)
         return page.render()
@@ -178,12 +179,11 @@ private struct ReportPage {
 
     // MARK: Pieces
 
-    private func figure(_ chart: ChartImage, id: String, headline: Bool = false) -> String {
+    /// A chart as a figure. The chart draws its own title; `caption` says how to read it and what to compare.
+    private func figure(_ chart: ChartImage, id: String, caption: String, headline: Bool = false) -> String {
         let scale = chart.scale.isFinite && chart.scale > 0 ? chart.scale : 1
         let width = max(1, Int((Double(chart.width) / scale).rounded()))
         let height = max(1, Int((Double(chart.height) / scale).rounded()))
-        // The chart draws its own title; the caption says how to read it (the title stands in when there is none).
-        let caption = chart.caption.isEmpty ? chart.title : chart.caption
         return """
         <figure id="\(id)"\(headline ? " class=\"headline\"" : "")>\
         <img src="data:image/png;base64,\(chart.png.base64EncodedString())" width="\(width)" height="\(height)" \
@@ -206,21 +206,18 @@ private struct ReportPage {
         return text
     }
 
-    private func verdictClass(_ verdict: GradientVerdict) -> String {
-        switch verdict.kind {
-        case .vanishing: return "vanishing"
-        case .exploding: return "exploding"
-        case .holding: return "holds"
-        case .notFinite: return "not-finite"
-        case .noProbe: return "no-probe"
-        }
+    /// ` class="..."` for an element that flags what needs attention, or nothing.
+    private func attentionClass(_ verdict: GradientVerdict, base: String? = nil) -> String {
+        let classes = [base, verdict.cssClass].compactMap { $0 }
+        return classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\""
     }
 
-    /// The card heading for run `index`: its name, cell and gradient badge.
+    /// The card heading for run `index`: its name, cell and the fitted gradient factor per step
+    /// at the first and the last probe.
     private func runHeading(_ index: Int) -> String {
         let record = runs[index].record
         var badges = "<span class=\"badge\">\(e(cellDescription(record.config)))</span>"
-        badges += " <span class=\"badge \(verdictClass(verdicts[index]))\">\(e(verdicts[index].label))</span>"
+        badges += " <span\(attentionClass(verdicts[index], base: "badge"))>\(e(verdicts[index].label))</span>"
         if record.status.divergedAtStep != nil {
             badges += " <span class=\"badge diverged\">diverged</span>"
         } else if record.status.interrupted {
@@ -233,14 +230,23 @@ private struct ReportPage {
         let selected = runs[index].charts.filter {
             ChartPlacement.section(ofRunChart: $0.id) == section && !(headlineRun == index && $0 == headline?.chart)
         }
-        return ChartPlacement.ordered(selected).map { figure($0, id: ReportPage.figureID(run: index, chart: $0)) }
-            .joined()
+        return ChartPlacement.ordered(selected).map {
+            figure($0, id: ReportPage.figureID(run: index, chart: $0), caption: caption(ofRun: index, chart: $0))
+        }.joined()
     }
 
     private func comparisonCharts(in section: String) -> String {
         comparison.filter {
             ChartPlacement.section(ofComparisonChart: $0.id) == section && !(headlineRun == nil && $0 == headline?.chart)
-        }.map { figure($0, id: ReportPage.figureID(comparison: $0)) }.joined()
+        }.map { figure($0, id: ReportPage.figureID(comparison: $0), caption: caption(ofComparison: $0)) }.joined()
+    }
+
+    private func caption(ofRun index: Int, chart: ChartImage) -> String {
+        ReportCaptions.run(chart, record: runs[index].record, verdict: verdicts[index])
+    }
+
+    private func caption(ofComparison chart: ChartImage) -> String {
+        ReportCaptions.comparison(chart, records: runs.map(\.record), verdicts: verdicts)
     }
 
     private func facts(_ rows: [(String, String)]) -> String {
@@ -281,16 +287,17 @@ private struct ReportPage {
             html += "<ul class=\"verdicts\">\n"
             for (index, run) in runs.enumerated() {
                 let verdict = verdicts[index]
-                var sentence = verdict.sentence
-                let outcome = RunOutcome.sentences(for: run.record)
-                if !outcome.isEmpty { sentence += " " + outcome }
-                html += "<li class=\"\(verdictClass(verdict))\"><span class=\"name\">\(e(run.record.name))</span>: "
-                    + "\(e(sentence))</li>\n"
+                // The first probe right after the name; what training did, and the outcome, each on a line of its own.
+                let parts = verdict.parts
+                html += "<li\(attentionClass(verdict))><span class=\"name\">\(e(run.record.name))</span>: "
+                    + e(parts.first ?? "")
+                    + parts.dropFirst().map { " <span class=\"then\">\(e($0))</span>" }.joined() + "</li>\n"
             }
             html += "</ul>\n"
         }
         if let headline {
-            html += figure(headline.chart, id: headline.figureID, headline: true)
+            let text = headlineRun.map { caption(ofRun: $0, chart: headline.chart) } ?? caption(ofComparison: headline.chart)
+            html += figure(headline.chart, id: headline.figureID, caption: text, headline: true)
             html += "</div>\n"
         }
         html += comparisonCharts(in: "verdict")
@@ -310,20 +317,45 @@ private struct ReportPage {
         rows.append(("Final train perplexity", records.map { cell(ReportFormat.number($0.summary.finalTrainPerplexity)) }))
         rows.append(("Final valid perplexity", records.map { cell(ReportFormat.number($0.summary.finalValidPerplexity)) }))
         if records.contains(where: { $0.corpus.synthetic }) {
-            rows.append(("Recall accuracy (synthetic corpus)", records.map {
-                $0.corpus.synthetic ? cell(ReportFormat.percent($0.summary.recallAccuracy)) : ("not synthetic", false)
+            rows.append(("Recall accuracy (synthetic corpus)", records.map { record in
+                guard record.corpus.synthetic else { return ("not synthetic", false) }
+                var result = cell(ReportFormat.percent(record.summary.recallAccuracy))
+                if record.summary.recallAccuracy != nil, let chance = RunOutcome.chance(for: record) {
+                    result.text += " (chance \(ReportFormat.percent(chance)))"
+                }
+                return result
             }))
         }
-        rows.append(("Gradient decay per step", records.map { cell(ReportFormat.factor($0.summary.decayPerStep)) }))
-        rows.append(("Horizon (below 1e-3 of local)", records.map { record in
-            if let horizon = record.summary.horizon { return ("\(horizon) steps", false) }
-            if record.probes.isEmpty { return (ReportFormat.missing, false) }
-            return ("beyond T = \(record.config.bptt)", false)
-        }))
-        rows.append(("Spectral radius, first → last", records.map {
+        // First probe → last probe: "init → end" when every run's first probe is a fresh initialisation.
+        let span = !verdicts.contains(where: { $0.last != nil }) ? "at the probe"
+            : GradientVerdict.allStartAtInitialisation(verdicts) ? "init → end" : "first → last probe"
+        /// "a → b" from the first and last reading; one value when there is one probe.
+        func change(_ verdict: GradientVerdict, _ text: (GradientReading) -> String) -> Cell {
+            guard let first = verdict.first else { return (ReportFormat.missing, false) }
+            let a = text(first)
+            guard let last = verdict.last else { return (a, a == "n/a" || a == "diverged") }
+            let b = text(last)
+            return ("\(a) → \(b)", [a, b].contains { $0 == "n/a" || $0 == "diverged" })
+        }
+        rows.append(("Gradient factor per step, \(span)", verdicts.map { change($0) { $0.factorText } }))
+        rows.append(("Horizon (below 1e-3 of local), \(span)", verdicts.map { change($0) { $0.horizonText } }))
+        if verdicts.contains(where: { $0.first?.recallRatio != nil }) {
+            // recallLagProfile[L] / recallLagProfile[0]: how much of the recall answers' gradient reaches the letter they repeat.
+            let lags = Set(verdicts.compactMap(\.recallLag))
+            let sharedLag = lags.count == 1 ? lags.first : nil
+            let label = "Gradient reaching the recalled letter" + (sharedLag.map { " (lag \($0))" } ?? "") + ", \(span)"
+            rows.append((label, verdicts.map { verdict in
+                guard let lag = verdict.recallLag, verdict.first?.recallRatio != nil else { return ("no recall data", false) }
+                var cell = change(verdict) { ReportFormat.ratio($0.recallRatio) }
+                if sharedLag == nil { cell.text = "lag \(lag): " + cell.text }
+                return cell
+            }))
+        }
+        rows.append(("Spectral radius, \(span)", records.map {
             let first = ReportFormat.number($0.summary.spectralRadiusFirst)
             let last = ReportFormat.number($0.summary.spectralRadiusLast)
-            return (first + " → " + last, first == "diverged" || last == "diverged")
+            let text = GradientVerdict.hasLaterProbe($0) ? first + " → " + last : first
+            return (text, first == "diverged" || last == "diverged")
         }))
         rows.append(("Clipped steps", records.map {
             $0.config.clip == 0 ? ("clipping off", false) : cell(ReportFormat.percent($0.summary.clippedFraction))
@@ -350,18 +382,9 @@ private struct ReportPage {
     /// Gate saturation in the cells' own gate order: "input 3.1%, forget 12%, ...".
     private func saturationText(_ saturation: [String: Double]?) -> String {
         guard let saturation, !saturation.isEmpty else { return ReportFormat.missing }
-        return ReportPage.gateOrder(Array(saturation.keys)).map {
+        return ReportFormat.gateOrder(Array(saturation.keys)).map {
             "\($0) \(ReportFormat.percent(saturation[$0]))"
         }.joined(separator: ", ")
-    }
-
-    /// Gate names in the order the cells define them, unknown names after, by name.
-    static func gateOrder(_ names: [String]) -> [String] {
-        let known = ["input", "forget", "candidate", "output", "update", "reset", "activation"]
-        return names.sorted { a, b in
-            let ra = known.firstIndex(of: a) ?? known.count, rb = known.firstIndex(of: b) ?? known.count
-            return ra != rb ? ra < rb : a < b
-        }
     }
 
     // MARK: 2. Gradient flow
@@ -370,12 +393,16 @@ private struct ReportPage {
         html += """
         <section id="gradient-flow">
         <h2>Gradient flow</h2>
-        <p class="lede">Backpropagation through time carries the gradient of the loss at step t back to the hidden \
-        state l = t − j steps earlier through a product of l step Jacobians, each diag(σ′)·W<sub>h</sub>, so it \
-        behaves roughly like W<sub>h</sub> to the power l: when W<sub>h</sub> (times the largest slope of σ) is \
-        below 1 the gradient shrinks geometrically and vanishes, above 1 it can grow and explode. The LSTM adds a \
-        second path: its cell state is updated additively, c(t) = f ⊙ c(t−1) + i ⊙ g, so along it each step only \
-        multiplies by the forget gate, and the gradient survives as long as the forget gates stay near 1.</p>
+        <p class="lede">Backpropagation through time carries the gradient of the loss at step t back to the state \
+        l = t − j steps earlier through a product of l step Jacobians, for a simple RNN each diag(σ′)·W<sub>h</sub>. \
+        While every factor shrinks vectors (γ·σ<sub>max</sub>(W<sub>h</sub>) &lt; 1, γ the largest slope of σ) the \
+        gradient vanishes geometrically; with larger factors it can survive or explode. The LSTM adds a second path: \
+        its cell state is updated additively, c(t) = f ⊙ c(t−1) + i ⊙ g, so along it each step multiplies the \
+        gradient by the forget gate alone. Bengio, Simard and Frasconi (1994) showed the simple RNN's dilemma: to \
+        hold a symbol robustly its map must contract around the stored state, and a contracting map makes the \
+        gradient from far back vanish, so the dependency is hard to discover; a map that expands enough to keep the \
+        gradient cannot hold the symbol stably. So compare each run's first probe (before training) with its last, \
+        and on the recall corpus read the gradient that reaches the recall lag together with the recall accuracy.</p>
 
         """
         if let headline {
@@ -393,26 +420,23 @@ private struct ReportPage {
         html += """
         <section id="spectra">
         <h2>Spectra</h2>
-        <p class="lede">The eigenvalues of the recurrent matrix against the unit circle, its singular values, and \
-        the singular values of the products of step Jacobians along the probe sequence. For the simple RNN a \
-        spectral radius below 1/γ (γ the largest slope of the activation) guarantees that the gradient vanishes; \
-        the Jacobian products show the rate the network actually achieves on real inputs.</p>
+        <p class="lede">The eigenvalues of the recurrent weights against the unit circle, their singular values, and \
+        the singular values of products of step Jacobians along the probe sequence. For a simple RNN, \
+        γ·σ<sub>max</sub>(W<sub>h</sub>) &lt; 1 (γ the largest slope of the activation) forces the gradient to \
+        vanish; above 1 the weights alone decide nothing. The Jacobian products show the rate the network has on \
+        its inputs, with the activation's slopes and, for gated cells, the gates included.</p>
 
         """
         html += comparisonCharts(in: "spectra")
         html += runGrid { index in
             let record = runs[index].record
+            let numbers = RunNumbers(record: record, verdict: verdicts[index])
             var rows: [(String, String)] = []
-            let first = ReportFormat.number(record.summary.spectralRadiusFirst)
-            let last = ReportFormat.number(record.summary.spectralRadiusLast)
-            let firstStep = record.probes.first.map { " (step \(ReportFormat.integer($0.step)))" } ?? ""
-            let lastStep = record.probes.last.map { " (step \(ReportFormat.integer($0.step)))" } ?? ""
-            rows.append(("Spectral radius", e("\(first)\(firstStep) → \(last)\(lastStep)")))
-            if let spectrum = GradientVerdict.probe(of: record)?.spectrum, let gamma = spectrum.gamma {
-                let product = ReportFormat.number(spectrum.whole.spectralRadius * gamma)
-                let guaranteed = spectrum.vanishingGuaranteed.map { $0 ? "yes" : "no" } ?? ReportFormat.missing
-                rows.append(("ρ · γ at the last probe", e("\(product) (γ = \(ReportFormat.number(gamma)))")))
-                rows.append(("Vanishing guaranteed", e(guaranteed)))
+            if let radius = numbers.change({ $0.spectrum.whole.spectralRadius }) {
+                rows.append(("Spectral radius ρ", e(radius)))
+            }
+            if let bound = numbers.boundText {
+                rows.append(("γ·σ<sub>max</sub>(W<sub>h</sub>) (below 1 forces vanishing)", e(bound)))
             }
             return facts(rows) + charts(ofRun: index, in: "spectra")
         }
@@ -425,9 +449,10 @@ private struct ReportPage {
         html += """
         <section id="gates">
         <h2>Gates</h2>
-        <p class="lede">Gate activations over the probe text and the share of saturated units over training. A \
-        sigmoid gate near 0 or 1 passes almost no gradient through its own input; a forget gate held near 1 is \
-        what keeps the LSTM's cell-state path open.</p>
+        <p class="lede">Gate activations over the probe text and the share of saturated units at each probe. A \
+        sigmoid gate near 0 or 1 passes almost no gradient to its own inputs. The LSTM's forget gate is also the \
+        factor by which the cell state, and its gradient, is kept at each step, so forget gates near 1 keep that \
+        path open and gates near 0 close it.</p>
 
         """
         html += runGrid { index in
@@ -435,11 +460,14 @@ private struct ReportPage {
             var out = ""
             let gateNames = GradientVerdict.probe(of: record)?.gates.map(\.name) ?? []
             if record.config.cell == "rnn" || (gateNames == ["activation"]) {
-                out += "<p>A simple RNN has no gates: this shows its \(e(record.config.activation)) activation "
-                    + "h(t) instead, and saturation is the share of units in the flat part of the activation, "
-                    + "where the step Jacobian is small.</p>\n"
+                out += "<p>A simple RNN has no gates: the chart shows its \(e(record.config.activation)) activation "
+                    + "h(t) instead.</p>\n"
             }
-            if let saturation = record.summary.gateSaturation, !saturation.isEmpty {
+            let numbers = RunNumbers(record: record, verdict: verdicts[index])
+            if let saturation = numbers.saturationChange() {
+                let label = GradientVerdict.hasLaterProbe(record) ? "Saturated, first → last probe" : "Saturated"
+                out += facts([(label, e(saturation))])
+            } else if let saturation = record.summary.gateSaturation, !saturation.isEmpty {
                 out += facts([("Saturated at the last probe", e(saturationText(saturation)))])
             }
             out += charts(ofRun: index, in: "gates")

@@ -65,12 +65,14 @@ enum ReportFormat {
         return n < 0 ? "-" + out : out
     }
 
-    /// A fraction in 0...1 as a percentage: 12%, 3.4%, 0.12%, 0%.
+    /// A fraction in 0...1 as a percentage: 12%, 3.4%, 0.12%, 0%, 99.6% (never 100% unless it is).
     static func percent(_ value: Double?) -> String {
         guard let x = value else { return missing }
         if let text = nonFinite(x) { return text }
         let p = x * 100
         if p == 0 { return "0%" }
+        // Just short of 100% must not round to a claim of perfection: 99.6%, 99.9%.
+        if p >= 99.5 && p < 100 { return String(format: "%.1f%%", min(p, 99.9)) }
         if abs(p) >= 10 { return String(format: "%.0f%%", p) }
         if abs(p) >= 1 { return String(format: "%.1f%%", p) }
         if abs(p) >= 0.01 { return String(format: "%.2f%%", p) }
@@ -96,10 +98,21 @@ enum ReportFormat {
         return String(format: "%d h %02d min", whole / 3600, (whole % 3600) / 60)
     }
 
-    /// A multiplicative factor per step: ×0.46.
+    /// A multiplicative factor per step: ×0.46, ×1.5; three digits within 5% of 1 (×0.995), where
+    /// two would round a slow decay to ×1.
     static func factor(_ value: Double?) -> String {
         guard let x = value else { return missing }
         if let text = nonFinite(x) { return text }
-        return "×" + String(format: "%.3g", x)
+        if x != 0 && (abs(x) >= 100 || abs(x) < 1e-3) { return "×" + scientific(x, digits: 2) }
+        return "×" + String(format: abs(x - 1) < 0.05 ? "%.3g" : "%.2g", x)
+    }
+
+    /// Gate names in the order the cells define them, unknown names after, by name.
+    static func gateOrder(_ names: [String]) -> [String] {
+        let known = ["input", "forget", "candidate", "output", "update", "reset", "activation"]
+        return names.sorted { a, b in
+            let ra = known.firstIndex(of: a) ?? known.count, rb = known.firstIndex(of: b) ?? known.count
+            return ra != rb ? ra < rb : a < b
+        }
     }
 }

@@ -69,13 +69,12 @@ enum ReportStyle {
     ul.verdicts { list-style: none; padding: 0; margin: 4px 0 16px; display: grid; gap: 8px; }
     ul.verdicts li { background: var(--card); border: 1px solid var(--border); border-left: 4px solid var(--faint);
       border-radius: 6px; padding: 10px 14px; font-size: 1.04rem; }
-    ul.verdicts li.vanishing, ul.verdicts li.exploding, ul.verdicts li.not-finite { border-left-color: var(--bad); }
-    ul.verdicts li.holds { border-left-color: var(--good); }
+    ul.verdicts li.exploding, ul.verdicts li.not-finite { border-left-color: var(--bad); }
+    ul.verdicts li .then { display: block; margin-top: 6px; }
     .name { font-weight: 650; overflow-wrap: anywhere; }
     .badge { display: inline-block; font-size: 0.75rem; font-weight: 600; line-height: 1.6; padding: 0 8px;
       border-radius: 999px; background: var(--accent-bg); color: var(--accent); white-space: nowrap; }
-    .badge.vanishing, .badge.exploding, .badge.not-finite, .badge.diverged { background: var(--bad-bg); color: var(--bad); }
-    .badge.holds { background: var(--good-bg); color: var(--good); }
+    .badge.exploding, .badge.not-finite, .badge.diverged { background: var(--bad-bg); color: var(--bad); }
     .badge.interrupted { background: var(--warn-bg); color: var(--warn); }
     .notice { background: var(--warn-bg); border: 1px solid var(--warn-border); border-radius: 6px;
       padding: 10px 14px; margin: 12px 0 16px; }

@@ -1,0 +1,362 @@
+// The figure captions of the report: how to read each chart and what to compare, then the
+// numbers behind it, computed from the records.
+//
+// A caption must stay true for any run: a simple RNN made to vanish or explode on purpose, a
+// diverged run, a GRU, a real corpus, a run with no probes. So the fixed text only explains the
+// picture (axes, marks, what a shape would mean) and what to compare; every statement about what
+// *this* run did is a number read from its record. The charts carry captions of their own; the
+// report writes these instead, so the words on the page have one author that sees all the numbers.
+
+import DiagnoseRecord
+import Foundation
+
+enum ReportCaptions {
+    /// The caption of run chart `chart`; the chart's own caption for an id this report does not know.
+    static func run(_ chart: ChartImage, record: RunRecord, verdict: GradientVerdict) -> String {
+        let numbers = RunNumbers(record: record, verdict: verdict)
+        switch chart.id {
+        case "gradient-flow": return gradientFlow(numbers)
+        case "gradient-decay": return gradientDecay(numbers)
+        case "spectrum": return spectrum(numbers)
+        case "jacobian-products": return jacobianProducts(numbers)
+        case "gates": return gates(numbers)
+        case "training": return training(numbers)
+        default: return chart.caption.isEmpty ? chart.title : chart.caption
+        }
+    }
+
+    /// The caption of comparison chart `chart` over `records` (verdicts in the same order).
+    static func comparison(_ chart: ChartImage, records: [RunRecord], verdicts: [GradientVerdict]) -> String {
+        let runs = zip(records, verdicts).map { RunNumbers(record: $0.0, verdict: $0.1) }
+        switch chart.id {
+        case "compare-lag-profiles": return compareLagProfiles(runs)
+        case "compare-training": return compareTraining(runs)
+        case "compare-spectra": return compareSpectra(runs)
+        default: return chart.caption.isEmpty ? chart.title : chart.caption
+        }
+    }
+
+    // MARK: Run charts
+
+    static func gradientFlow(_ run: RunNumbers) -> String {
+        var text = "Each cell is G[t][j], the mean size over the probe batch of the gradient of the loss at step t (row) "
+            + "with respect to the state at step j ≤ t (column), on a logarithmic colour scale; the chart's subtitle "
+            + "names the probe. The distance from the diagonal, t − j, is the lag: read a row leftwards to see how much "
+            + "of the loss at t reaches earlier states. Colour that drops by decades within a few columns is a vanishing "
+            + "gradient; colour that brightens away from the diagonal is a growing one."
+        if run.hasCellState {
+            text += " The cell-state panels show the same for the LSTM's cell state c(j), the additive path."
+        }
+        text += run.layerNote
+        if let facts = run.horizonFacts() { text += " " + facts }
+        return text
+    }
+
+    static func gradientDecay(_ run: RunNumbers) -> String {
+        var text = "g(ℓ)/g(0) against the lag ℓ, on a log axis: the share of the gradient that reaches the state ℓ "
+            + "steps back, one line per probe from the first (lightest) to the last (darkest). A straight line is a "
+            + "constant factor per step; where a line crosses 10⁻³ is the horizon. Compare the first probe, the "
+            + "architecture before training, with the last, which shows what training made of it."
+        if run.hasCellState { text += " The cell-state panels show the LSTM's cell state c." }
+        text += run.layerNote
+        if run.isSimpleRNN {
+            text += " The dotted line is the bound (γ·σ_max(W_h))^ℓ: it forces the gradient down only while γ·σ_max < 1."
+        }
+        if let facts = run.factorFacts() { text += " " + facts }
+        if let claim = run.boundClaim() { text += " " + claim }
+        return text
+    }
+
+    static func spectrum(_ run: RunNumbers) -> String {
+        var text = "Eigenvalues λ of the recurrent weights W_h in the complex plane against the unit circle, at the "
+            + "first and the last probe (the legend tells them apart), and the singular values σ_i, largest first. "
+            + "The spectral radius ρ = max |λ| sets the long-run rate of W_h's powers; σ_max bounds how much one step "
+            + "can stretch any direction."
+        if run.isSimpleRNN {
+            text += " Each step Jacobian diag(σ′)·W_h has norm at most γ·σ_max (γ is the activation's largest slope), "
+                + "so γ·σ_max < 1 forces the gradient to vanish; above 1 it may vanish or grow, depending on the "
+                + "activations: check the gradient-decay chart."
+        } else {
+            text += " For a gated cell these are its gate blocks; how much state, and gradient, is carried is decided "
+                + "by the gates' values as well as these weights, so read them together with the gradient-decay and gates charts."
+        }
+        if let claim = run.boundClaim() { text += " " + claim }
+        return text
+    }
+
+    static func jacobianProducts(_ run: RunNumbers) -> String {
+        let state = run.record.config.cell == "lstm" ? "the (h, c) state" : "the hidden state"
+        var text = "Left: the leading singular values σ_i of the product of the first ℓ step Jacobians ∂s_t/∂s_(t−1) of "
+            + "\(state) along the probe batch's first sequence (log axis): how much a change at its start can still "
+            + "move the state ℓ steps later. Right: the same as rates per step, (1/ℓ)·log σ_i (finite-time Lyapunov "
+            + "exponents): below 0 shrinks, above 0 grows. The first and the last probe are drawn; the gradient flows "
+            + "back through the transposes of the same products, so compare σ₁ with the gradient-decay chart."
+        if let facts = run.lyapunovFacts() { text += " " + facts }
+        return text
+    }
+
+    static func gates(_ run: RunNumbers) -> String {
+        var text = "Top: every unit's value (rows) at every step of the probe text (columns), at the probe the chart "
+            + "names. Bottom: the share of saturated values at each probe (sigmoid below 0.1 or above 0.9, |tanh| above "
+            + "0.9, relu exactly 0)."
+        if run.record.config.cell == "rnn" || run.gateNames == ["activation"] {
+            switch run.record.config.activation {
+            case "relu":
+                text += " A simple RNN has no gates: this is its relu activation h; a unit at exactly 0 passes no gradient."
+            case "linear":
+                text += " A simple RNN has no gates: this is its linear activation h, whose slope is 1 everywhere, so nothing saturates."
+            default:
+                text += " A simple RNN has no gates: this is its tanh activation h; where |h| > 0.9 the slope is below "
+                    + "0.19, so little gradient passes through that unit."
+            }
+        } else {
+            text += " Sigmoid gates run from 0 (shut) to 1 (open)."
+            switch run.record.config.cell {
+            case "lstm":
+                text += " The forget gate f is the factor by which the cell state, and its gradient, is kept at each "
+                    + "step (c(t) = f ⊙ c(t−1) + i ⊙ g): near 1 the cell keeps its content, near 0 it forgets it."
+            case "gru":
+                text += " The update gate z is the factor by which the hidden state, and its direct gradient, is kept "
+                    + "at each step (h(t) = (1 − z) ⊙ n + z ⊙ h(t−1)): near 1 the unit keeps its value, near 0 it is overwritten."
+            default:
+                break
+            }
+        }
+        return text
+    }
+
+    static func training(_ run: RunNumbers) -> String {
+        let record = run.record
+        var text = "Top: the training loss at every step, its running mean and the validation loss at each evaluation; "
+            + "middle: the same as perplexity, exp(loss); bottom: the norm of the whole gradient before clipping, on a log axis"
+        if record.config.clip > 0 {
+            text += ", against the clipping threshold \(RunSetting.exact(record.config.clip)): steps above it were scaled "
+                + "down to it. Compare training and validation (a widening gap is overfitting) and how often, and when, the norm hits the threshold."
+        } else {
+            text += " (clipping was off). Compare training and validation: a widening gap is overfitting."
+        }
+        var numbers: [String] = []
+        if record.config.clip > 0, let clipped = record.summary.clippedFraction {
+            numbers.append("\(ReportFormat.percent(clipped)) of steps clipped")
+        }
+        if let valid = record.summary.finalValidLoss {
+            numbers.append("final validation loss \(ReportFormat.number(valid))")
+        }
+        if let floor = RunOutcome.lossFloor(for: record) {
+            numbers.append("lowest possible on this corpus \(ReportFormat.number(floor)) (perplexity \(ReportFormat.number(exp(floor))))")
+        }
+        if let step = record.status.divergedAtStep {
+            numbers.append("diverged at step \(ReportFormat.integer(step))")
+        }
+        if !numbers.isEmpty { text += " Here: " + numbers.joined(separator: "; ") + "." }
+        return text
+    }
+
+    // MARK: Comparison charts
+
+    static func compareLagProfiles(_ runs: [RunNumbers]) -> String {
+        var text = "g(ℓ)/g(0) of every run on one log axis (top layer, forward direction, hidden state): the share of the "
+            + "gradient that reaches the state ℓ steps back. A straight line is a constant factor per step; the dotted "
+            + "line at 10⁻³ marks the horizon. Compare the runs at initialisation first, where only the architecture "
+            + "acts, then how training moved each line."
+        let recallLags = Set(runs.compactMap(\.verdict.recallLag))
+        if recallLags.count == 1, let lag = recallLags.first {
+            text += " The recall task needs gradient at ℓ = \(lag)."
+        }
+        let lines = runs.compactMap { run -> String? in
+            guard let facts = run.factorSummary() else { return nil }
+            return "\(run.record.name) \(facts)"
+        }
+        if !lines.isEmpty { text += " Fitted factor per step, first → last probe: " + lines.joined(separator: "; ") + "." }
+        return text
+    }
+
+    static func compareTraining(_ runs: [RunNumbers]) -> String {
+        var text = "Training loss (running mean) and validation loss of every run on one axis, and each run's gradient "
+            + "norm before clipping (log axis). Compare where the losses level off, and against the lowest loss the "
+            + "corpus allows when it is known."
+        let finals = runs.compactMap { run -> String? in
+            run.record.summary.finalValidLoss.map { "\(run.record.name) \(ReportFormat.number($0))" }
+        }
+        if !finals.isEmpty { text += " Final validation loss: " + finals.joined(separator: ", ") + "." }
+        let floors = Set(runs.compactMap { RunOutcome.lossFloor(for: $0.record).map { ReportFormat.number($0) } })
+        if floors.count == 1, let floor = floors.first, runs.allSatisfy({ RunOutcome.lossFloor(for: $0.record) != nil }) {
+            text += " Lowest possible on this corpus: \(floor)."
+        }
+        return text
+    }
+
+    static func compareSpectra(_ runs: [RunNumbers]) -> String {
+        var text = "The eigenvalues of each run's recurrent weights at its last probe with the unit circle (a gated cell "
+            + "shows each gate block with its own marker), and all runs' singular values on one axis against σ = 1. "
+            + "Outside the circle a direction is amplified by W_h alone; whether the gradient grows also depends on the "
+            + "activation's slopes and the gates, so compare with the lag profiles."
+        let radii = runs.compactMap { run -> String? in
+            guard let radius = run.radiusText else { return nil }
+            return "\(run.record.name) \(radius)"
+        }
+        if !radii.isEmpty { text += " Spectral radius, first → last probe: " + radii.joined(separator: "; ") + "." }
+        return text
+    }
+}
+
+/// The numbers one run's captions quote, read once from its record and verdict.
+struct RunNumbers {
+    let record: RunRecord
+    let verdict: GradientVerdict
+
+    var isSimpleRNN: Bool { record.config.cell == "rnn" }
+
+    /// For stacked or bidirectional models: which panel the quoted numbers describe.
+    var layerNote: String {
+        guard record.config.layers > 1 || record.config.bidirectional else { return "" }
+        return " Each layer and direction has its own panel; the numbers quoted here describe the top layer's forward direction."
+    }
+
+    var hasCellState: Bool {
+        record.config.cell == "lstm" || record.probes.contains { $0.layers.contains { $0.cellLagProfile != nil } }
+    }
+
+    var gateNames: [String] { GradientVerdict.probe(of: record)?.gates.map(\.name) ?? [] }
+
+    private var firstLayer: LayerProbe? { record.probes.first.flatMap(GradientVerdict.topForward) }
+    /// The last probe's layer, when the last probe is a later step than the first.
+    private var lastLayer: LayerProbe? {
+        guard GradientVerdict.hasLaterProbe(record) else { return nil }
+        return record.probes.last.flatMap(GradientVerdict.topForward)
+    }
+
+    private func step(_ probe: ProbeRecord?) -> String {
+        probe.map { "step \(ReportFormat.integer($0.step))" } ?? ""
+    }
+
+    /// "a (step 0) → b (step 1,500)", or "a (step 0)" with one probe; nil when `value` has neither.
+    func change(_ value: (LayerProbe) -> String?) -> String? {
+        let a = firstLayer.flatMap(value), b = lastLayer.flatMap(value)
+        switch (a, b) {
+        case let (a?, b?): return "\(a) (\(step(record.probes.first))) → \(b) (\(step(record.probes.last)))"
+        case let (a?, nil): return "\(a) (\(step(record.probes.first)))"
+        case let (nil, b?): return "\(b) (\(step(record.probes.last)))"
+        default: return nil
+        }
+    }
+
+    /// "a (step 0) → b (step 1,500)" of a number, formatted.
+    func change(_ value: (LayerProbe) -> Double) -> String? {
+        change { (layer: LayerProbe) -> String? in ReportFormat.number(value(layer)) }
+    }
+
+    /// Spectral radius first → last from the summary.
+    var radiusText: String? {
+        let a = record.summary.spectralRadiusFirst, b = record.summary.spectralRadiusLast
+        switch (a, b) {
+        case let (a?, b?) where lastLayer != nil:
+            return "\(ReportFormat.number(a)) → \(ReportFormat.number(b))"
+        case let (a?, _): return ReportFormat.number(a)
+        case let (nil, b?): return ReportFormat.number(b)
+        default: return nil
+        }
+    }
+
+    /// γ·σ_max(W_h) at the first and last probe (simple RNN only).
+    var boundText: String? {
+        guard isSimpleRNN else { return nil }
+        return change { layer in
+            guard let gamma = layer.spectrum.gamma, let sigma = layer.spectrum.whole.singularValues.first else { return nil }
+            return ReportFormat.number(gamma * sigma)
+        }
+    }
+
+    /// "Horizon: 8 steps (step 0) → beyond T = 30 (step 1,500)."
+    func horizonFacts() -> String? {
+        guard let first = verdict.first else { return nil }
+        let firstText = "\(first.horizonText) (step \(ReportFormat.integer(first.step)))"
+        guard let last = verdict.last else { return "Horizon (below 10⁻³ of the local gradient): \(firstText)." }
+        return "Horizon (below 10⁻³ of the local gradient): \(firstText) → \(last.horizonText) "
+            + "(step \(ReportFormat.integer(last.step)))."
+    }
+
+    /// "Fitted factor per step: ×0.41 (step 0) → ×0.89 (step 1,500); horizon 8 steps → beyond T = 30."
+    func factorFacts() -> String? {
+        guard let first = verdict.first else { return nil }
+        var text = "Fitted factor per step: \(first.factorText) (step \(ReportFormat.integer(first.step)))"
+        if let last = verdict.last {
+            text += " → \(last.factorText) (step \(ReportFormat.integer(last.step))); horizon \(first.horizonText) → \(last.horizonText)"
+        } else {
+            text += "; horizon \(first.horizonText)"
+        }
+        if let lag = verdict.recallLag, let a = first.recallRatio {
+            text += "; the recall answers' gradient at lag \(lag): \(ReportFormat.ratio(a))"
+            if let b = verdict.last?.recallRatio { text += " → \(ReportFormat.ratio(b))" }
+            text += " of their local one"
+        }
+        return text + "."
+    }
+
+    /// "×0.41 (horizon 8 steps) → ×0.89 (horizon beyond T = 30)" for the comparison caption.
+    func factorSummary() -> String? {
+        guard let first = verdict.first else { return nil }
+        var text = "\(first.factorText) (horizon \(first.horizonText))"
+        if let last = verdict.last { text += " → \(last.factorText) (horizon \(last.horizonText))" }
+        return text
+    }
+
+    /// What the bound γ·σ_max(W_h) < 1 says at the first and the last probe (simple RNN only), e.g.
+    /// "Here γ·σ_max is 1.1 at step 0 and 6.4 at step 1,500: at least 1 both times, so the bound forces nothing …".
+    func boundClaim() -> String? {
+        guard isSimpleRNN else { return nil }
+        func bound(_ layer: LayerProbe?) -> Double? {
+            guard let layer, let gamma = layer.spectrum.gamma, let sigma = layer.spectrum.whole.singularValues.first,
+                  (gamma * sigma).isFinite else { return nil }
+            return gamma * sigma
+        }
+        func at(_ probe: ProbeRecord?) -> String {
+            probe.map { " at step \(ReportFormat.integer($0.step))" } ?? ""
+        }
+        let values = [(bound(firstLayer), record.probes.first), (bound(lastLayer), record.probes.last)]
+            .compactMap { value, probe in value.map { ($0, probe) } }
+        guard !values.isEmpty else { return nil }
+        let listed = values.map { "\(ReportFormat.number($0.0))\(at($0.1))" }.joined(separator: " and ")
+        let below = values.map { $0.0 < 1 }
+        let times = values.count == 2 ? " both times" : ""
+        if below.allSatisfy({ $0 }) {
+            return "Here γ·σ_max is \(listed): below 1\(times), so the gradient must vanish at least that fast."
+        }
+        if below.allSatisfy({ !$0 }) {
+            return "Here γ·σ_max is \(listed): at least 1\(times), so the bound forces nothing and any vanishing "
+                + "comes from the activation's slopes and the directions the gradient takes."
+        }
+        let which = below[0] ? "at the first probe but not at the last" : "at the last probe but not at the first"
+        return "Here γ·σ_max is \(listed): below 1 \(which), so the bound forces vanishing only there."
+    }
+
+    /// The leading finite-time Lyapunov exponent over the whole window at the first and last probe.
+    func lyapunovFacts() -> String? {
+        func exponent(_ layer: LayerProbe?) -> Double? {
+            guard let value = layer?.jacobians.lyapunovExponents.last?.first, value.isFinite else { return nil }
+            return value
+        }
+        let values = [(exponent(firstLayer), record.probes.first), (exponent(lastLayer), record.probes.last)]
+            .compactMap { value, probe in value.map { ($0, probe) } }
+        guard !values.isEmpty else { return nil }
+        let listed = values.map { value, probe in
+            let at = probe.map { " at step \(ReportFormat.integer($0.step))" } ?? ""
+            return "\(ReportFormat.number(value))\(at), a factor \(ReportFormat.factor(exp(value))) per step"
+        }
+        return "Leading exponent over the whole sequence: " + listed.joined(separator: "; ") + "."
+    }
+
+    /// "forget 12% → 40%, input 5% → 15%" in the cells' gate order.
+    func saturationChange() -> String? {
+        guard let first = firstLayer else { return nil }
+        let last = lastLayer
+        let names = ReportFormat.gateOrder(first.gates.map(\.name))
+        guard !names.isEmpty else { return nil }
+        return names.map { name in
+            let a = first.gates.first { $0.name == name }?.saturated
+            var text = "\(name) \(ReportFormat.percent(a))"
+            if let last { text += " → \(ReportFormat.percent(last.gates.first { $0.name == name }?.saturated))" }
+            return text
+        }.joined(separator: ", ")
+    }
+}
