@@ -6,11 +6,9 @@ struct Diagnose: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         abstract: "Train recurrent language models and picture how their gradients flow.",
-        discussion: """
-            Trains a simple RNN and an LSTM (by default) on a built-in recall task, probes the
-            gradient that each step's loss sends back to every earlier hidden state, and writes
-            PNG charts and one HTML report (output/report.html) comparing them.
-            """,
+        discussion: "Trains a simple RNN and an LSTM (by default) on a built-in recall task, probes the "
+            + "gradient that each step's loss sends back to every earlier hidden state, and writes PNG charts and "
+            + "one HTML report (output/report.html) comparing them. Run `diagnose help train` for every flag.",
         version: version,
         subcommands: [Train.self, Report.self, GradCheck.self, Bench.self, Probe.self],
         defaultSubcommand: Train.self)

@@ -1,6 +1,7 @@
 import DiagnoseRecord
 import Foundation
 import Testing
+import TrainingCore
 
 /// Runs the real `diagnose` executable that `swift test` builds next to the test bundle.
 struct Command {
@@ -165,5 +166,32 @@ let quickFlags = ["--steps", "6", "--hidden", "8", "--embed", "4", "--batch", "4
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("rnn.weight_hh_l1"))
         #expect(!result.stdout.contains("FAIL"))
+    }
+}
+
+@Suite struct LectureClaimsTests {
+    /// The lecture's sigma(x) = x case from the command line: with W_h at spectral radius 0.5 the
+    /// gradient falls like 0.5^l at initialisation, at 1.5 it grows; and the record's spectral radius
+    /// is the one of the weights saved next to it.
+    @Test func linearRNNFollowsItsSpectralRadius() throws {
+        let output = try temporaryDirectory()
+        for (name, radius) in [("vanish", "0.5"), ("explode", "1.5")] {
+            let result = try Command.run(["--cell", "rnn", "--activation", "linear", "--spectral-radius", radius,
+                                          "--name", name, "--output", output.path, "--steps", "3", "--hidden", "32",
+                                          "--probe-every", "3", "--quiet"])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let vanish = try RecordCoding.load(from: output.appendingPathComponent("vanish/run.json"))
+        let explode = try RecordCoding.load(from: output.appendingPathComponent("explode/run.json"))
+        let first = try #require(vanish.probes.first?.layers.first)
+        #expect(abs(first.spectrum.whole.spectralRadius - 0.5) < 1e-4)
+        #expect(abs(first.decayPerStep! - 0.5) < 0.1, "decay \(first.decayPerStep!)")
+        #expect(explode.probes[0].layers[0].decayPerStep! > 1.2)
+
+        let weights = try Safetensors.read(from: output.appendingPathComponent("vanish/model.safetensors"))
+        let hh = try #require(weights.tensors["rnn.weight_hh_l0"])
+        let radius = LinearAlgebra.spectralRadius(of: DenseMatrix(rows: hh.shape[0], cols: hh.shape[1], floatValues: hh.values))
+        let recorded = vanish.probes.last!.layers[0].spectrum.whole.spectralRadius
+        #expect(abs(radius - recorded) <= 1e-6 * recorded, "\(radius) vs \(recorded)")
     }
 }

@@ -78,14 +78,16 @@ extension LanguageModel {
                         row[v] += p[decoderBias + v]
                         maxLogit = max(maxLogit, row[v])
                     }
+                    let target = Int(batch.target(direction: direction, t: t, b: b))
+                    // -log p = log sum exp(z - max) - (z_target - max): finite even when p underflows.
+                    let targetLogit = row[target] - maxLogit
                     var sum: Float = 0
                     for v in 0..<V {
                         let e = Foundation.exp(row[v] - maxLogit)
                         row[v] = e
                         sum += e
                     }
-                    let target = Int(batch.target(direction: direction, t: t, b: b))
-                    let loss = -Foundation.log(row[target] / sum)
+                    let loss = Foundation.log(sum) - targetLogit
                     let inverse = 1 / sum
                     for v in 0..<V { row[v] *= inverse }
                     rowLoss[r] = loss

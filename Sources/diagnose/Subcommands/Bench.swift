@@ -36,6 +36,10 @@ struct Bench: ParsableCommand {
 
     @Option(help: .hidden) var child: String?
 
+    @Flag(help: ArgumentHelp("Print a hash of the bits of a few training steps and of the probe per config and cell "
+        + "(compare runs with different --threads, or before and after a change), then stop."))
+    var fingerprint = false
+
     func validate() throws {
         for name in config.split(separator: ",") where BenchConfig.all[String(name)] == nil {
             throw ValidationError("--config \(name): unknown configuration; use a, b or c")
@@ -51,6 +55,15 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        if fingerprint {
+            setComputeThreads(threads)
+            for name in config.split(separator: ",").map(String.init) {
+                for cellName in cell.split(separator: ",").map(String.init) {
+                    print("\(name) \(cellName): \(BenchConfig.all[name]!.fingerprint(cell: CellKind(rawValue: cellName)!))")
+                }
+            }
+            return
+        }
         if let child {
             let parts = child.split(separator: ":").map(String.init)
             let result = BenchConfig.all[parts[0]]!.measureTraining(
@@ -209,6 +222,32 @@ struct BenchConfig {
         return TrainingFigure(tokensPerSecond: median, min: rates.first!, max: rates.last!,
                               millisecondsPerStep: 1000 * Double(batch * steps) / median,
                               peakMemoryBytes: usage.ru_maxrss * 1024)
+    }
+
+    /// FNV-1a over the bits of three training steps (losses, gradient norms, final parameters) and,
+    /// for config a, of the gradient-flow section: equal fingerprints mean bit-identical results.
+    func fingerprint(cell: CellKind) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ bits: UInt64) { hash = (hash ^ bits) &* 0x100_0000_01b3 }
+        let model = model(cell)
+        let runner = StepRunner(model: model, optimizer: .sgd, learningRate: 1, clip: 0.25)
+        for batch in randomBatches(count: 3) {
+            let outcome = runner.step(batch)
+            mix(outcome.loss.bitPattern)
+            mix(outcome.gradientNorm.bitPattern)
+        }
+        for i in 0..<model.parameterCount { mix(UInt64(model.parameters[i].bitPattern)) }
+        let training = String(hash, radix: 16)
+        guard vocabulary < 1000 else { return "training \(training)" }
+        let workspace = Workspace(model: model)
+        let (losses, norms, flows) = model.gradientFlowSection(randomBatches(count: 1)[0], workspace: workspace)
+        for value in losses.joined() { mix(value.bitPattern) }
+        for key in norms.keys.sorted() { mix(norms[key]!.bitPattern) }
+        for flow in flows {
+            for value in flow.hidden.joined() { mix(value.bitPattern) }
+            for value in (flow.cell ?? []).joined() { mix(value.bitPattern) }
+        }
+        return "training \(training) probe \(String(hash, radix: 16))"
     }
 
     /// Median seconds of the gradient-flow section (forward included) over `repetitions` runs.

@@ -4,6 +4,7 @@ import TrainingCore
 /// `diagnose gradcheck`: the finite-difference gradient check the test suite runs, for a user.
 struct GradCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "gradcheck",
         abstract: "Check the BPTT gradient against central finite differences and print the worst error per tensor.")
 
     @OptionGroup var model: ModelFlags

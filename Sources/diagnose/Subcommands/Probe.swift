@@ -8,11 +8,10 @@ import TrainingCore
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Probe a model trained in PyTorch: gradient flow, spectra, Jacobians and gates on one batch.",
-        discussion: """
-            Save the model with safetensors.torch.save_file(model.state_dict(), "model.safetensors") and a batch as
-            {"tokens": [[id, ...], ...]} (B rows of T + 1 ids, optional "h0"/"c0" as [layer][B][H]); or give
-            --corpus and --vocab to cut the batch from text. Writes <output>/<name>/run.json, its charts and the report.
-            """)
+        discussion: "Save the model with safetensors.torch.save_file(model.state_dict(), \"model.safetensors\") and a "
+            + "batch as {\"tokens\": [[id, ...], ...]} (B rows of T + 1 ids, optional \"h0\"/\"c0\" as [layer][B][H]); "
+            + "or give --corpus and --vocab to cut the batch from text. Writes <output>/<name>/run.json, its charts "
+            + "and the report.")
 
     @Option(help: "The model's weights (safetensors; F32, F16, BF16 or F64).")
     var weights: String
