@@ -94,7 +94,7 @@ struct Train: ParsableCommand {
                                   to: runDirectories[index].appendingPathComponent("model.safetensors"))
             if let step = record.status.divergedAtStep, !quiet {
                 printError("warning: \(run.name) diverged at step \(step) (\(record.status.divergenceReason ?? "non-finite")); "
-                    + "the record keeps everything up to it. Try a smaller --lr or --clip.")
+                    + "the record keeps everything up to it. To train on, lower --lr, --clip or --spectral-radius.")
             }
         }
         // The report covers every run in the output folder, old and new.
