@@ -211,3 +211,20 @@ enum Pixels {
         #expect(figure.panels[0].y.map(rnnEnd) > figure.panels[0].y.map(lstmEnd) + 100)
     }
 }
+
+@Suite struct HeatmapNoteTests {
+    @Test func zeroGradientsAreCalledOut() throws {
+        var record = SampleRecords.small(cell: "rnn")
+        let T = record.probes[0].layers[0].gradientFlow.count
+        for p in record.probes.indices {
+            record.probes[p].layers[0].gradientFlow = (0..<T).map { t in [Double](repeating: 0, count: t + 1) }
+        }
+        let (_, figure) = try RunCharts.renderFigures(record, options: RenderOptions())[0]
+        #expect(figure.notes.contains { $0.text.contains("all values are 0") })
+        // One zero among positive values: a quiet remark instead.
+        var some = SampleRecords.small(cell: "rnn")
+        some.probes[some.probes.count - 1].layers[0].gradientFlow[5][2] = 0
+        let (_, figure2) = try RunCharts.renderFigures(some, options: RenderOptions())[0]
+        #expect(figure2.notes.map(\.text) == ["1 zero value shown in the lowest colour"])
+    }
+}

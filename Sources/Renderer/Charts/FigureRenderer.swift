@@ -127,6 +127,8 @@ struct PanelLayout {
     var yDomain: (lo: Double, hi: Double)
     var yTicks: [Tick]
     var notes: [String]
+    /// Quiet grey remarks in the plot's lower right corner.
+    var remarks: [String] = []
     var skippedPoints: Int
     var legendEntries: [LegendEntry]
     var legendPlacement: LegendPlacement
@@ -148,6 +150,7 @@ struct PanelLayout {
         var xs: [Double] = [], ys: [Double] = []
         var skipped = 0
         var hasDataMarks = false, hasFiniteData = false
+        var heatmapNotes: [String] = [], heatmapRemarks: [String] = []
         func valid(_ v: Double, _ kind: ScaleKind) -> Bool { v.isFinite && (kind == .linear || v > 0) }
         for mark in spec.marks {
             switch mark {
@@ -172,7 +175,14 @@ struct PanelLayout {
                     xs += [m.xOffset - 0.5, m.xOffset + Double(cols) - 0.5]
                     ys += [m.yOffset - 0.5, m.yOffset + Double(m.values.count) - 0.5]
                 }
-                if m.values.contains(where: { $0.contains(where: { $0.isFinite }) }) { hasFiniteData = true }
+                let finite = m.values.joined().filter(\.isFinite)
+                if !finite.isEmpty { hasFiniteData = true }
+                if m.colorScale.kind == .log10 {
+                    // A log colour scale has no place for zero: say how many cells show the lowest colour.
+                    let nonPositive = finite.filter { $0 <= 0 }.count
+                    if nonPositive == finite.count && nonPositive > 0 { heatmapNotes.append("all values are 0: no gradient reaches any state") }
+                    else if nonPositive > 0 { heatmapRemarks.append("\(nonPositive) zero value\(nonPositive == 1 ? "" : "s") shown in the lowest colour") }
+                }
             case let .rule(m):
                 if m.fitsDomain && m.value.isFinite {
                     if m.orientation == .horizontal { if valid(m.value, spec.y.kind) { ys.append(m.value) } }
@@ -196,10 +206,11 @@ struct PanelLayout {
             yDomain = (cy - half, cy + half)
         }
 
-        var notes = spec.notes
+        var notes = spec.notes + heatmapNotes
         if !hasDataMarks && notes.isEmpty { notes.append(spec.emptyMessage) }
         else if hasDataMarks && !hasFiniteData { notes.append("no finite values") }
         self.notes = notes
+        remarks = heatmapRemarks
         skippedPoints = hasFiniteData ? skipped : 0
 
         // Y ticks (the plot height is known now).
@@ -243,7 +254,6 @@ struct PanelLayout {
             ? (yTicks.filter(\.major).map { ts.width($0.label, Theme.tickLabel) }.max() ?? 0) : 0
         left = Theme.tickLength + PanelLayout.tickGap + yLabelWidth + (spec.y.title != nil ? PanelLayout.titleGap + axisTitleHeight : 0) + 2
         top = spec.title != nil ? ts.layout(spec.title!, Theme.panelTitle).height + 6 : 6
-        if !notes.isEmpty || spec.title == nil { top = max(top, 6) }
         var bottomMargin = Theme.tickLength + PanelLayout.tickGap + (spec.x.showTickLabels ? tickLabelHeight : 0)
         if !spec.columnLabels.isEmpty {
             // Numeric ticks go above the plot; the labels take their place below.
@@ -424,7 +434,7 @@ struct PanelLayout {
         }
         if let title = spec.title {
             let style = Theme.panelTitle
-            let fitted = ts.layout(title, style)
+            let fitted = ts.layout(ts.fitting(title, style, maxWidth: plot.width + right - 4), style)
             let topOffset = above ? Theme.tickLength + PanelLayout.tickGap + ts.layout("0", Theme.tickLabel).height : 0
             canvas.draw(fitted, at: Point(plot.minX, plot.minY - topOffset - 6 - fitted.descent), .left, .baseline)
         }
@@ -444,17 +454,23 @@ struct PanelLayout {
             avoid.append(box)
             placedNotes = noteLines.map { ($0, box) }
         }
+        var quiet = remarks
         if skippedPoints > 0 {
             // Some points missing from a curve that is otherwise drawn: a quiet remark, not an alarm.
-            let text = "\(skippedPoints) value\(skippedPoints == 1 ? "" : "s") not finite"
-                + (yKind == .log10 || xKind == .log10 ? " or ≤ 0" : "") + ", not drawn"
-            let line = ts.layout(text, Theme.annotation.with(color: Color(hex: 0x666666)))
-            let origin = Point(plot.maxX - 4 - line.width, plot.maxY - 4 - line.descent)
+            quiet.append("\(skippedPoints) value\(skippedPoints == 1 ? "" : "s") not finite"
+                + (yKind == .log10 || xKind == .log10 ? " or ≤ 0" : "") + ", not drawn")
+        }
+        var bottom = plot.maxY - 4
+        for text in quiet.reversed() {
+            let line = ts.layout(ts.fitting(text, Theme.annotation, maxWidth: plot.width - 12),
+                                 Theme.annotation.with(color: Color(hex: 0x555555)))
+            let origin = Point(plot.maxX - 4 - line.width, bottom - line.descent)
             let box = Rect(x: origin.x - 2, y: origin.y - line.ascent - 1, width: line.width + 4, height: line.height + 2)
             canvas.fillRect(box, Color.white.withAlpha(0.85))
             canvas.draw(line, at: origin)
             avoid.append(box)
             placedNotes.append((text, box))
+            bottom = box.minY - 2
         }
         switch legendPlacement {
         case .none: break

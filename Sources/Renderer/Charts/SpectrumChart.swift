@@ -33,15 +33,17 @@ enum SpectrumChart {
                                     firstStep: first?.step, lastStep: last?.step, color: color, compact: false,
                                     missing: record.probes.isEmpty ? "no probes recorded in this run" : "no eigenvalues recorded"))
             } else {
-                for (i, name) in blockNames.enumerated() {
+                for name in blockNames {
                     let f = firstLayer?.spectrum.blocks.first { $0.matrix == name }
                     let l = lastLayer?.spectrum.blocks.first { $0.matrix == name }
-                    panels.append(plane(title: "\(Markup.escape(name)) block" + (i == 0 ? suffix : ""), first: f, last: l, gamma: nil,
+                    panels.append(plane(title: "\(Markup.escape(name)) block", first: f, last: l, gamma: nil,
                                         firstStep: first?.step, lastStep: last?.step, color: color, compact: true,
                                         missing: "no eigenvalues recorded"))
                 }
             }
-            let sTitle = blockNames.isEmpty ? "Singular values of W_{hh}" : "Singular values of W_{hh} (gates stacked)"
+            // With small block planes in the row, the (wider) singular-value panel names the layer.
+            let sTitle = blockNames.isEmpty ? "Singular values of W_{hh}"
+                : (suffix.isEmpty ? "Singular values of W_{hh} (gates stacked)" : "σ_{i}(W_{hh})" + suffix)
             panels.append(singularPanel(title: sTitle, first: firstLayer?.spectrum.whole, last: lastLayer?.spectrum.whole,
                                         gamma: lastLayer?.spectrum.gamma, firstStep: first?.step, lastStep: last?.step,
                                         color: color, compact: !blockNames.isEmpty,

@@ -31,10 +31,15 @@ enum TrainingChart {
         loss.emptyMessage = empty
         if !steps.isEmpty {
             let raw = steps.map(\.loss)
-            loss.marks.append(.line(LineMark(points: Array(zip(xs, raw)).map { (x: $0.0, y: $0.1) }, color: Theme.shade(color, -0.65),
-                                             width: 0.9, label: "train, every step")))
-            loss.marks.append(.line(LineMark(points: Array(zip(xs, Series.smoothed(raw, window: window))).map { (x: $0.0, y: $0.1) },
-                                             color: color, width: 2.2, label: "train, mean of \(window) steps")))
+            if window > 1 {
+                loss.marks.append(.line(LineMark(points: Array(zip(xs, raw)).map { (x: $0.0, y: $0.1) }, color: Theme.shade(color, -0.65),
+                                                 width: 0.9, label: "train, every step")))
+                loss.marks.append(.line(LineMark(points: Array(zip(xs, Series.smoothed(raw, window: window))).map { (x: $0.0, y: $0.1) },
+                                                 color: color, width: 2.2, label: "train, mean of \(window) steps")))
+            } else {
+                loss.marks.append(.line(LineMark(points: Array(zip(xs, raw)).map { (x: $0.0, y: $0.1) }, color: color, width: 2,
+                                                 label: "train")))
+            }
         }
         let evals = record.evaluations
         if !evals.isEmpty {
@@ -51,7 +56,7 @@ enum TrainingChart {
         if !steps.isEmpty {
             let smoothed = Series.smoothed(steps.map(\.loss), window: window).map { exp($0) }
             perplexity.marks.append(.line(LineMark(points: Array(zip(xs, smoothed)).map { (x: $0.0, y: $0.1) }, color: color,
-                                                   width: 2.2, label: "train, mean of \(window) steps")))
+                                                   width: 2.2, label: window > 1 ? "train, mean of \(window) steps" : "train")))
         }
         if !evals.isEmpty {
             perplexity.marks.append(.line(LineMark(points: evals.map { (x: Double($0.step), y: $0.validPerplexity) },
