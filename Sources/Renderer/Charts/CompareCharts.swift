@@ -93,11 +93,18 @@ public enum CompareCharts {
         p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1e-3, color: Color(hex: 0x888888), width: 1, dash: [2, 3],
                                       label: "horizon threshold 10^{−3}", labelAtStart: true)))
         if !missing.isEmpty { p.notes.append("no probes in: " + missing.joined(separator: ", ")) }
-        let caption = "The headline picture: for every run, how much of the gradient survives ℓ steps back, relative to the "
-            + "same-step gradient, at the end of training (log axis). A simple RNN falls as a steep straight line — "
-            + "exponential vanishing — while an LSTM (and GRU) stays within a few decades of 1 across the whole window."
-            + (anyCell ? " Dotted lines are the LSTM's cell state, the path its gradient actually takes." : "")
-            + " Each run is drawn in its cell's colour: RNN vermillion, LSTM blue, GRU green."
+        var caption = "The headline picture: for every run, how much of the gradient survives ℓ steps back, relative to "
+            + "the same-step gradient, at the last probe (log axis). A vanishing gradient falls as a steep straight line "
+            + "(exponential decay); a preserved one stays within a few decades of 1 across the whole window."
+            + (anyCell ? " Dotted lines are the LSTM's cell state, the path its gradient mostly takes." : "")
+            + " Colours: RNN vermillion, LSTM blue, GRU green."
+        let facts = records.compactMap { record -> String? in
+            guard let layer = record.topForwardSlot.flatMap({ record.lastProbe?.layer($0) }),
+                  let d = layer.decayPerStep, d.isFinite else { return nil }
+            return "\(record.name) keeps \(NumberFormat.short(d)) per step"
+                + (layer.horizon.map { " (below 10⁻³ after \($0) steps)" } ?? " (never below 10⁻³ in the window)")
+        }
+        if !facts.isEmpty { caption += " Here: " + facts.joined(separator: "; ") + "." }
         let spec = FigureSpec(title: "Vanishing vs preserved gradients across runs", subtitle: subtitle(records),
                               notes: notes(records), width: 960, columns: 1, plotHeight: 400, panels: [p])
         return ChartFigure(id: "compare-lag-profiles", title: "Gradient decay across runs", caption: caption, spec: spec)

@@ -53,17 +53,22 @@ enum GradientFlowChart {
             + "the colour-bar ticks are powers of ten, and the bar always spans at least \(Int(minDecades)) decades so "
             + "that charts of different runs can be compared by eye. Read each row leftwards from the diagonal: the colour shows how "
             + "much a state j steps back still influences the loss. "
-        if record.config.cell == "rnn" {
-            caption += "In a simple RNN the colour drops by decades within a few steps — the vanishing gradient."
-        } else if record.config.cell == "lstm" {
-            caption += "In an LSTM it stays bright far from the diagonal, especially along the cell state (right)."
-        } else {
-            caption += "A gated cell keeps it bright much further from the diagonal than a simple RNN."
+        let top = record.topForwardSlot.flatMap { probe?.layer($0) }
+        if let d = top?.decayPerStep, d.isFinite {
+            caption += "Here the hidden-state gradient keeps a factor \(NumberFormat.short(d)) per step back"
+            if let h = top?.horizon {
+                caption += " and falls below 10⁻³ of its local value after \(h) steps (the dashed diagonal)."
+            } else {
+                caption += " and never falls below 10⁻³ of its local value within the window."
+            }
+            if let c = top?.cellDecayPerStep, c.isFinite {
+                caption += " The cell state keeps \(NumberFormat.short(c)) per step."
+            }
+            caption += " "
         }
-        if let h = probe?.layers.last?.horizon {
-            caption += " The dashed diagonal marks the horizon t − j = \(h), where the gradient falls below 10⁻³ of its local value."
-        }
-
+        caption += "A vanishing gradient shows as colour dropping by decades within a few steps of the diagonal; "
+            + "a preserved one as colour that stays bright far from it."
+        if panels.count > 1 { caption += " All panels share one colour scale." }
         let spec = FigureSpec(title: "Gradient flow over time: ‖∂L_{t} / ∂h_{j}‖", subtitle: record.chartSubtitle + stepText.replacingOccurrences(of: " at", with: " · probe at"),
                               notes: record.statusNotes, width: columns == 2 ? 1000 : 620, columns: columns,
                               plotHeight: columns == 2 ? 360 : 400, panels: panels)

@@ -94,6 +94,10 @@ enum TrainingChart {
         if clip > 0 {
             caption += "; the dashed line is the clipping threshold \(NumberFormat.short(clip)) and ticks along the bottom mark the steps "
                 + "whose gradient was scaled down to it. Frequent clipping with spikes is the signature of exploding gradients."
+            if !steps.isEmpty {
+                let share = Double(steps.filter(\.clipped).count) / Double(steps.count) * 100
+                caption += " Here \(NumberFormat.short(share))% of the steps were clipped."
+            }
         } else {
             caption += " (clipping was off)."
         }
