@@ -78,11 +78,9 @@ public enum CompareCharts {
             label += layer.horizon.map { ", horizon \($0)" } ?? ", no horizon"
             p.marks.append(.line(LineMark(points: Series.indexed(profile), color: style.color, width: 2.6, dash: style.dash,
                                           label: label)))
-            // Direct label at the end of the line.
+            // Direct label in the margin, level with the end of the line.
             if let end = profile.indices.last(where: { profile[$0].isFinite && profile[$0] > 0 }) {
-                p.marks.append(.text(TextMark(x: Double(end), y: profile[end], text: record.displayName,
-                                              style: Theme.annotation.with(weight: .bold, color: Theme.shade(style.color, 0.2)),
-                                              horizontal: .right, vertical: .bottom, boxed: true, offset: Point(-2, -5))))
+                p.marks.append(.endLabel(EndLabelMark(y: profile[end], text: record.displayName, color: style.color)))
             }
             if let cell = layer.cellLagProfile {
                 anyCell = true
@@ -91,7 +89,7 @@ public enum CompareCharts {
             }
         }
         p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1e-3, color: Color(hex: 0x888888), width: 1, dash: [2, 3],
-                                      label: "horizon threshold 10^{−3}", labelAtStart: true)))
+                                      label: "horizon threshold 10^{−3}", labelAtStart: false)))
         if !missing.isEmpty { p.notes.append("no probes in: " + missing.joined(separator: ", ")) }
         var caption = "The headline picture: for every run, how much of the gradient survives ℓ steps back, relative to "
             + "the same-step gradient, at the last probe (log axis). A vanishing gradient falls as a steep straight line "

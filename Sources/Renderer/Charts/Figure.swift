@@ -106,8 +106,17 @@ struct RugMark {
     var label: String? = nil
 }
 
+/// A label in the margin right of the plot, level with the end of a line (direct labelling);
+/// labels that would overlap are pushed apart.
+struct EndLabelMark {
+    var y: Double
+    var text: String
+    var color: Color
+}
+
 enum Mark {
     case rug(RugMark)
+    case endLabel(EndLabelMark)
     case line(LineMark)
     case scatter(ScatterMark)
     case heatmap(HeatmapMark)

@@ -105,7 +105,7 @@ enum GradientDecayChart {
                                           fitsDomain: false)))
         }
         p.marks.append(.rule(RuleMark(orientation: .horizontal, value: threshold, color: Color(hex: 0x888888), width: 1,
-                                      dash: [2, 3], label: "horizon threshold 10^{−3}", labelAtStart: true)))
+                                      dash: [2, 3], label: "horizon threshold 10^{−3}", labelAtStart: false)))
         if let h = horizon {
             p.marks.append(.rule(RuleMark(orientation: .vertical, value: Double(h), color: Color(hex: 0x333333), width: 1.2,
                                           dash: [], label: "horizon ℓ = \(h)", labelAtStart: true)))

@@ -12,6 +12,8 @@ enum MarkPainter {
     static func draw(_ mark: Mark, on canvas: inout Canvas, x: Scale, y: Scale, plot: Rect, typesetter ts: Typesetter,
                      occupied: inout Occupancy) {
         switch mark {
+        case .endLabel:
+            break  // drawn outside the plot by `EndLabels`
         case let .rug(m):
             let style = StrokeStyle(width: 1)
             for v in m.xs {

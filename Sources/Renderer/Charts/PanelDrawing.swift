@@ -107,6 +107,9 @@ extension PanelLayout {
             canvas.draw(fitted, at: Point(plot.minX, plot.minY - topOffset - 6 - fitted.descent), .left, .baseline)
         }
 
+        let endLabels = spec.marks.compactMap { if case let .endLabel(m) = $0 { return m } else { return nil } }
+        if !endLabels.isEmpty { EndLabels.draw(endLabels, on: &canvas, plot: plot, y: yScale, typesetter: ts) }
+
         // Colour bar.
         var barRect: Rect? = nil
         if let bar = spec.colorBar {

@@ -80,7 +80,7 @@ struct PanelLayout {
                     xs += [m.center.x - m.radius, m.center.x + m.radius]
                     ys += [m.center.y - m.radius, m.center.y + m.radius]
                 }
-            case .text, .rug:
+            case .text, .rug, .endLabel:
                 break
             }
         }
@@ -168,6 +168,10 @@ struct PanelLayout {
         }
         bottom = bottomMargin + 2
         right = 10
+        let endLabels = spec.marks.compactMap { if case let .endLabel(m) = $0 { return m.text } else { return nil } }
+        if let widest = endLabels.map({ ts.width($0, Theme.endLabel) }).max() {
+            right = max(right, EndLabels.gap + widest + 4)
+        }
         if let bar = spec.colorBar {
             let barTicks = PanelLayout.colorBarTicks(bar.scale, target: max(2, Int(plotHeight / 40)))
             let widest = barTicks.filter(\.major).map { ts.width($0.label, Theme.tickLabel) }.max() ?? 0

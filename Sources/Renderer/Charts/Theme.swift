@@ -11,6 +11,7 @@ enum Theme {
     static let tickLabel = TextStyle(size: 9.5, color: Color(hex: 0x444444))
     static let legend = TextStyle(size: 9.5, color: Color(hex: 0x222222))
     static let annotation = TextStyle(size: 9, color: Color(hex: 0x333333))
+    static let endLabel = TextStyle(size: 9.5, weight: .bold)
     static let note = TextStyle(size: 10.5, weight: .bold, color: Color(hex: 0xB3261E))
     static let token = TextStyle(size: 8.5, family: .mono, color: Color(hex: 0x333333))
 

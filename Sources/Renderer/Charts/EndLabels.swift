@@ -1,0 +1,33 @@
+// Direct labels in the right margin: each at the height where its line ends, pushed apart just
+// enough not to overlap, so a reader matches lines to runs without a legend lookup.
+
+import Foundation
+
+enum EndLabels {
+    static let gap = 6.0
+
+    static func draw(_ labels: [EndLabelMark], on canvas: inout Canvas, plot: Rect, y: Scale, typesetter ts: Typesetter) {
+        var placed: [(y: Double, line: TextLine)] = labels.compactMap { m in
+            let py = y.map(m.y)
+            guard py.isFinite else { return nil }
+            let style = Theme.endLabel.with(color: Theme.shade(m.color, 0.15))
+            return (min(plot.maxY, max(plot.minY, py)), ts.layout(m.text, style))
+        }
+        placed.sort { $0.y < $1.y }
+        // Push down where two would overlap, then back up from the bottom edge.
+        for i in placed.indices.dropFirst() {
+            let minimum = placed[i - 1].y + (placed[i - 1].line.height + placed[i].line.height) / 2
+            if placed[i].y < minimum { placed[i].y = minimum }
+        }
+        if let last = placed.indices.last, placed[last].y > plot.maxY {
+            placed[last].y = plot.maxY
+            for i in placed.indices.dropLast().reversed() {
+                let maximum = placed[i + 1].y - (placed[i + 1].line.height + placed[i].line.height) / 2
+                if placed[i].y > maximum { placed[i].y = maximum }
+            }
+        }
+        for label in placed {
+            canvas.draw(label.line, at: Point(plot.maxX + gap, label.y), .left, .middle)
+        }
+    }
+}
