@@ -228,3 +228,33 @@ enum Pixels {
         #expect(figure2.notes.map(\.text) == ["1 zero value shown in the lowest colour"])
     }
 }
+
+@Suite struct EndLabelTests {
+    @Test func closeLabelsArePushedApartAndStayInThePlot() throws {
+        let ts = try Typesetter(options: RenderOptions())
+        let plot = Rect(x: 50, y: 20, width: 300, height: 200)
+        let y = Scale(kind: .log10, lo: 1e-14, hi: 1, start: plot.maxY, end: plot.minY)
+        let labels = [EndLabelMark(y: 0.5, text: "lstm", color: .black), EndLabelMark(y: 0.45, text: "gru", color: .black),
+                      EndLabelMark(y: 1e-20, text: "rnn", color: .black), EndLabelMark(y: 1e-19, text: "rnn-2", color: .black)]
+        let placed = EndLabels.layout(labels, plot: plot, y: y, typesetter: ts)
+        #expect(placed.count == 4)
+        for (a, b) in zip(placed, placed.dropFirst()) {
+            #expect(b.y - a.y >= (a.line.height + b.line.height) / 2 - 1e-9, "labels overlap")
+        }
+        #expect(placed.allSatisfy { $0.y >= plot.minY - 1e-9 && $0.y <= plot.maxY + 1e-9 })
+    }
+}
+
+@Suite struct LongProbeTextTests {
+    /// 256 steps of word tokens: the gates chart still renders, labels thinned instead of overprinted.
+    @Test func manyLongTokensStillRender() throws {
+        var record = SampleRecords.run(cell: "gru", T: 256, H: 8, probeCount: 2, steps: 20)
+        record.probeTokens = (0..<256).map { "word\($0)" }
+        let results = try RunCharts.renderFigures(record, options: RenderOptions())
+        let (image, figure) = results[RunCharts.ids.firstIndex(of: "gates")!]
+        let decoded = try PNGCodec.decode(image.png)
+        // Rotated labels hang below the first heatmap.
+        let plot = figure.panels[0].plot
+        #expect(Pixels.dark(decoded, Rect(x: plot.minX, y: plot.maxY + 3, width: plot.width, height: 30), scale: figure.scale) > 100)
+    }
+}

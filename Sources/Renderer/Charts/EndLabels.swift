@@ -7,6 +7,13 @@ enum EndLabels {
     static let gap = 6.0
 
     static func draw(_ labels: [EndLabelMark], on canvas: inout Canvas, plot: Rect, y: Scale, typesetter ts: Typesetter) {
+        for label in layout(labels, plot: plot, y: y, typesetter: ts) {
+            canvas.draw(label.line, at: Point(plot.maxX + gap, label.y), .left, .middle)
+        }
+    }
+
+    /// Where each label goes: the centre height of its text (points) and the laid-out text, top to bottom.
+    static func layout(_ labels: [EndLabelMark], plot: Rect, y: Scale, typesetter ts: Typesetter) -> [(y: Double, line: TextLine)] {
         var placed: [(y: Double, line: TextLine)] = labels.compactMap { m in
             let py = y.map(m.y)
             guard py.isFinite else { return nil }
@@ -26,8 +33,6 @@ enum EndLabels {
                 if placed[i].y > maximum { placed[i].y = maximum }
             }
         }
-        for label in placed {
-            canvas.draw(label.line, at: Point(plot.maxX + gap, label.y), .left, .middle)
-        }
+        return placed
     }
 }

@@ -177,7 +177,12 @@ extension PanelLayout {
     /// The probe text under a heatmap: one label per column. Returns the height used.
     private func drawColumnLabels(on canvas: inout Canvas, xScale: Scale, plot: Rect, typesetter ts: Typesetter) -> Double {
         let style = Theme.token.with(size: tokenSize)
-        for (x, label) in spec.columnLabels {
+        // Too many columns for the width: label every k-th column rather than overprint.
+        let spacing = plot.width / Double(max(1, spec.columnLabels.count))
+        let needed = tokenRotated ? ts.layout("Ag", style).height
+            : (spec.columnLabels.map { ts.width($0.label, style) }.max() ?? 0) + 1
+        let stride = max(1, Int((needed / max(spacing, 1e-9)).rounded(.up)))
+        for (index, (x, label)) in spec.columnLabels.enumerated() where index % stride == 0 {
             let px = xScale.map(x)
             guard px.isFinite, px >= plot.minX - 1, px <= plot.maxX + 1 else { continue }
             if tokenRotated {
