@@ -43,3 +43,14 @@ func fail(_ error: Error) -> ExitCode {
     default: return ExitCode(1)
     }
 }
+
+/// Runs a command body, printing library errors and turning them into exit codes.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        throw fail(error)
+    }
+}

@@ -65,13 +65,7 @@ struct Probe: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try execute()
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            throw fail(error)
-        }
+        try reportingErrors(execute)
     }
 
     func execute() throws {

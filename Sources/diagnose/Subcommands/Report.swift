@@ -21,13 +21,11 @@ struct Report: ParsableCommand {
             printError("error: no runs found in \(outputDirectory.path); run `diagnose` first or name run folders")
             throw ExitCode(66)
         }
-        do {
+        try reportingErrors {
             try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
             let summary = try ReportWriter.renderRuns(runDirectories: runs, outputDirectory: outputDirectory,
                                                       options: output.renderOptions())
             print("report: \(summary.report.path)")
-        } catch {
-            throw fail(error)
         }
     }
 }

@@ -33,13 +33,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try execute()
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            throw fail(error)
-        }
+        try reportingErrors(execute)
     }
 
     func execute() throws {
