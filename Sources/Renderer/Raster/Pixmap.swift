@@ -23,14 +23,12 @@ public struct Pixmap: Sendable, Equatable {
         if p.0 == p.1 && p.1 == p.2 && p.2 == p.3 {
             bytes = [UInt8](repeating: p.0, count: width * height * 4)
         } else {
-            bytes = [UInt8](unsafeUninitializedCapacity: width * height * 4) { buffer, count in
-                for i in 0..<(width * height) {
-                    buffer[4 * i] = p.0
-                    buffer[4 * i + 1] = p.1
-                    buffer[4 * i + 2] = p.2
-                    buffer[4 * i + 3] = p.3
-                }
-                count = width * height * 4
+            bytes = [UInt8](repeating: 0, count: width * height * 4)
+            for i in 0..<(width * height) {
+                bytes[4 * i] = p.0
+                bytes[4 * i + 1] = p.1
+                bytes[4 * i + 2] = p.2
+                bytes[4 * i + 3] = p.3
             }
         }
     }
