@@ -148,3 +148,37 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(1))
     }
 }
+
+@Suite struct StrokeShapeTests {
+    /// Ink in row `y` (0...255 darkness summed over the row).
+    static func ink(_ c: Canvas, row y: Int) -> Int {
+        (0..<c.pixmap.width).reduce(0) { $0 + 255 - Int(c.pixmap.rgba8(x: $1, y: y).0) }
+    }
+
+    @Test func capsExtendTheLineByHalfItsWidth() {
+        // A 4-wide horizontal line from x = 10 to 30 at y = 10: butt 20 long, square 24, round 20 + a half disc each end.
+        var butt = Canvas(width: 40, height: 20, scale: 1), square = butt, round = butt
+        butt.line(from: Point(10, 10), to: Point(30, 10), style: StrokeStyle(width: 4, cap: .butt), .black)
+        square.line(from: Point(10, 10), to: Point(30, 10), style: StrokeStyle(width: 4, cap: .square), .black)
+        round.line(from: Point(10, 10), to: Point(30, 10), style: StrokeStyle(width: 4, cap: .round), .black)
+        #expect(butt.pixmap.rgba8(x: 9, y: 9).0 == 255 && butt.pixmap.rgba8(x: 10, y: 9).0 == 0)
+        #expect(square.pixmap.rgba8(x: 8, y: 9).0 == 0 && square.pixmap.rgba8(x: 31, y: 9).0 == 0)
+        #expect(square.pixmap.rgba8(x: 7, y: 9).0 == 255)
+        func area(_ c: Canvas) -> Double { Double((0..<20).reduce(0) { $0 + StrokeShapeTests.ink(c, row: $1) }) / 255 }
+        #expect(abs(area(butt) - 80) < 0.5)
+        #expect(abs(area(square) - 96) < 0.5)
+        #expect(abs(area(round) - (80 + .pi * 4)) < 0.5, "round caps add a disc of radius 2: \(area(round))")
+    }
+
+    @Test func miterJoinFillsTheCornerAndBevelCutsIt() {
+        // A right angle at (20, 20): the miter reaches the outer corner (22, 18), the bevel does not.
+        let points = [Point(5, 20), Point(20, 20), Point(20, 35)]
+        var miter = Canvas(width: 40, height: 40, scale: 1), bevel = miter
+        miter.stroke(points, style: StrokeStyle(width: 4, join: .miter), .black)
+        bevel.stroke(points, style: StrokeStyle(width: 4, join: .bevel), .black)
+        #expect(miter.pixmap.rgba8(x: 21, y: 18).0 == 0)
+        #expect(bevel.pixmap.rgba8(x: 21, y: 18).0 > 100)
+        // The inside of the corner is solid either way.
+        #expect(miter.pixmap.rgba8(x: 19, y: 21).0 == 0 && bevel.pixmap.rgba8(x: 19, y: 21).0 == 0)
+    }
+}

@@ -161,7 +161,8 @@ enum Stroker {
         // Check the midpoint heads along `via`; otherwise go the long way round.
         let mid = a0 + sweep / 2
         if cos(mid) * via.x + sin(mid) * via.y < 0 { sweep += sweep > 0 ? -2 * .pi : 2 * .pi }
-        let steps = max(1, Path.segmentCount(radius: radius, sweep: sweep, tolerance: tolerance))
+        // Caps and joins are small arcs whose chords would visibly thin them: flatten 4x finer.
+        let steps = max(1, Path.segmentCount(radius: radius, sweep: sweep, tolerance: tolerance / 4))
         for k in 0...steps {
             let angle = a0 + sweep * Double(k) / Double(steps)
             out.append(Point(center.x + radius * cos(angle), center.y + radius * sin(angle)))
