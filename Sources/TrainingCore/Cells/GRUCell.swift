@@ -5,14 +5,14 @@
 // aux[t] keeps W_hn h(t-1) + b_hn, which the reset gate multiplies.
 
 extension RecurrentLayer {
-    func gruForwardStep(params: UnsafeMutablePointer<Float>, t: Int, cache: LayerCache) {
+    func gruForwardStep(params: UnsafeMutablePointer<Float>, recurrent: SGEMMPackedB, t: Int, cache: LayerCache) {
         let batch = cache.batch, g3 = 3 * hidden
         let pre = cache.gates!.pointer + t * batch * g3  // X W_ih^T + b_ih only
         let hp = cache.hiddenProjection!.pointer
         let hPrev = cache.hRow(t - 1, hidden: hidden), hNext = cache.hRow(t, hidden: hidden)
         // h(t-1) W_hh^T + b_hh, kept apart because the reset gate scales its n-part
-        sgemm(transA: false, transB: true, m: batch, n: g3, k: hidden, alpha: 1,
-              a: hPrev, lda: hidden, b: params + weightHH, ldb: hidden, beta: 0, c: hp, ldc: g3, threads: Parallelism.threads)
+        sgemm(transA: false, m: batch, alpha: 1, a: hPrev, lda: hidden, packedB: recurrent,
+              beta: 0, c: hp, ldc: g3, threads: Parallelism.threads)
         let aux = cache.aux!.pointer + t * batch * hidden
         let bh = params + biasHH
         for b in 0..<batch {

@@ -4,11 +4,10 @@
 // Shapes: B batch, H hidden; gates[t] is (B, 4H) = [inputGate | forgetGate | candidate | outputGate].
 
 extension RecurrentLayer {
-    func lstmForwardStep(params: UnsafeMutablePointer<Float>, t: Int, cache: LayerCache) {
+    func lstmForwardStep(params: UnsafeMutablePointer<Float>, recurrent: SGEMMPackedB, t: Int, cache: LayerCache) {
         let batch = cache.batch, g4 = 4 * hidden
         let pre = cache.gates!.pointer + t * batch * g4
-        sgemm(transA: false, transB: true, m: batch, n: g4, k: hidden, alpha: 1,
-              a: cache.hRow(t - 1, hidden: hidden), lda: hidden, b: params + weightHH, ldb: hidden,
+        sgemm(transA: false, m: batch, alpha: 1, a: cache.hRow(t - 1, hidden: hidden), lda: hidden, packedB: recurrent,
               beta: 1, c: pre, ldc: g4, threads: Parallelism.threads)
         let cPrev = cache.cRow(t - 1, hidden: hidden), cNext = cache.cRow(t, hidden: hidden)
         let hNext = cache.hRow(t, hidden: hidden)

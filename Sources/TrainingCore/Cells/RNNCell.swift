@@ -11,12 +11,11 @@ extension RecurrentLayer {
         }
     }
 
-    func rnnForwardStep(params: UnsafeMutablePointer<Float>, t: Int, cache: LayerCache) {
+    func rnnForwardStep(params: UnsafeMutablePointer<Float>, recurrent: SGEMMPackedB, t: Int, cache: LayerCache) {
         let batch = cache.batch
         let pre = cache.gates!.pointer + t * batch * hidden  // (B, H) holds X W_ih^T + biases
         // a(t) = ... + h(t-1) W_hh^T
-        sgemm(transA: false, transB: true, m: batch, n: hidden, k: hidden, alpha: 1,
-              a: cache.hRow(t - 1, hidden: hidden), lda: hidden, b: params + weightHH, ldb: hidden,
+        sgemm(transA: false, m: batch, alpha: 1, a: cache.hRow(t - 1, hidden: hidden), lda: hidden, packedB: recurrent,
               beta: 1, c: pre, ldc: hidden, threads: Parallelism.threads)
         let out = cache.hRow(t, hidden: hidden), count = batch * hidden
         switch activation {

@@ -66,6 +66,8 @@ public struct LayerCache {
     public var aux: FloatBuffer? = nil
     /// GRU: (B, gH) scratch for h(t-1) W_hh^T + b_hh.
     var hiddenProjection: FloatBuffer? = nil
+    /// W_hh^T (H x gH) packed once per window for the T products h(t-1) W_hh^T of `forward`.
+    var recurrentWeights: SGEMMPackedB? = nil
 
     public init() {}
 
@@ -120,9 +122,27 @@ final class BackwardScratch {
     var dGh: FloatBuffer?   // (rows, gH) hidden side (differs from dGx for the GRU only)
     var dhPrev: FloatBuffer?
     var dcTotal: FloatBuffer?
+    /// W_hh (gH x H) packed for the products dG_h W_hh of a backward sweep (see `packRecurrentWeights`).
+    var recurrentWeights: SGEMMPackedB?
 }
 
 extension RecurrentLayer {
+    /// Packs op(W_hh) into `slot` (reusing its storage when the shape matches): W_hh^T (H x gH) for
+    /// the forward products h W_hh^T when `transposed`, W_hh itself (gH x H) for the backward
+    /// products dG W_hh otherwise. The T products of a window then share one packing; the result
+    /// is bit-identical to multiplying by W_hh directly.
+    func packRecurrentWeights(_ params: UnsafeMutablePointer<Float>, transposed: Bool,
+                              into slot: inout SGEMMPackedB?) -> SGEMMPackedB {
+        let k = transposed ? hidden : gateRows, n = transposed ? gateRows : hidden
+        if let packed = slot, packed.k == k, packed.n == n {
+            packed.update(transB: transposed, b: params + weightHH, ldb: hidden)
+            return packed
+        }
+        let packed = SGEMMPackedB(transB: transposed, k: k, n: n, b: params + weightHH, ldb: hidden)
+        slot = packed
+        return packed
+    }
+
     @inline(__always) func pointer(_ params: UnsafeMutablePointer<Float>, _ offset: Int) -> UnsafeMutablePointer<Float> {
         params + offset
     }
@@ -146,6 +166,7 @@ extension RecurrentLayer {
         }
         if cell != .rnn { _ = FloatBuffer.ensure(&cache.aux, count: rowsAll * hidden) }
         if cell == .gru { _ = FloatBuffer.ensure(&cache.hiddenProjection, count: batch * gateRows) }
+        let recurrent = packRecurrentWeights(params, transposed: true, into: &cache.recurrentWeights)
 
         // The input projection of the whole window in one multiply: X W_ih^T + b_ih (+ b_hh).
         sgemm(transA: false, transB: true, m: rowsAll, n: gateRows, k: inputSize, alpha: 1,
@@ -158,9 +179,9 @@ extension RecurrentLayer {
         }
         for t in 0..<steps {
             switch cell {
-            case .rnn: rnnForwardStep(params: params, t: t, cache: cache)
-            case .lstm: lstmForwardStep(params: params, t: t, cache: cache)
-            case .gru: gruForwardStep(params: params, t: t, cache: cache)
+            case .rnn: rnnForwardStep(params: params, recurrent: recurrent, t: t, cache: cache)
+            case .lstm: lstmForwardStep(params: params, recurrent: recurrent, t: t, cache: cache)
+            case .gru: gruForwardStep(params: params, recurrent: recurrent, t: t, cache: cache)
             }
             if let perturbation, perturbation.step == t { perturbation.apply(to: cache, hidden: hidden) }
         }
@@ -170,9 +191,11 @@ extension RecurrentLayer {
     /// In: `dh` (rows, H) the total adjoint of h(t); for the LSTM `dc` (rows, H) the adjoint of c(t)
     /// arriving from step t+1. Out: `scratch.dGx`/`dGh` (rows, gH), `scratch.dhPrev` (rows, H) the
     /// adjoint of h(t-1) through this step, and for the LSTM `dc` becomes the adjoint of c(t-1) and
-    /// `scratch.dcTotal` holds the total adjoint of c(t).
+    /// `scratch.dcTotal` holds the total adjoint of c(t). `recurrent`, when given, is W_hh packed by
+    /// `packRecurrentWeights(transposed: false)` from the current parameters.
     func backwardStep(params: UnsafeMutablePointer<Float>, cache: LayerCache, t: Int, rows: Int,
-                      dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?, scratch: BackwardScratch) {
+                      dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?, scratch: BackwardScratch,
+                      recurrent: SGEMMPackedB? = nil) {
         let dGx = FloatBuffer.ensure(&scratch.dGx, count: rows * gateRows)
         let dhPrev = FloatBuffer.ensure(&scratch.dhPrev, count: rows * hidden)
         switch cell {
@@ -187,9 +210,14 @@ extension RecurrentLayer {
         }
         // dh(t-1) = dG_h W_hh (+ the GRU's direct z * dh path, already in dhPrev).
         let dGhPointer = cell == .gru ? scratch.dGh!.pointer : dGx.pointer
-        sgemm(transA: false, transB: false, m: rows, n: hidden, k: gateRows, alpha: 1,
-              a: dGhPointer, lda: gateRows, b: params + weightHH, ldb: hidden,
-              beta: cell == .gru ? 1 : 0, c: dhPrev.pointer, ldc: hidden, threads: Parallelism.threads)
+        if let recurrent {
+            sgemm(transA: false, m: rows, alpha: 1, a: dGhPointer, lda: gateRows, packedB: recurrent,
+                  beta: cell == .gru ? 1 : 0, c: dhPrev.pointer, ldc: hidden, threads: Parallelism.threads)
+        } else {
+            sgemm(transA: false, transB: false, m: rows, n: hidden, k: gateRows, alpha: 1,
+                  a: dGhPointer, lda: gateRows, b: params + weightHH, ldb: hidden,
+                  beta: cell == .gru ? 1 : 0, c: dhPrev.pointer, ldc: hidden, threads: Parallelism.threads)
+        }
     }
 
     /// Full backward over the window, adding into `grads` (same layout as `params`).
@@ -204,11 +232,13 @@ extension RecurrentLayer {
         let allH = cell == .gru ? FloatBuffer.ensure(&dGhAll, count: rowsAll * gateRows) : allX
         let dh = FloatBuffer(count: batch * hidden)
         let dc = cell == .lstm ? FloatBuffer(count: batch * hidden) : nil
+        let recurrent = packRecurrentWeights(params, transposed: false, into: &scratch.recurrentWeights)
         for t in stride(from: steps - 1, through: 0, by: -1) {
             // Total adjoint of h(t): from the layer above at t, plus from step t+1.
             let above = dOutputs + t * batch * hidden
             for i in 0..<(batch * hidden) { dh[i] += above[i] }
-            backwardStep(params: params, cache: cache, t: t, rows: batch, dh: dh.pointer, dc: dc?.pointer, scratch: scratch)
+            backwardStep(params: params, cache: cache, t: t, rows: batch, dh: dh.pointer, dc: dc?.pointer, scratch: scratch,
+                         recurrent: recurrent)
             (allX.pointer + t * batch * gateRows).update(from: scratch.dGx!.pointer, count: batch * gateRows)
             if cell == .gru { (allH.pointer + t * batch * gateRows).update(from: scratch.dGh!.pointer, count: batch * gateRows) }
             dh.pointer.update(from: scratch.dhPrev!.pointer, count: batch * hidden)

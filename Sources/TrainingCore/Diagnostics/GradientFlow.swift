@@ -56,6 +56,7 @@ extension LanguageModel {
                 var below: [FloatBuffer] = []
                 if l > 0 { below.reserveCapacity(T) }
                 let scratch = BackwardScratch()
+                let recurrent = layer.packRecurrentWeights(p, transposed: false, into: &scratch.recurrentWeights)
                 for j in stride(from: T - 1, through: 0, by: -1) {
                     let blocks = T - j, rows = blocks * B
                     let newBlock = dh.pointer + (blocks - 1) * B * H
@@ -81,7 +82,7 @@ extension LanguageModel {
                         }
                     }
                     layer.backwardStep(params: p, cache: cache, t: j, rows: rows, dh: dh.pointer,
-                                       dc: isLSTM ? dc.pointer : nil, scratch: scratch)
+                                       dc: isLSTM ? dc.pointer : nil, scratch: scratch, recurrent: recurrent)
                     if isLSTM {
                         for q in 0..<blocks {
                             gc![T - 1 - q][j] = meanRowNorm(scratch.dcTotal!.pointer + q * B * H, rows: B, width: H)

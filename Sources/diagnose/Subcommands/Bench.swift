@@ -138,6 +138,9 @@ struct TrainingFigure: Codable {
     var max: Double
     var millisecondsPerStep: Double
     var peakMemoryBytes: Int
+    /// Tokens per second of CPU time (user + system, all threads) over the timed windows: less
+    /// sensitive than wall time to other processes on a shared machine.
+    var tokensPerCPUSecond: Double? = nil
 }
 
 struct ProbeFigure: Codable {
@@ -210,18 +213,21 @@ struct BenchConfig {
         let perStep = (now() - calibrate) / 3
         let stepsPerWindow = Swift.max(2, Int(windowSeconds / perStep))
         var rates: [Double] = []
+        let cpuStart = cpuSeconds()
         for _ in 0..<windows {
             let start = now()
             for _ in 0..<stepsPerWindow { step() }
             rates.append(Double(stepsPerWindow * batch * steps) / (now() - start))
         }
+        let cpu = cpuSeconds() - cpuStart
         rates.sort()
         let median = rates[rates.count / 2]
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return TrainingFigure(tokensPerSecond: median, min: rates.first!, max: rates.last!,
                               millisecondsPerStep: 1000 * Double(batch * steps) / median,
-                              peakMemoryBytes: usage.ru_maxrss * 1024)
+                              peakMemoryBytes: usage.ru_maxrss * 1024,
+                              tokensPerCPUSecond: Double(windows * stepsPerWindow * batch * steps) / cpu)
     }
 
     /// FNV-1a over the bits of three training steps (losses, gradient norms, final parameters) and,
@@ -290,6 +296,14 @@ func cpuMegahertz() -> Double {
           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu MHz") }),
           let value = Double(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) else { return 2100 }
     return value
+}
+
+/// User plus system CPU seconds of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
