@@ -185,30 +185,108 @@ enum Pixels {
 }
 
 @Suite struct CompareChartTests {
+    /// Pixels within `tolerance` (sum of channel differences) of `colour` in the point rectangle `rect`, as
+    /// (count, mean y in points).
+    static func find(_ colour: Color, in rect: Rect, _ decoded: Pixmap, scale: Double, tolerance: Int = 12) -> (count: Int, meanY: Double) {
+        let want = Pixels.bytes(colour)
+        var n = 0, sumY = 0.0
+        for y in Int(rect.minY * scale)..<Int(rect.maxY * scale) {
+            for x in Int(rect.minX * scale)..<Int(rect.maxX * scale) {
+                let p = decoded.rgba8(x: x, y: y)
+                if abs(Int(p.0) - want.0) + abs(Int(p.1) - want.1) + abs(Int(p.2) - want.2) < tolerance {
+                    n += 1
+                    sumY += Double(y) / scale
+                }
+            }
+        }
+        return (n, n > 0 ? sumY / Double(n) : .nan)
+    }
+
     @Test func headlineChartShowsEachCellInItsColour() throws {
         let records = [SampleRecords.run(cell: "rnn", T: 32, H: 16, probeCount: 3, steps: 100),
                        SampleRecords.run(cell: "lstm", T: 32, H: 16, probeCount: 3, steps: 100)]
         let (image, figure) = try CompareCharts.renderFigures(records, options: RenderOptions())[0]
         #expect(image.id == "compare-lag-profiles")
+        #expect(figure.panels.count == 2, "first and last probe differ: two panels")
         let decoded = try PNGCodec.decode(image.png)
-        let plot = figure.panels[0].plot
-        func count(_ c: Color) -> Int {
-            let want = Pixels.bytes(c)
-            var n = 0
-            for y in Int(plot.minY * 2)..<Int(plot.maxY * 2) {
-                for x in Int(plot.minX * 2)..<Int(plot.maxX * 2) {
-                    let p = decoded.rgba8(x: x, y: y)
-                    if abs(Int(p.0) - want.0) + abs(Int(p.1) - want.1) + abs(Int(p.2) - want.2) < 12 { n += 1 }
-                }
-            }
-            return n
+        for (index, probe) in [(0, 0), (1, 2)] {
+            let panel = figure.panels[index]
+            #expect(Self.find(Theme.cellColor("rnn"), in: panel.plot, decoded, scale: figure.scale).count > 300)
+            #expect(Self.find(Theme.cellColor("lstm"), in: panel.plot, decoded, scale: figure.scale).count > 300)
+            // The RNN's line ends low, the LSTM's stays high: at the last lag the RNN is far below.
+            let rnnEnd = Series.normalized(records[0].probes[probe].layers[0].lagProfile).last!
+            let lstmEnd = Series.normalized(records[1].probes[probe].layers[0].lagProfile).last!
+            #expect(panel.y.map(rnnEnd) > panel.y.map(lstmEnd) + 60, "panel \(index)")
         }
-        #expect(count(Theme.cellColor("rnn")) > 500)
-        #expect(count(Theme.cellColor("lstm")) > 500)
-        // The RNN's line ends low, the LSTM's stays high: at the last lag the RNN is far below.
-        let rnnEnd = Series.normalized(records[0].probes.last!.layers[0].lagProfile).last!
-        let lstmEnd = Series.normalized(records[1].probes.last!.layers[0].lagProfile).last!
-        #expect(figure.panels[0].y.map(rnnEnd) > figure.panels[0].y.map(lstmEnd) + 100)
+        // One shared log axis.
+        #expect(abs(log10(figure.panels[0].y.lo) - log10(figure.panels[1].y.lo)) < 1e-9)
+        #expect(abs(log10(figure.panels[0].y.hi) - log10(figure.panels[1].y.hi)) < 1e-9)
+    }
+
+    /// The lecture's point: a simple RNN that vanishes at initialisation and no longer does after
+    /// training is drawn low on the left and high on the right.
+    @Test func firstProbeDecayingAndLastNotGivesTwoPanels() throws {
+        var rnn = SampleRecords.run(cell: "rnn", T: 30, H: 16, probeCount: 3, steps: 100)
+        let T = 30
+        rnn.probes[0].layers[0].lagProfile = (0..<T).map { pow(0.41, Double($0)) }        // 1e-11 at lag 29
+        rnn.probes[2].layers[0].lagProfile = (0..<T).map { 1 + 0.2 * sin(Double($0)) }    // stays near 1
+        let (image, figure) = try CompareCharts.renderFigures([rnn, SampleRecords.small(cell: "lstm")], options: RenderOptions())[0]
+        #expect(figure.panels.count == 2)
+        let decoded = try PNGCodec.decode(image.png)
+        let colour = Theme.cellColor("rnn")
+        var heights: [Double] = []
+        for panel in figure.panels {
+            // Only the RNN's line at lags 22 ... 28, away from the direct labels in the margin.
+            let x0 = panel.x.map(22), x1 = panel.x.map(28)
+            let strip = Rect(x: x0, y: panel.plot.minY, width: x1 - x0, height: panel.plot.height)
+            let found = Self.find(colour, in: strip, decoded, scale: figure.scale)
+            #expect(found.count > 40, "the RNN's line is drawn in \(panel.plot)")
+            heights.append((panel.plot.maxY - found.meanY) / panel.plot.height)  // 0 bottom, 1 top
+        }
+        #expect(heights[0] < 0.3, "at initialisation the RNN's line is low: \(heights[0])")
+        #expect(heights[1] > 0.7, "after training it stays high: \(heights[1])")
+        // Where the data say: g(29)/g(0) = 0.41^29 at the left, about 1 at the right.
+        #expect(abs(figure.panels[0].y.map(pow(0.41, 29)) - figure.panels[0].plot.maxY) < 0.25 * figure.panels[0].plot.height)
+    }
+
+    @Test func runsWithOneProbeGiveOnePanel() throws {
+        var a = SampleRecords.small(cell: "rnn"), b = SampleRecords.small(cell: "lstm")
+        a.probes = [a.probes[2]]
+        b.probes = [b.probes[2]]
+        let (_, figure) = try CompareCharts.renderFigures([a, b], options: RenderOptions())[0]
+        #expect(figure.panels.count == 1)
+        // A probe that repeats a step is still one probe.
+        var c = SampleRecords.small(cell: "gru")
+        c.probes = [c.probes[1], c.probes[1]]
+        let (_, again) = try CompareCharts.renderFigures([a, c], options: RenderOptions())[0]
+        #expect(again.panels.count == 1)
+    }
+
+    @Test func recallMarkerSitsAtTheRecallLagInTheRunsColour() throws {
+        var rnn = SampleRecords.run(cell: "rnn", T: 20, H: 8, probeCount: 2, steps: 50)
+        rnn.config.lag = 6
+        let shares: [Double] = [1e-4, 0.5]
+        for (p, share) in zip(rnn.probes.indices, shares) {
+            rnn.probes[p].layers[0].recallLagProfile = (0..<20).map { $0 == 0 ? 2.0 : ($0 == 6 ? 2.0 * share : nil) }
+        }
+        let (image, figure) = try CompareCharts.renderFigures([rnn], options: RenderOptions())[0]
+        let decoded = try PNGCodec.decode(image.png)
+        let want = Pixels.bytes(Theme.shade(Theme.cellColor("rnn"), -0.1))
+        for (panel, share) in zip(figure.panels, shares) {
+            let got = Pixels.at(decoded, panel.x.map(6), panel.y.map(share), scale: figure.scale)
+            #expect(abs(got.0 - want.0) + abs(got.1 - want.1) + abs(got.2 - want.2) < 12, "\(got) at share \(share)")
+        }
+        #expect(CompareCharts.figures([rnn])[0].caption.contains("recall lag 6"))
+    }
+
+    @Test func oneRunsTinyValuesDoNotFlattenTheOthers() throws {
+        var rnn = SampleRecords.run(cell: "rnn", T: 30, H: 8, probeCount: 2, steps: 50)
+        rnn.probes[1].layers[0].lagProfile = (0..<30).map { pow(0.04, Double($0)) }  // 1e-40 at lag 29
+        let (_, figure) = try CompareCharts.renderFigures([rnn, SampleRecords.small(cell: "lstm")], options: RenderOptions())[0]
+        for panel in figure.panels {
+            #expect(log10(panel.y.lo) > -15.5 && log10(panel.y.lo) < -13, "\(panel.y.lo)")
+        }
+        #expect(figure.notes.contains { $0.text.contains("below the axis") }, "\(figure.notes.map(\.text))")
     }
 }
 

@@ -59,52 +59,180 @@ public enum CompareCharts {
 
     // MARK: compare-lag-profiles
 
+    /// The probe a lag-profile panel draws: the first one (the architecture, before training has
+    /// shaped the weights) or the last one (what training made of it).
+    enum ProbeMoment { case first, last }
+
+    /// One run's top-layer forward lag profile at one probe, normalised to lag 0.
+    struct ProfileAtProbe {
+        var step: Int
+        var layer: LayerProbe
+        /// g(ℓ)/g(0) of the hidden state.
+        var hidden: [Double]
+        /// The same for the LSTM's cell state.
+        var cell: [Double]?
+        /// r(L)/r(0), r the lag profile of the recall answers only, L = config.lag (synthetic corpus).
+        var recall: (lag: Int, share: Double)?
+
+        init?(_ record: RunRecord, _ moment: ProbeMoment) {
+            guard let slot = record.topForwardSlot,
+                  let probe = moment == .first ? record.firstProbe : record.lastProbe,
+                  let layer = probe.layer(slot) else { return nil }
+            step = probe.step
+            self.layer = layer
+            hidden = Series.normalized(layer.lagProfile)
+            cell = layer.cellLagProfile.map(Series.normalized)
+            if let lag = record.config.lag, let r = layer.recallLagProfile, lag > 0, lag < r.count,
+               let r0 = r[0], let rL = r[lag], r0.isFinite, r0 > 0, rL.isFinite {
+                recall = (lag, rL / r0)
+            }
+        }
+
+        /// Every value this profile puts on the log axis (finite and positive).
+        var plotted: [Double] {
+            (hidden + (cell ?? []) + (recall.map { [$0.share] } ?? [])).filter { $0.isFinite && $0 > 0 }
+        }
+    }
+
+    /// How many decades below its top the shared log axis may reach: enough for a clean exponential
+    /// decay over a typical window, not so many that one run's 10⁻⁴⁰ flattens the others.
+    static let lagProfileDecades = 14.0
+
+    /// The y domain shared by the panels: all finite positive values, 1 and the 10⁻³ threshold, with
+    /// the bottom clamped to `lagProfileDecades` below the top, padded by 3 % of the decades.
+    /// Returns the domain and the clamp (values below it lie outside the picture).
+    static func sharedLogDomain(_ values: [Double]) -> (domain: (lo: Double, hi: Double), floor: Double) {
+        let all = (values + [1, 1e-3]).filter { $0.isFinite && $0 > 0 }
+        let top = log10(all.max()!)
+        let bottom = max(log10(all.min()!), top - lagProfileDecades)
+        let pad = (top - bottom) * 0.03
+        return ((pow(10, max(bottom - pad, -307)), pow(10, min(top + pad, 307))), pow(10, bottom))
+    }
+
+    static func stepText(_ steps: [Int]) -> String {
+        let distinct = Array(Set(steps)).sorted()
+        return distinct.count == 1 ? "step \(distinct[0])" : "steps " + distinct.map(String.init).joined(separator: ", ")
+    }
+
     static func lagProfiles(_ records: [RunRecord], _ styles: [RunStyle]) -> ChartFigure {
-        var p = PanelSpec(title: "Lag profile g(ℓ) / g(0) at the last probe (top layer, forward, hidden state)")
-        p.x = AxisSpec(title: "lag ℓ = t − j (steps back)", include: [0], padding: 0.01, integer: true)
-        p.y = AxisSpec(title: "g(ℓ) / g(0)", kind: .log10, include: [1], padding: 0.03, maxDecades: 24)
-        p.legend = .below
-        p.emptyMessage = records.isEmpty ? "no runs given" : "no run has a probe"
-        var missing: [String] = []
-        var anyCell = false
-        for (record, style) in zip(records, styles) {
-            guard let slot = record.topForwardSlot, let layer = record.lastProbe?.layer(slot) else {
-                missing.append(record.displayName)
-                continue
-            }
-            let profile = Series.normalized(layer.lagProfile)
-            var label = "\(record.displayName) (\(record.cellLabel))"
-            if let d = layer.decayPerStep { label += ": \(NumberFormat.short(d)) per step" }
-            label += layer.horizon.map { ", horizon \($0)" } ?? ", no horizon"
-            p.marks.append(.line(LineMark(points: Series.indexed(profile), color: style.color, width: 2.6, dash: style.dash,
-                                          label: label)))
-            // Direct label in the margin, level with the end of the line.
-            if let end = profile.indices.last(where: { profile[$0].isFinite && profile[$0] > 0 }) {
-                p.marks.append(.endLabel(EndLabelMark(y: profile[end], text: record.displayName, color: style.color)))
-            }
-            if let cell = layer.cellLagProfile {
-                anyCell = true
-                p.marks.append(.line(LineMark(points: Series.indexed(Series.normalized(cell)), color: style.color.withAlpha(0.8),
-                                              width: 1.4, dash: [2, 2.5], label: "\(record.displayName): cell state c")))
-            }
+        let firsts = records.map { ProfileAtProbe($0, .first) }
+        let lasts = records.map { ProfileAtProbe($0, .last) }
+        // Two panels when at least one run has a first probe distinct from its last.
+        let twoPanels = zip(firsts, lasts).contains { f, l in
+            guard let f, let l else { return false }
+            return f.step != l.step
         }
-        p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1e-3, color: Color(hex: 0x888888), width: 1, dash: [2, 3],
-                                      label: "horizon threshold 10^{−3}", labelAtStart: false)))
-        if !missing.isEmpty { p.notes.append("no probes in: " + missing.joined(separator: ", ")) }
-        var caption = "The headline picture: for every run, how much of the gradient survives ℓ steps back, relative to "
-            + "the same-step gradient, at the last probe (log axis). A vanishing gradient falls as a steep straight line "
-            + "(exponential decay); a preserved one stays within a few decades of 1 across the whole window."
-            + (anyCell ? " Dotted lines are the LSTM's cell state, the path its gradient mostly takes." : "")
-            + " Colours: RNN vermillion, LSTM blue, GRU green."
-        let facts = records.compactMap { record -> String? in
-            guard let layer = record.topForwardSlot.flatMap({ record.lastProbe?.layer($0) }),
-                  let d = layer.decayPerStep, d.isFinite else { return nil }
-            return "\(record.name) keeps \(NumberFormat.short(d)) per step"
-                + (layer.horizon.map { " (below 10⁻³ after \($0) steps)" } ?? " (never below 10⁻³ in the window)")
+        let values = (firsts + lasts).compactMap { $0?.plotted }.joined()
+        let (yDomain, floor) = sharedLogDomain(Array(values))
+        let maxLag = (firsts + lasts).compactMap { $0.map { Double(max(0, $0.hidden.count - 1)) } }.max() ?? 1
+        let recallLags = Array(Set((firsts + lasts).compactMap { $0?.recall?.lag })).sorted()
+
+        func panel(title: String, profiles: [ProfileAtProbe?], sharedAxisShown: Bool) -> PanelSpec {
+            var p = PanelSpec(title: title)
+            p.x = AxisSpec(title: "lag ℓ = t − j (steps back)", include: [0, maxLag], padding: 0.01, integer: true)
+            p.y = AxisSpec(title: sharedAxisShown ? "g(ℓ) / g(0)" : nil, kind: .log10, domain: yDomain)
+            p.y.showTickLabels = sharedAxisShown
+            p.legend = .below
+            p.emptyMessage = records.isEmpty ? "no runs given" : "no run has a probe"
+            for lag in recallLags {
+                p.marks.append(.rule(RuleMark(orientation: .vertical, value: Double(lag), color: Color(hex: 0x777777), width: 1,
+                                              dash: [4, 3], label: "recall lag \(lag)", labelAtStart: true)))
+            }
+            p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1e-3, color: Color(hex: 0x888888), width: 1, dash: [2, 3],
+                                          label: "horizon 10^{−3}", labelAtStart: true, labelBelow: true)))
+            var below: [String] = []
+            var recallMarks: [Mark] = []  // drawn last, over every line
+            for ((record, style), profile) in zip(zip(records, styles), profiles) {
+                guard let profile else { continue }
+                // The cell is in the subtitle and the colour; the legend keeps to the numbers.
+                var label = record.displayName
+                if let d = profile.layer.decayPerStep, d.isFinite { label += ": ×\(NumberFormat.plain(d, decimals: 2)) per step" }
+                label += profile.layer.horizon.map { ", horizon \($0)" } ?? ", no horizon"
+                p.marks.append(.line(LineMark(points: Series.indexed(profile.hidden), color: style.color, width: 2.6,
+                                              dash: style.dash, label: label)))
+                // Direct label in the margin, level with the end of the line (inside the axis).
+                if let end = profile.hidden.indices.last(where: { profile.hidden[$0].isFinite && profile.hidden[$0] > 0 }) {
+                    p.marks.append(.endLabel(EndLabelMark(y: max(profile.hidden[end], yDomain.lo), text: record.displayName,
+                                                          color: style.color)))
+                }
+                if let cell = profile.cell {
+                    p.marks.append(.line(LineMark(points: Series.indexed(cell), color: style.color.withAlpha(0.8), width: 1.4,
+                                                  dash: [2, 2.5], label: "\(record.displayName): cell state c")))
+                }
+                if let recall = profile.recall {
+                    let point = [(x: Double(recall.lag), y: recall.share)]
+                    recallMarks.append(.scatter(ScatterMark(points: point, color: .white, shape: .diamond, size: 5.4)))
+                    recallMarks.append(.scatter(ScatterMark(points: point, color: Theme.shade(style.color, -0.1), shape: .diamond,
+                                                            size: 4.0)))
+                }
+                let lowest = profile.plotted.min() ?? 1
+                if lowest < floor * (1 - 1e-9) {
+                    below.append("\(record.displayName) goes below the axis (to \(NumberFormat.short(lowest)))")
+                }
+            }
+            p.marks += recallMarks
+            if !recallLags.isEmpty {
+                p.extraLegend.append(LegendEntry(label: "recall answers' gradient reaching the letter to recall",
+                                                 sample: .marker(.diamond, Color(hex: 0x555555), filled: true)))
+            }
+            p.remarks = below
+            return p
         }
-        if !facts.isEmpty { caption += " Here: " + facts.joined(separator: "; ") + "." }
-        let spec = FigureSpec(title: "Vanishing vs preserved gradients across runs", subtitle: subtitle(records),
-                              notes: notes(records), width: 960, columns: 1, plotHeight: 400, panels: [p])
+
+        var panels: [PanelSpec]
+        if twoPanels {
+            // A run whose only probe is its last is drawn on the right alone.
+            let leftProfiles = zip(firsts, lasts).map { f, l -> ProfileAtProbe? in f?.step == l?.step ? nil : f }
+            let firstSteps = leftProfiles.compactMap { $0?.step }
+            let lastSteps = lasts.compactMap { $0?.step }
+            let atStart = firstSteps.allSatisfy { $0 == 0 } ? "At initialisation (step 0): the architecture"
+                                                             : "At the first probe (\(stepText(firstSteps)))"
+            var right = panel(title: "After training (\(stepText(lastSteps)))", profiles: lasts, sharedAxisShown: false)
+            let single = zip(records, zip(firsts, lasts)).compactMap { r, pair in
+                pair.0 != nil && pair.0?.step == pair.1?.step ? r.displayName : nil
+            }
+            if !single.isEmpty { right.remarks.append("one probe only, drawn here: " + single.joined(separator: ", ")) }
+            panels = [panel(title: atStart, profiles: leftProfiles, sharedAxisShown: true), right]
+        } else {
+            let steps = lasts.compactMap { $0?.step }
+            let title = steps.isEmpty ? "Lag profile g(ℓ) / g(0)" : "Lag profile g(ℓ) / g(0) at the only probe (\(stepText(steps)))"
+            panels = [panel(title: title, profiles: lasts, sharedAxisShown: true)]
+        }
+
+        var figureNotes = notes(records)
+        let missing = zip(records, lasts).filter { $0.1 == nil }.map { $0.0.displayName }
+        if !missing.isEmpty && !records.isEmpty && missing.count < records.count {
+            figureNotes.append("no probes in: " + missing.joined(separator: ", "))
+        }
+        var caption = twoPanels
+            ? "The headline picture: for every run, how much of the gradient survives ℓ steps back, relative to the "
+                + "same-step gradient (log axis, top layer, forward direction). Left: at the first probe, before "
+                + "training has shaped the weights, so the architecture alone decides; right: at the last probe, after "
+                + "training. A vanishing gradient falls as a steep straight line (exponential decay); a preserved one "
+                + "stays within a few decades of 1 across the window."
+            : "The headline picture: for every run, how much of the gradient survives ℓ steps back, relative to the "
+                + "same-step gradient, at its only probe (log axis). A vanishing gradient falls as a steep straight line "
+                + "(exponential decay); a preserved one stays within a few decades of 1 across the window."
+        if records.contains(where: { $0.config.cell == "lstm" }) {
+            caption += " Dotted lines are the LSTM's cell state, the path its gradient mostly takes."
+        }
+        if let lag = recallLags.first {
+            caption += " Diamonds at the recall lag \(lag) show the share of the recall answers' gradient that reaches the letter to be recalled."
+        }
+        caption += " Colours: RNN vermillion, LSTM blue, GRU green."
+        let facts = zip(records, zip(firsts, lasts)).compactMap { record, pair -> String? in
+            guard let last = pair.1, let d = last.layer.decayPerStep, d.isFinite else { return nil }
+            var text = "\(record.name) "
+            if twoPanels, let first = pair.0, first.step != last.step, let d0 = first.layer.decayPerStep, d0.isFinite {
+                text += "×\(NumberFormat.plain(d0, decimals: 2)) → "
+            }
+            return text + "×\(NumberFormat.plain(d, decimals: 2)) per step"
+        }
+        if !facts.isEmpty { caption += " Fitted factor per step" + (twoPanels ? ", first → last probe: " : ": ") + facts.joined(separator: "; ") + "." }
+        let spec = FigureSpec(title: twoPanels ? "Vanishing vs preserved gradients: the architecture, then training"
+                                               : "Vanishing vs preserved gradients across runs",
+                              subtitle: subtitle(records), notes: figureNotes, width: twoPanels ? 780 : 640,
+                              columns: panels.count, plotHeight: 270, panels: panels)
         return ChartFigure(id: "compare-lag-profiles", title: "Gradient decay across runs", caption: caption, spec: spec)
     }
 

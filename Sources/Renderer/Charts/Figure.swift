@@ -72,6 +72,8 @@ struct RuleMark {
     var label: String? = nil
     /// Put the label at the start (bottom / left) of the rule instead.
     var labelAtStart = false
+    /// Horizontal rules: put the label under the rule (where there is room) instead of over it.
+    var labelBelow = false
     var legendLabel: String? = nil
     var fitsDomain = true
 }
@@ -156,6 +158,8 @@ struct PanelSpec {
     var colorBar: ColorBarSpec? = nil
     /// Shown in red inside the plot ("no finite values", "diverged at step 412").
     var notes: [String] = []
+    /// Quiet grey remarks in the plot's lower right corner (values below a clamped axis).
+    var remarks: [String] = []
     /// Same units per point on both axes (the complex plane).
     var equalAspect = false
     var grid = true

@@ -152,7 +152,8 @@ enum MarkPainter {
             canvas.line(from: Point(plot.minX, py), to: Point(plot.maxX, py), style: style, m.color)
             if let label = m.label {
                 let line = ts.layout(label, labelStyle)
-                let above = py - plot.minY > line.height + 4
+                let roomAbove = py - plot.minY > line.height + 4, roomBelow = plot.maxY - py > line.height + 4
+                let above = m.labelBelow ? !roomBelow : roomAbove
                 let px = m.labelAtStart ? plot.minX + 4 : plot.maxX - 4 - line.width
                 let baseY = above ? py - 3 - line.descent : py + 3 + line.ascent
                 canvas.fillRect(Rect(x: px - 2, y: baseY - line.ascent, width: line.width + 4, height: line.height), Color.white.withAlpha(0.8))

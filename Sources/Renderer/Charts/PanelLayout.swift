@@ -97,7 +97,7 @@ struct PanelLayout {
         if !hasDataMarks && notes.isEmpty { notes.append(spec.emptyMessage) }
         else if hasDataMarks && !hasFiniteData { notes.append("no finite values") }
         self.notes = notes
-        remarks = heatmapRemarks
+        remarks = spec.remarks + heatmapRemarks
         skippedPoints = hasFiniteData ? skipped : 0
 
         // Y ticks (the plot height is known now).

@@ -154,12 +154,28 @@ enum ReportCaptions {
 
     // MARK: Comparison charts
 
+    /// The headline chart: two panels (first probe, last probe) when any run has a later probe, else one.
     static func compareLagProfiles(_ runs: [RunNumbers]) -> String {
-        var text = "g(ℓ)/g(0) of every run on one log axis (top layer, forward direction, hidden state): the share of the "
-            + "gradient that reaches the state ℓ steps back. A straight line is a constant factor per step; the dotted "
-            + "line at 10⁻³ marks the horizon. Compare the runs at initialisation first, where only the architecture "
-            + "acts, then how training moved each line."
+        let twoPanels = runs.contains { $0.verdict.last != nil }
+        var text = "g(ℓ)/g(0) of every run on a log axis (top layer, forward direction, hidden state): the share of the "
+            + "gradient that reaches the state ℓ steps back. "
+        if twoPanels {
+            let start = GradientVerdict.allStartAtInitialisation(runs.map(\.verdict))
+                ? "at initialisation, where only the architecture acts" : "at the first probe"
+            text += "Left, each run \(start); right, at its last probe, after training; both panels share the "
+                + "vertical axis and the run colours, so compare each run's line across them to see how training moved it. "
+        } else {
+            text += "Each run is drawn at its only probe. "
+        }
+        text += "A straight line is a constant factor per step; the dotted line at 10⁻³ marks the horizon."
+        if runs.contains(where: \.hasCellState) {
+            text += " Thin dotted lines in a run's colour follow the LSTM's cell state."
+        }
         let recallLags = Set(runs.compactMap(\.verdict.recallLag))
+        if runs.contains(where: { $0.verdict.first?.recallRatio != nil }) {
+            text += " A diamond on the dashed line at the recall lag marks the share of the recall answers' gradient that "
+                + "reaches the letter to be recalled."
+        }
         if recallLags.count == 1, let lag = recallLags.first {
             text += " The recall task needs gradient at ℓ = \(lag)."
         }
@@ -167,7 +183,10 @@ enum ReportCaptions {
             guard let facts = run.factorSummary() else { return nil }
             return "\(run.record.name) \(facts)"
         }
-        if !lines.isEmpty { text += " Fitted factor per step, first → last probe: " + lines.joined(separator: "; ") + "." }
+        if !lines.isEmpty {
+            text += (twoPanels ? " Fitted factor per step, first → last probe: " : " Fitted factor per step: ")
+                + lines.joined(separator: "; ") + "."
+        }
         return text
     }
 
