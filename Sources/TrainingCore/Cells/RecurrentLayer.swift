@@ -173,10 +173,7 @@ extension RecurrentLayer {
               a: x.pointer, lda: inputSize, b: params + weightIH, ldb: inputSize, beta: 0, c: gates.pointer, ldc: gateRows, threads: Parallelism.threads)
         let bias = FloatBuffer(count: gateRows)
         for i in 0..<gateRows { bias[i] = params[biasIH + i] + (cell == .gru ? 0 : params[biasHH + i]) }
-        for r in 0..<rowsAll {
-            let row = gates.pointer + r * gateRows
-            for i in 0..<gateRows { row[i] += bias[i] }
-        }
+        Elementwise.addBias(bias.pointer, to: gates.pointer, rows: rowsAll, cols: gateRows, ld: gateRows)
         for t in 0..<steps {
             switch cell {
             case .rnn: rnnForwardStep(params: params, recurrent: recurrent, t: t, cache: cache)
@@ -248,12 +245,13 @@ extension RecurrentLayer {
               a: allX.pointer, lda: gateRows, b: cache.input!.pointer, ldb: inputSize, beta: 1, c: grads + weightIH, ldc: inputSize, threads: Parallelism.threads)
         sgemm(transA: true, transB: false, m: gateRows, n: hidden, k: rowsAll, alpha: 1,
               a: allH.pointer, lda: gateRows, b: cache.h!.pointer, ldb: hidden, beta: 1, c: grads + weightHH, ldc: hidden, threads: Parallelism.threads)
-        for r in 0..<rowsAll {
-            let gx = allX.pointer + r * gateRows, gh = allH.pointer + r * gateRows
-            for i in 0..<gateRows {
-                grads[biasIH + i] += gx[i]
-                grads[biasHH + i] += gh[i]
-            }
+        // Bias gradients: column sums, each column in row order.
+        parallelRanges(gateRows, threads: Parallelism.threads, grain: max(8, 65_536 / rowsAll)) { columns in
+            let first = columns.lowerBound
+            Elementwise.addColumnSums(of: allX.pointer + first, rows: rowsAll, cols: columns.count, ld: gateRows,
+                                      into: grads + biasIH + first)
+            Elementwise.addColumnSums(of: allH.pointer + first, rows: rowsAll, cols: columns.count, ld: gateRows,
+                                      into: grads + biasHH + first)
         }
         if let dInput {
             sgemm(transA: false, transB: false, m: rowsAll, n: inputSize, k: gateRows, alpha: 1,

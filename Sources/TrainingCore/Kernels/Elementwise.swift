@@ -111,6 +111,20 @@ public enum Elementwise {
         dot(x, x, count: count)
     }
 
+    /// The largest element of x[0..<count] (-infinity when count is 0). Exact, so the order of the
+    /// comparisons does not matter; NaN elements are skipped.
+    public static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var best = Vector(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= count {
+            best = pointwiseMax(best, load(x + i))
+            i += 8
+        }
+        var result = best.max()
+        while i < count { result = Swift.max(result, x[i]); i += 1 }
+        return result
+    }
+
     /// M[i, j] <- M[i, j] + bias[j] for a rows x cols matrix with row stride `ld`.
     public static func addBias(_ bias: UnsafePointer<Float>, to m: UnsafeMutablePointer<Float>,
                                rows: Int, cols: Int, ld: Int) {

@@ -100,3 +100,19 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 }
+
+/// Calls `body` on contiguous, disjoint pieces of 0..<count that together cover it, spread over up
+/// to `threads` threads of the shared pool, each piece (but a lone one) at least `grain` long.
+/// The pieces must be independent; as long as `body` treats every index the same way wherever
+/// it falls, the result does not depend on the thread count.
+func parallelRanges(_ count: Int, threads: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    if count <= 0 { return }
+    let parts = threads <= 1 ? 1 : min(threads, WorkerPool.shared.width, max(1, count / max(grain, 1)))
+    if parts <= 1 {
+        body(0..<count)
+        return
+    }
+    WorkerPool.shared.run(parts: parts) { part in
+        body(count * part / parts ..< count * (part + 1) / parts)
+    }
+}

@@ -67,33 +67,32 @@ extension LanguageModel {
             let probs = FloatBuffer.ensure(&workspace.probabilities[direction], count: rows * V)
             sgemm(transA: false, transB: true, m: rows, n: V, k: H, alpha: 1, a: input, lda: H,
                   b: p + decoderWeight, ldb: H, beta: 0, c: probs.pointer, ldc: V, threads: Parallelism.threads)
+            // Rows are independent: split them over the threads; the total is summed in row order.
             var rowLoss = [Float](repeating: 0, count: rows)
-            var total = 0.0
-            for t in 0..<T {
-                for b in 0..<B {
-                    let r = t * B + b
-                    let row = probs.pointer + r * V
-                    var maxLogit = -Float.infinity
-                    for v in 0..<V {
-                        row[v] += p[decoderBias + v]
-                        maxLogit = max(maxLogit, row[v])
+            let bias = UnsafePointer(p + decoderBias)
+            rowLoss.withUnsafeMutableBufferPointer { lossOut in
+                let lossPointer = lossOut.baseAddress!
+                parallelRanges(rows, threads: Parallelism.threads, grain: max(1, 32_768 / V)) { range in
+                    for r in range {
+                        let row = probs.pointer + r * V
+                        Elementwise.addBias(bias, to: row, rows: 1, cols: V, ld: V)
+                        let maxLogit = Elementwise.maximum(row, count: V)
+                        let target = Int(batch.target(direction: direction, t: r / B, b: r % B))
+                        // -log p = log sum exp(z - max) - (z_target - max): finite even when p underflows.
+                        let targetLogit = row[target] - maxLogit
+                        var sum: Float = 0
+                        for v in 0..<V {
+                            let e = Foundation.exp(row[v] - maxLogit)
+                            row[v] = e
+                            sum += e
+                        }
+                        lossPointer[r] = Foundation.log(sum) - targetLogit
+                        Elementwise.scale(row, by: 1 / sum, count: V)
                     }
-                    let target = Int(batch.target(direction: direction, t: t, b: b))
-                    // -log p = log sum exp(z - max) - (z_target - max): finite even when p underflows.
-                    let targetLogit = row[target] - maxLogit
-                    var sum: Float = 0
-                    for v in 0..<V {
-                        let e = Foundation.exp(row[v] - maxLogit)
-                        row[v] = e
-                        sum += e
-                    }
-                    let loss = Foundation.log(sum) - targetLogit
-                    let inverse = 1 / sum
-                    for v in 0..<V { row[v] *= inverse }
-                    rowLoss[r] = loss
-                    total += Double(loss)
                 }
             }
+            var total = 0.0
+            for r in 0..<rows { total += Double(rowLoss[r]) }
             workspace.rowLosses[direction] = rowLoss
             losses.append(total / Double(rows))
         }
@@ -122,10 +121,9 @@ extension LanguageModel {
         let B = batch.batch, T = batch.steps, V = config.vocabularySize
         let d = FloatBuffer.ensure(&workspace.dLogits, count: T * B * V)
         let probs = workspace.probabilities[direction]!.pointer
-        for t in 0..<T {
-            for b in 0..<B {
-                let r = t * B + b
-                let target = Int(batch.target(direction: direction, t: t, b: b))
+        parallelRanges(T * B, threads: Parallelism.threads, grain: max(1, 32_768 / V)) { range in
+            for r in range {
+                let target = Int(batch.target(direction: direction, t: r / B, b: r % B))
                 for v in 0..<V { d.pointer[r * V + v] = probs[r * V + v] * scale }
                 d.pointer[r * V + target] -= scale
             }
@@ -146,8 +144,10 @@ extension LanguageModel {
             // Decoder gradients: dW_dec += dlogits^T h, db_dec += column sums, dh = dlogits W_dec.
             sgemm(transA: true, transB: false, m: V, n: H, k: rows, alpha: 1, a: dLogits.pointer, lda: V,
                   b: top, ldb: H, beta: 1, c: g + decoderWeight, ldc: H, threads: Parallelism.threads)
-            for r in 0..<rows {
-                for v in 0..<V { g[decoderBias + v] += dLogits.pointer[r * V + v] }
+            // Column sums, each column in row order: split the columns over the threads.
+            parallelRanges(V, threads: Parallelism.threads, grain: max(8, 65_536 / rows)) { columns in
+                Elementwise.addColumnSums(of: dLogits.pointer + columns.lowerBound, rows: rows, cols: columns.count,
+                                          ld: V, into: g + decoderBias + columns.lowerBound)
             }
             var dOut = FloatBuffer.ensure(&workspace.dOutputs, count: rows * max(H, E))
             sgemm(transA: false, transB: false, m: rows, n: H, k: V, alpha: 1, a: dLogits.pointer, lda: V,
@@ -163,11 +163,12 @@ extension LanguageModel {
                 dOut = workspace.dOutputs!
             }
             // Embedding: scatter-add each row's input adjoint into its token's row.
-            for t in 0..<T {
-                for b in 0..<B {
-                    let token = Int(batch.input(direction: direction, t: t, b: b))
-                    let src = dOut.pointer + (t * B + b) * E, dst = g + embedding + token * E
-                    for e in 0..<E { dst[e] += src[e] }
+            // Rows in order (a token may repeat); the embedding columns are independent.
+            parallelRanges(E, threads: Parallelism.threads, grain: max(8, 65_536 / rows)) { columns in
+                for r in 0..<rows {
+                    let token = Int(batch.input(direction: direction, t: r / B, b: r % B))
+                    let src = dOut.pointer + r * E, dst = g + embedding + token * E
+                    for e in columns { dst[e] += src[e] }
                 }
             }
         }

@@ -20,7 +20,9 @@ public struct Optimizer {
         switch kind {
         case .sgd:
             let lr = learningRate
-            for i in 0..<n { p[i] -= lr * g[i] }
+            parallelRanges(n, threads: Parallelism.threads, grain: 1 << 16) { range in
+                for i in range { p[i] -= lr * g[i] }
+            }
         case .adam:
             let m = FloatBuffer.ensure(&firstMoment, count: n).pointer
             let v = FloatBuffer.ensure(&secondMoment, count: n).pointer
@@ -39,18 +41,39 @@ public struct Optimizer {
     }
 }
 
-/// The global L2 norm of every gradient together, accumulated in Double.
+/// The global L2 norm of every gradient together, accumulated in Double: the squares are summed
+/// in Float over consecutive chunks of 4096 elements, in order, and the chunk sums in Double, in
+/// order. Eight chunks are summed side by side (eight independent chains instead of one), and
+/// the chunks are spread over the threads; neither changes a bit of the result.
 public func globalNorm(_ buffer: FloatBuffer) -> Double {
-    var total = 0.0
-    let p = buffer.pointer
-    var i = 0
-    while i < buffer.count {
-        let end = min(i + 4096, buffer.count)
-        var partial: Float = 0
-        for k in i..<end { partial += p[k] * p[k] }
-        total += Double(partial)
-        i = end
+    let chunk = 4096, p = buffer.pointer, count = buffer.count
+    let chunks = (count + chunk - 1) / chunk
+    var partials = [Float](repeating: 0, count: chunks)
+    partials.withUnsafeMutableBufferPointer { out in
+        let partial = out.baseAddress!
+        parallelRanges((chunks + 7) / 8, threads: Parallelism.threads, grain: 8) { groups in
+            for group in groups {
+                let first = group * 8
+                if (first + 8) * chunk <= count {
+                    var sums = SIMD8<Float>()
+                    for k in 0..<chunk {
+                        var squares = SIMD8<Float>()
+                        for lane in 0..<8 { squares[lane] = p[(first + lane) * chunk + k] }
+                        sums += squares * squares
+                    }
+                    for lane in 0..<8 { partial[first + lane] = sums[lane] }
+                } else {
+                    for c in first..<min(first + 8, chunks) {
+                        var sum: Float = 0
+                        for k in (c * chunk)..<min((c + 1) * chunk, count) { sum += p[k] * p[k] }
+                        partial[c] = sum
+                    }
+                }
+            }
+        }
     }
+    var total = 0.0
+    for sum in partials { total += Double(sum) }
     return total.squareRoot()
 }
 

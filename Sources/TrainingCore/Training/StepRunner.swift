@@ -42,7 +42,9 @@ public final class StepRunner {
             outcome.clipped = true
             let scale = Float(clip / gradientNorm)
             let g = gradients.pointer
-            for i in 0..<gradients.count { g[i] *= scale }
+            parallelRanges(gradients.count, threads: Parallelism.threads, grain: 1 << 16) { range in
+                for i in range { g[i] *= scale }
+            }
         }
         optimizer.step(parameters: model.parameters, gradients: gradients)
         state = model.finalState(workspace)

@@ -77,7 +77,8 @@ struct Bench: ParsableCommand {
         var report = BenchReport()
         if !skipTraining {
             print("Training throughput (tokens/s; median of \(windows) windows of >= \(windowSeconds)s; \(threads) threads)")
-            print(pad(["config", "cell", "tokens/s", "min", "max", "ms/step", "peak memory"], [7, 5, 10, 10, 10, 8, 12]))
+            print(pad(["config", "cell", "tokens/s", "min", "max", "ms/step", "peak memory", "clean/dirty"],
+                      [7, 5, 10, 10, 10, 8, 12, 11]))
             for name in configs {
                 for cellName in cells {
                     var result = try runChild(config: name, cell: cellName)
@@ -86,8 +87,9 @@ struct Bench: ParsableCommand {
                     report.training.append(result)
                     print(pad([name, cellName, thousands(result.tokensPerSecond), thousands(result.min),
                                thousands(result.max), String(format: "%.1f", result.millisecondsPerStep),
-                               String(format: "%.0f MiB", Double(result.peakMemoryBytes) / 1_048_576)],
-                              [7, 5, 10, 10, 10, 8, 12]))
+                               String(format: "%.0f MiB", Double(result.peakMemoryBytes) / 1_048_576),
+                               "\(result.cleanWindows ?? 0)/\(result.dirtyWindows ?? 0)"],
+                              [7, 5, 10, 10, 10, 8, 12, 11]))
                 }
             }
         }
@@ -141,6 +143,9 @@ struct TrainingFigure: Codable {
     /// Tokens per second of CPU time (user + system, all threads) over the timed windows: less
     /// sensitive than wall time to other processes on a shared machine.
     var tokensPerCPUSecond: Double? = nil
+    /// Timed windows without and with more than 5% of the machine used by other processes.
+    var cleanWindows: Int? = nil
+    var dirtyWindows: Int? = nil
 }
 
 struct ProbeFigure: Codable {
@@ -212,14 +217,23 @@ struct BenchConfig {
         for _ in 0..<3 { step() }
         let perStep = (now() - calibrate) / 3
         let stepsPerWindow = Swift.max(2, Int(windowSeconds / perStep))
-        var rates: [Double] = []
-        let cpuStart = cpuSeconds()
-        for _ in 0..<windows {
-            let start = now()
+        // Contention guard, as in torch_bench.py: a window during which other processes used more
+        // than 5% of the machine's CPU is "dirty"; the figures are taken over clean windows (all
+        // windows when none was clean), after waiting for a quiet moment following a dirty one.
+        var clean: [Double] = [], dirty: [Double] = []
+        var cpu = 0.0, timedSteps = 0
+        while clean.count < windows && clean.count + dirty.count < Swift.max(25, windows) {
+            if !dirty.isEmpty { _ = ContentionWindow.waitForQuiet() }
+            let window = ContentionWindow()
+            let cpuStart = cpuSeconds()
             for _ in 0..<stepsPerWindow { step() }
-            rates.append(Double(stepsPerWindow * batch * steps) / (now() - start))
+            let (seconds, others) = window.stop()
+            cpu += cpuSeconds() - cpuStart
+            timedSteps += stepsPerWindow
+            let rate = Double(stepsPerWindow * batch * steps) / seconds
+            if others < ContentionWindow.othersMax { clean.append(rate) } else { dirty.append(rate) }
         }
-        let cpu = cpuSeconds() - cpuStart
+        var rates = clean.isEmpty ? dirty : clean
         rates.sort()
         let median = rates[rates.count / 2]
         var usage = rusage()
@@ -227,7 +241,8 @@ struct BenchConfig {
         return TrainingFigure(tokensPerSecond: median, min: rates.first!, max: rates.last!,
                               millisecondsPerStep: 1000 * Double(batch * steps) / median,
                               peakMemoryBytes: usage.ru_maxrss * 1024,
-                              tokensPerCPUSecond: Double(windows * stepsPerWindow * batch * steps) / cpu)
+                              tokensPerCPUSecond: Double(timedSteps * batch * steps) / cpu,
+                              cleanWindows: clean.count, dirtyWindows: dirty.count)
     }
 
     /// FNV-1a over the bits of three training steps (losses, gradient norms, final parameters) and,
@@ -296,6 +311,43 @@ func cpuMegahertz() -> Double {
           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu MHz") }),
           let value = Double(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) else { return 2100 }
     return value
+}
+
+/// One timed window and how much CPU other processes used meanwhile (as torch_bench.py measures it).
+struct ContentionWindow {
+    /// Windows where others used more than this fraction of all cores are discarded.
+    static let othersMax = 0.05
+    let start = now()
+    let busy = ContentionWindow.machineBusySeconds()
+    let own = cpuSeconds()
+
+    /// Wall seconds since `init` and the fraction of the machine's CPU used by other processes.
+    func stop() -> (seconds: Double, others: Double) {
+        let seconds = now() - start
+        let others = (Self.machineBusySeconds() - busy) - (cpuSeconds() - own)
+        return (seconds, Swift.max(0, others) / (seconds * Double(ProcessInfo.processInfo.activeProcessorCount)))
+    }
+
+    /// Sleeps until others use less than `othersMax` over half a second, at most `limit` seconds.
+    static func waitForQuiet(limit: Double = 30) -> Bool {
+        let end = now() + limit
+        while now() < end {
+            let window = ContentionWindow()
+            usleep(500_000)
+            if window.stop().others < othersMax { return true }
+        }
+        return false
+    }
+
+    /// Busy CPU seconds of the whole machine (all cores) from the first line of /proc/stat.
+    static func machineBusySeconds() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = text.split(separator: "\n").first else { return 0 }
+        let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard values.count >= 4 else { return 0 }
+        let idle = values[3] + (values.count > 4 ? values[4] : 0)
+        return (values.prefix(8).reduce(0, +) - idle) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
 }
 
 /// User plus system CPU seconds of this process so far.
