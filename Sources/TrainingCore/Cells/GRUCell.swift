@@ -5,17 +5,19 @@
 // aux[t] keeps W_hn h(t-1) + b_hn, which the reset gate multiplies.
 
 extension RecurrentLayer {
-    func gruForwardStep(params: UnsafeMutablePointer<Float>, recurrent: SGEMMPackedB, t: Int, cache: LayerCache) {
-        let batch = cache.batch, g3 = 3 * hidden
+    /// Step t for the streams `streams` (see `rnnForwardStep`).
+    func gruForwardStep(params: UnsafeMutablePointer<Float>, recurrent: SGEMMPackedB, t: Int, streams: Range<Int>,
+                        cache: LayerCache) {
+        let batch = cache.batch, g3 = 3 * hidden, first = streams.lowerBound
         let pre = cache.gates!.pointer + t * batch * g3  // X W_ih^T + b_ih only
         let hp = cache.hiddenProjection!.pointer
         let hPrev = cache.hRow(t - 1, hidden: hidden), hNext = cache.hRow(t, hidden: hidden)
         // h(t-1) W_hh^T + b_hh, kept apart because the reset gate scales its n-part
-        sgemm(transA: false, m: batch, alpha: 1, a: hPrev, lda: hidden, packedB: recurrent,
-              beta: 0, c: hp, ldc: g3, threads: Parallelism.threads)
+        sgemm(transA: false, m: streams.count, alpha: 1, a: hPrev + first * hidden, lda: hidden, packedB: recurrent,
+              beta: 0, c: hp + first * g3, ldc: g3, threads: 1)
         let aux = cache.aux!.pointer + t * batch * hidden
         let bh = params + biasHH
-        for b in 0..<batch {
+        for b in streams {
             let row = pre + b * g3, hRow = hp + b * g3
             // r and z pre-activations, then their sigmoids over the contiguous 2H block
             for i in 0..<(2 * hidden) { row[i] += hRow[i] + bh[i] }
@@ -35,9 +37,10 @@ extension RecurrentLayer {
         }
     }
 
+    /// Row r belongs to stream (firstStream + r) % B.
     /// Writes dGx (input side), dGh (hidden side: the n-part is scaled by r) and the direct path
     /// z * dh into `dhDirect`; the caller adds dGh W_hh to it.
-    func gruBackwardStep(cache: LayerCache, t: Int, rows: Int, dh: UnsafeMutablePointer<Float>,
+    func gruBackwardStep(cache: LayerCache, t: Int, rows: Int, firstStream: Int, dh: UnsafeMutablePointer<Float>,
                          dGx: UnsafeMutablePointer<Float>, dGh: UnsafeMutablePointer<Float>,
                          dhDirect: UnsafeMutablePointer<Float>) {
         let batch = cache.batch, g3 = 3 * hidden
@@ -45,7 +48,7 @@ extension RecurrentLayer {
         let aux = cache.aux!.pointer + t * batch * hidden
         let hPrev = cache.hRow(t - 1, hidden: hidden)
         for r in 0..<rows {
-            let b = r % batch
+            let b = (firstStream + r) % batch
             let row = gates + b * g3, xRow = dGx + r * g3, hRow = dGh + r * g3
             for u in 0..<hidden {
                 let k = r * hidden + u, kb = b * hidden + u

@@ -4,15 +4,16 @@
 // Shapes: B batch, H hidden; gates[t] is (B, 4H) = [inputGate | forgetGate | candidate | outputGate].
 
 extension RecurrentLayer {
-    func lstmForwardStep(params: UnsafeMutablePointer<Float>, recurrent: SGEMMPackedB, t: Int, cache: LayerCache) {
-        let batch = cache.batch, g4 = 4 * hidden
+    /// Step t for the streams `streams` (see `rnnForwardStep`).
+    func lstmForwardStep(recurrent: SGEMMPackedB, t: Int, streams: Range<Int>, cache: LayerCache) {
+        let batch = cache.batch, g4 = 4 * hidden, first = streams.lowerBound
         let pre = cache.gates!.pointer + t * batch * g4
-        sgemm(transA: false, m: batch, alpha: 1, a: cache.hRow(t - 1, hidden: hidden), lda: hidden, packedB: recurrent,
-              beta: 1, c: pre, ldc: g4, threads: Parallelism.threads)
+        sgemm(transA: false, m: streams.count, alpha: 1, a: cache.hRow(t - 1, hidden: hidden) + first * hidden,
+              lda: hidden, packedB: recurrent, beta: 1, c: pre + first * g4, ldc: g4, threads: 1)
         let cPrev = cache.cRow(t - 1, hidden: hidden), cNext = cache.cRow(t, hidden: hidden)
         let hNext = cache.hRow(t, hidden: hidden)
         let tanhC = cache.aux!.pointer + t * batch * hidden
-        for b in 0..<batch {
+        for b in streams {
             // The gates' nonlinearities, vectorised over contiguous blocks: [i f] sigmoid, g tanh, o sigmoid.
             let row = pre + b * g4
             Elementwise.sigmoid(row, count: 2 * hidden)
@@ -25,14 +26,15 @@ extension RecurrentLayer {
             }
         }
         // h(t) = o * tanh(c(t))
-        Elementwise.tanh(cNext, into: tanhC, count: batch * hidden)
-        for b in 0..<batch {
+        Elementwise.tanh(cNext + first * hidden, into: tanhC + first * hidden, count: streams.count * hidden)
+        for b in streams {
             let o = pre + b * g4 + 3 * hidden, tc = tanhC + b * hidden, h = hNext + b * hidden
             for u in 0..<hidden { h[u] = o[u] * tc[u] }
         }
     }
 
-    func lstmBackwardStep(cache: LayerCache, t: Int, rows: Int, dh: UnsafeMutablePointer<Float>,
+    /// Row r belongs to stream (firstStream + r) % B.
+    func lstmBackwardStep(cache: LayerCache, t: Int, rows: Int, firstStream: Int, dh: UnsafeMutablePointer<Float>,
                           dc: UnsafeMutablePointer<Float>, dcTotal: UnsafeMutablePointer<Float>,
                           dGates: UnsafeMutablePointer<Float>) {
         let batch = cache.batch, g4 = 4 * hidden
@@ -40,7 +42,7 @@ extension RecurrentLayer {
         let cPrev = cache.cRow(t - 1, hidden: hidden)
         let tanhC = cache.aux!.pointer + t * batch * hidden
         for r in 0..<rows {
-            let b = r % batch
+            let b = (firstStream + r) % batch
             let row = gates + b * g4, dRow = dGates + r * g4
             for u in 0..<hidden {
                 let k = r * hidden + u, kb = b * hidden + u

@@ -11,13 +11,15 @@ extension RecurrentLayer {
         }
     }
 
-    func rnnForwardStep(params: UnsafeMutablePointer<Float>, recurrent: SGEMMPackedB, t: Int, cache: LayerCache) {
-        let batch = cache.batch
-        let pre = cache.gates!.pointer + t * batch * hidden  // (B, H) holds X W_ih^T + biases
+    /// Step t for the streams `streams` (a range of batch rows; the rows of different streams never
+    /// interact, so ranges can run on different threads).
+    func rnnForwardStep(recurrent: SGEMMPackedB, t: Int, streams: Range<Int>, cache: LayerCache) {
+        let batch = cache.batch, first = streams.lowerBound
+        let pre = cache.gates!.pointer + (t * batch + first) * hidden  // holds X W_ih^T + biases
         // a(t) = ... + h(t-1) W_hh^T
-        sgemm(transA: false, m: batch, alpha: 1, a: cache.hRow(t - 1, hidden: hidden), lda: hidden, packedB: recurrent,
-              beta: 1, c: pre, ldc: hidden, threads: Parallelism.threads)
-        let out = cache.hRow(t, hidden: hidden), count = batch * hidden
+        sgemm(transA: false, m: streams.count, alpha: 1, a: cache.hRow(t - 1, hidden: hidden) + first * hidden,
+              lda: hidden, packedB: recurrent, beta: 1, c: pre, ldc: hidden, threads: 1)
+        let out = cache.hRow(t, hidden: hidden) + first * hidden, count = streams.count * hidden
         switch activation {
         case .tanh: Elementwise.tanh(pre, count: count)
         case .relu: Elementwise.relu(pre, count: count)
@@ -26,12 +28,13 @@ extension RecurrentLayer {
         out.update(from: pre, count: count)
     }
 
-    func rnnBackwardStep(cache: LayerCache, t: Int, rows: Int, dh: UnsafeMutablePointer<Float>,
+    /// Row r of `dh` and `dGates` belongs to stream (firstStream + r) % B.
+    func rnnBackwardStep(cache: LayerCache, t: Int, rows: Int, firstStream: Int, dh: UnsafeMutablePointer<Float>,
                          dGates: UnsafeMutablePointer<Float>) {
         let batch = cache.batch
         let outputs = cache.gates!.pointer + t * batch * hidden
         for r in 0..<rows {
-            let y = outputs + (r % batch) * hidden
+            let y = outputs + ((firstStream + r) % batch) * hidden
             let dhRow = dh + r * hidden, dRow = dGates + r * hidden
             // backprop through the nonlinearity: da = dh * sigma'(a)
             for i in 0..<hidden { dRow[i] = dhRow[i] * activationDerivative(output: y[i]) }

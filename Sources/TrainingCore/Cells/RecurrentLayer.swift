@@ -122,6 +122,9 @@ final class BackwardScratch {
     var dGh: FloatBuffer?   // (rows, gH) hidden side (differs from dGx for the GRU only)
     var dhPrev: FloatBuffer?
     var dcTotal: FloatBuffer?
+    /// (B, H) the adjoints of h(t) and c(t) carried from step to step by `backward`.
+    var dh: FloatBuffer?
+    var dc: FloatBuffer?
     /// W_hh (gH x H) packed for the products dG_h W_hh of a backward sweep (see `packRecurrentWeights`).
     var recurrentWeights: SGEMMPackedB?
 }
@@ -174,13 +177,28 @@ extension RecurrentLayer {
         let bias = FloatBuffer(count: gateRows)
         for i in 0..<gateRows { bias[i] = params[biasIH + i] + (cell == .gru ? 0 : params[biasHH + i]) }
         Elementwise.addBias(bias.pointer, to: gates.pointer, rows: rowsAll, cols: gateRows, ld: gateRows)
-        for t in 0..<steps {
-            switch cell {
-            case .rnn: rnnForwardStep(params: params, recurrent: recurrent, t: t, cache: cache)
-            case .lstm: lstmForwardStep(params: params, recurrent: recurrent, t: t, cache: cache)
-            case .gru: gruForwardStep(params: params, recurrent: recurrent, t: t, cache: cache)
+        // The recurrence never mixes streams: each thread runs all T steps for its own streams,
+        // with no synchronisation between steps (a test's perturbation needs all streams at once).
+        let cacheCopy = cache
+        forEachStreamRange(batch: batch, threads: perturbation == nil ? Parallelism.threads : 1) { streams in
+            for t in 0..<steps {
+                switch cell {
+                case .rnn: rnnForwardStep(recurrent: recurrent, t: t, streams: streams, cache: cacheCopy)
+                case .lstm: lstmForwardStep(recurrent: recurrent, t: t, streams: streams, cache: cacheCopy)
+                case .gru: gruForwardStep(params: params, recurrent: recurrent, t: t, streams: streams, cache: cacheCopy)
+                }
+                if let perturbation, perturbation.step == t { perturbation.apply(to: cacheCopy, hidden: hidden) }
             }
-            if let perturbation, perturbation.step == t { perturbation.apply(to: cache, hidden: hidden) }
+        }
+    }
+
+    /// Calls `body` with disjoint ranges of streams (batch rows) covering 0..<batch, one per thread,
+    /// cut at multiples of the GEMM's 6-row tile so that no thread gets a padded tile it can avoid.
+    func forEachStreamRange(batch: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let tile = GEMMBlocking.mr
+        let units = (batch + tile - 1) / tile
+        parallelRanges(units, threads: threads, grain: 1) { range in
+            body(range.lowerBound * tile ..< min(batch, range.upperBound * tile))
         }
     }
 
@@ -195,25 +213,38 @@ extension RecurrentLayer {
                       recurrent: SGEMMPackedB? = nil) {
         let dGx = FloatBuffer.ensure(&scratch.dGx, count: rows * gateRows)
         let dhPrev = FloatBuffer.ensure(&scratch.dhPrev, count: rows * hidden)
+        let dcTotal = cell == .lstm ? FloatBuffer.ensure(&scratch.dcTotal, count: rows * hidden).pointer : nil
+        let dGh = cell == .gru ? FloatBuffer.ensure(&scratch.dGh, count: rows * gateRows).pointer : nil
+        backwardRows(params: params, cache: cache, t: t, rows: rows, firstStream: 0, dh: dh, dc: dc, dGx: dGx.pointer,
+                     dGh: dGh, dhPrev: dhPrev.pointer, dcTotal: dcTotal, recurrent: recurrent, threads: Parallelism.threads)
+    }
+
+    /// `backwardStep` with its outputs given: rows r belong to stream (firstStream + r) % B; dGx and
+    /// dGh (GRU only) are (rows, gH) with row stride gH, dhPrev and dcTotal (LSTM only) (rows, H).
+    func backwardRows(params: UnsafeMutablePointer<Float>, cache: LayerCache, t: Int, rows: Int, firstStream: Int,
+                      dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
+                      dGx: UnsafeMutablePointer<Float>, dGh: UnsafeMutablePointer<Float>?,
+                      dhPrev: UnsafeMutablePointer<Float>, dcTotal: UnsafeMutablePointer<Float>?,
+                      recurrent: SGEMMPackedB?, threads: Int) {
         switch cell {
         case .rnn:
-            rnnBackwardStep(cache: cache, t: t, rows: rows, dh: dh, dGates: dGx.pointer)
+            rnnBackwardStep(cache: cache, t: t, rows: rows, firstStream: firstStream, dh: dh, dGates: dGx)
         case .lstm:
-            let dcTotal = FloatBuffer.ensure(&scratch.dcTotal, count: rows * hidden)
-            lstmBackwardStep(cache: cache, t: t, rows: rows, dh: dh, dc: dc!, dcTotal: dcTotal.pointer, dGates: dGx.pointer)
+            lstmBackwardStep(cache: cache, t: t, rows: rows, firstStream: firstStream, dh: dh, dc: dc!,
+                             dcTotal: dcTotal!, dGates: dGx)
         case .gru:
-            let dGh = FloatBuffer.ensure(&scratch.dGh, count: rows * gateRows)
-            gruBackwardStep(cache: cache, t: t, rows: rows, dh: dh, dGx: dGx.pointer, dGh: dGh.pointer, dhDirect: dhPrev.pointer)
+            gruBackwardStep(cache: cache, t: t, rows: rows, firstStream: firstStream, dh: dh, dGx: dGx, dGh: dGh!,
+                            dhDirect: dhPrev)
         }
         // dh(t-1) = dG_h W_hh (+ the GRU's direct z * dh path, already in dhPrev).
-        let dGhPointer = cell == .gru ? scratch.dGh!.pointer : dGx.pointer
+        let dGhPointer = cell == .gru ? dGh! : dGx
         if let recurrent {
             sgemm(transA: false, m: rows, alpha: 1, a: dGhPointer, lda: gateRows, packedB: recurrent,
-                  beta: cell == .gru ? 1 : 0, c: dhPrev.pointer, ldc: hidden, threads: Parallelism.threads)
+                  beta: cell == .gru ? 1 : 0, c: dhPrev, ldc: hidden, threads: threads)
         } else {
             sgemm(transA: false, transB: false, m: rows, n: hidden, k: gateRows, alpha: 1,
                   a: dGhPointer, lda: gateRows, b: params + weightHH, ldb: hidden,
-                  beta: cell == .gru ? 1 : 0, c: dhPrev.pointer, ldc: hidden, threads: Parallelism.threads)
+                  beta: cell == .gru ? 1 : 0, c: dhPrev, ldc: hidden, threads: threads)
         }
     }
 
@@ -227,18 +258,29 @@ extension RecurrentLayer {
         let steps = cache.steps, batch = cache.batch, rowsAll = steps * batch
         let allX = FloatBuffer.ensure(&dGatesAll, count: rowsAll * gateRows)
         let allH = cell == .gru ? FloatBuffer.ensure(&dGhAll, count: rowsAll * gateRows) : allX
-        let dh = FloatBuffer(count: batch * hidden)
-        let dc = cell == .lstm ? FloatBuffer(count: batch * hidden) : nil
+        let dh = FloatBuffer.ensure(&scratch.dh, count: batch * hidden)
+        dh.zero()
+        let dc = cell == .lstm ? FloatBuffer.ensure(&scratch.dc, count: batch * hidden) : nil
+        dc?.zero()
+        let dhPrev = FloatBuffer.ensure(&scratch.dhPrev, count: batch * hidden)
+        let dcTotal = cell == .lstm ? FloatBuffer.ensure(&scratch.dcTotal, count: batch * hidden) : nil
         let recurrent = packRecurrentWeights(params, transposed: false, into: &scratch.recurrentWeights)
-        for t in stride(from: steps - 1, through: 0, by: -1) {
-            // Total adjoint of h(t): from the layer above at t, plus from step t+1.
-            let above = dOutputs + t * batch * hidden
-            for i in 0..<(batch * hidden) { dh[i] += above[i] }
-            backwardStep(params: params, cache: cache, t: t, rows: batch, dh: dh.pointer, dc: dc?.pointer, scratch: scratch,
-                         recurrent: recurrent)
-            (allX.pointer + t * batch * gateRows).update(from: scratch.dGx!.pointer, count: batch * gateRows)
-            if cell == .gru { (allH.pointer + t * batch * gateRows).update(from: scratch.dGh!.pointer, count: batch * gateRows) }
-            dh.pointer.update(from: scratch.dhPrev!.pointer, count: batch * hidden)
+        // As in `forward`, each thread sweeps all T steps backwards for its own streams; the gate
+        // adjoints land directly in their rows of the window-wide buffers.
+        forEachStreamRange(batch: batch, threads: Parallelism.threads) { streams in
+            let first = streams.lowerBound, n = streams.count
+            let dhRows = dh.pointer + first * hidden, dhPrevRows = dhPrev.pointer + first * hidden
+            for t in stride(from: steps - 1, through: 0, by: -1) {
+                // Total adjoint of h(t): from the layer above at t, plus from step t+1.
+                let above = dOutputs + (t * batch + first) * hidden
+                for i in 0..<(n * hidden) { dhRows[i] += above[i] }
+                let row = (t * batch + first) * gateRows
+                backwardRows(params: params, cache: cache, t: t, rows: n, firstStream: first, dh: dhRows,
+                             dc: dc.map { $0.pointer + first * hidden }, dGx: allX.pointer + row,
+                             dGh: cell == .gru ? allH.pointer + row : nil, dhPrev: dhPrevRows,
+                             dcTotal: dcTotal.map { $0.pointer + first * hidden }, recurrent: recurrent, threads: 1)
+                dhRows.update(from: dhPrevRows, count: n * hidden)
+            }
         }
         // Weight gradients for the whole window at once.
         sgemm(transA: true, transB: false, m: gateRows, n: inputSize, k: rowsAll, alpha: 1,
