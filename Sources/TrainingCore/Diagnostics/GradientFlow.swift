@@ -34,7 +34,9 @@ extension LanguageModel {
         let B = batch.batch, T = batch.steps, H = config.hidden, V = config.vocabularySize
         let p = parameters.pointer
         var results: [GradientFlowMatrices] = []
-        let dh = FloatBuffer(count: T * B * H)
+        // The extended batch's adjoints: dh (rows, H) is read by step j, which writes d h(j-1) into
+        // dhNext; the two swap roles after every step. dc is updated in place.
+        var dh = FloatBuffer(count: T * B * H), dhNext = FloatBuffer(count: T * B * H)
         let dc = FloatBuffer(count: T * B * H)
         for direction in 0..<config.directions {
             // d l_b(t) / d h_top_b(t) = (p - onehot) W_dec, per row, unscaled.
@@ -48,7 +50,7 @@ extension LanguageModel {
             for l in stride(from: config.layers - 1, through: 0, by: -1) {
                 let layer = stacks[direction][l]
                 let cache = workspace.caches[direction][l]
-                let isLSTM = config.cell == .lstm
+                let isLSTM = config.cell == .lstm, gH = layer.gateRows
                 var g = (0..<T).map { [Double](repeating: 0, count: $0 + 1) }
                 var gc: [[Double]]? = isLSTM ? g : nil
                 let focus = direction == 0 ? recallRows : nil
@@ -57,45 +59,61 @@ extension LanguageModel {
                 if l > 0 { below.reserveCapacity(T) }
                 let scratch = BackwardScratch()
                 let recurrent = layer.packRecurrentWeights(p, transposed: false, into: &scratch.recurrentWeights)
+                let dGx = FloatBuffer.ensure(&scratch.dGx, count: T * B * gH)
+                let dGh = config.cell == .gru ? FloatBuffer.ensure(&scratch.dGh, count: T * B * gH) : nil
+                let dcTotal = isLSTM ? FloatBuffer.ensure(&scratch.dcTotal, count: T * B * H) : nil
+                // Per extended row, the sum of squares of its d h(j) and (LSTM) d c(j).
+                let hSquares = FloatBuffer(count: T * B), cSquares = FloatBuffer(count: T * B)
                 for j in stride(from: T - 1, through: 0, by: -1) {
                     let blocks = T - j, rows = blocks * B
+                    // Rows for t > j came from step j + 1; the row block for t = j starts at zero.
                     let newBlock = dh.pointer + (blocks - 1) * B * H
-                    // Rows for t > j came from step j + 1 (already in dh); the row block for t = j starts at zero.
-                    if j < T - 1 {
-                        dh.pointer.update(from: scratch.dhPrev!.pointer, count: (blocks - 1) * B * H)
-                    }
-                    newBlock.update(repeating: 0, count: B * H)
                     if isLSTM { (dc.pointer + (blocks - 1) * B * H).update(repeating: 0, count: B * H) }
-                    if let injections {
-                        let e = injections[j].pointer
-                        for i in 0..<(rows * H) { dh[i] += e[i] }
+                    if injections != nil {
+                        newBlock.update(repeating: 0, count: B * H)
                     } else {
                         newBlock.update(from: topInjection.pointer + j * B * H, count: B * H)
+                    }
+                    let injection = injections?[j]
+                    let inputAdjoints = l > 0 ? FloatBuffer(count: rows * layer.inputSize) : nil
+                    // The rows are independent: split them over the threads, each doing the whole
+                    // step for its rows (injection, norms, the step's Jacobian, the layer below's input).
+                    let dhNow = dh.pointer, dhOut = dhNext.pointer
+                    layer.forEachStreamRange(batch: rows, threads: Parallelism.threads) { range in
+                        let r0 = range.lowerBound, n = range.count
+                        let dhRows = dhNow + r0 * H
+                        if let e = injection?.pointer {
+                            let source = e + r0 * H
+                            for i in 0..<(n * H) { dhRows[i] += source[i] }
+                        }
+                        Elementwise.rowSumsOfSquares(dhRows, rows: n, width: H, into: hSquares.pointer + r0)
+                        layer.backwardRows(params: p, cache: cache, t: j, rows: n, firstStream: r0 % B, dh: dhRows,
+                                           dc: isLSTM ? dc.pointer + r0 * H : nil, dGx: dGx.pointer + r0 * gH,
+                                           dGh: dGh.map { $0.pointer + r0 * gH }, dhPrev: dhOut + r0 * H,
+                                           dcTotal: dcTotal.map { $0.pointer + r0 * H }, recurrent: recurrent, threads: 1)
+                        if let dcTotal {
+                            Elementwise.rowSumsOfSquares(dcTotal.pointer + r0 * H, rows: n, width: H,
+                                                         into: cSquares.pointer + r0)
+                        }
+                        if let inputAdjoints {
+                            // The input adjoints of this step are the next layer down's injections at j.
+                            sgemm(transA: false, transB: false, m: n, n: layer.inputSize, k: gH, alpha: 1,
+                                  a: dGx.pointer + r0 * gH, lda: gH, b: p + layer.weightIH, ldb: layer.inputSize,
+                                  beta: 0, c: inputAdjoints.pointer + r0 * layer.inputSize, ldc: layer.inputSize)
+                        }
                     }
                     // Record mean_b ||row|| for every t >= j.
                     for q in 0..<blocks {
                         let t = T - 1 - q
-                        g[t][j] = meanRowNorm(dh.pointer + q * B * H, rows: B, width: H)
+                        let squares = UnsafePointer(hSquares.pointer + q * B)
+                        g[t][j] = meanOfRoots(squares, count: B)
                         if let focus {
-                            gr![t][j] = meanRowNorm(dh.pointer + q * B * H, rows: B, width: H,
-                                                    only: focus[(t * B)..<(t * B + B)])
+                            gr![t][j] = meanOfRoots(squares, count: B, only: focus[(t * B)..<(t * B + B)])
                         }
+                        if isLSTM { gc![t][j] = meanOfRoots(cSquares.pointer + q * B, count: B) }
                     }
-                    layer.backwardStep(params: p, cache: cache, t: j, rows: rows, dh: dh.pointer,
-                                       dc: isLSTM ? dc.pointer : nil, scratch: scratch, recurrent: recurrent)
-                    if isLSTM {
-                        for q in 0..<blocks {
-                            gc![T - 1 - q][j] = meanRowNorm(scratch.dcTotal!.pointer + q * B * H, rows: B, width: H)
-                        }
-                    }
-                    if l > 0 {
-                        // The input adjoints of this step are the next layer down's injections at j.
-                        let e = FloatBuffer(count: rows * layer.inputSize)
-                        sgemm(transA: false, transB: false, m: rows, n: layer.inputSize, k: layer.gateRows, alpha: 1,
-                              a: scratch.dGx!.pointer, lda: layer.gateRows, b: p + layer.weightIH, ldb: layer.inputSize,
-                              beta: 0, c: e.pointer, ldc: layer.inputSize, threads: Parallelism.threads)
-                        below.append(e)
-                    }
+                    if let inputAdjoints { below.append(inputAdjoints) }
+                    swap(&dh, &dhNext)
                 }
                 injections = l > 0 ? below.reversed() : nil
                 layerResults.append(GradientFlowMatrices(layer: l, direction: direction, hidden: g, cell: gc,
@@ -107,27 +125,34 @@ extension LanguageModel {
     }
 }
 
-/// mean of the row norms over the rows where `only` is true; nil when there are none.
-func meanRowNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, only: ArraySlice<Bool>) -> Double? {
-    var total = 0.0, count = 0
-    for (r, keep) in zip(0..<rows, only) where keep {
-        var sum: Float = 0
-        let row = x + r * width
-        for i in 0..<width { sum += row[i] * row[i] }
-        total += Double(sum).squareRoot()
-        count += 1
-    }
-    return count > 0 ? total / Double(count) : nil
+/// mean_r sqrt(squares[r]) over r < count, accumulated in Double in order.
+func meanOfRoots(_ squares: UnsafePointer<Float>, count: Int) -> Double {
+    var total = 0.0
+    for r in 0..<count { total += Double(squares[r]).squareRoot() }
+    return total / Double(count)
 }
 
-/// mean over rows of the L2 norm of each row, accumulated in Double.
-func meanRowNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int) -> Double {
-    var total = 0.0
-    for r in 0..<rows {
-        var sum: Float = 0
-        let row = x + r * width
-        for i in 0..<width { sum += row[i] * row[i] }
-        total += Double(sum).squareRoot()
+/// The same over the rows where `only` is true; nil when there are none.
+func meanOfRoots(_ squares: UnsafePointer<Float>, count: Int, only: ArraySlice<Bool>) -> Double? {
+    var total = 0.0, kept = 0
+    for (r, keep) in zip(0..<count, only) where keep {
+        total += Double(squares[r]).squareRoot()
+        kept += 1
     }
-    return total / Double(rows)
+    return kept > 0 ? total / Double(kept) : nil
+}
+
+/// mean of the row norms over the rows where `only` is true; nil when there are none.
+func meanRowNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, only: ArraySlice<Bool>) -> Double? {
+    let squares = FloatBuffer(count: rows)
+    Elementwise.rowSumsOfSquares(x, rows: rows, width: width, into: squares.pointer)
+    return meanOfRoots(squares.pointer, count: rows, only: only)
+}
+
+/// mean over rows of the L2 norm of each row: each row's squares summed in Float in order, the
+/// roots accumulated in Double.
+func meanRowNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int) -> Double {
+    let squares = FloatBuffer(count: rows)
+    Elementwise.rowSumsOfSquares(x, rows: rows, width: width, into: squares.pointer)
+    return meanOfRoots(squares.pointer, count: rows)
 }

@@ -117,12 +117,39 @@ public enum Elementwise {
         var best = Vector(repeating: -.infinity)
         var i = 0
         while i + 8 <= count {
-            best = pointwiseMax(best, load(x + i))
+            let v = load(x + i)
+            best.replace(with: v, where: v .> best)
             i += 8
         }
         var result = best.max()
         while i < count { result = Swift.max(result, x[i]); i += 1 }
         return result
+    }
+
+    /// sums[r] = sum_i x[r * width + i]^2 for r < rows, each row summed in Float in order of i
+    /// (square, then add), as a plain loop would; eight rows at a time go side by side in the
+    /// lanes of one vector, which changes the speed (eight chains instead of one), not the bits.
+    public static func rowSumsOfSquares(_ x: UnsafePointer<Float>, rows: Int, width: Int,
+                                        into sums: UnsafeMutablePointer<Float>) {
+        var r = 0
+        while r + 8 <= rows {
+            var acc = Vector()
+            let base = x + r * width
+            for i in 0..<width {
+                var v = Vector()
+                for lane in 0..<8 { v[lane] = base[lane * width + i] }
+                acc += v * v
+            }
+            store(acc, sums + r)
+            r += 8
+        }
+        while r < rows {
+            var sum: Float = 0
+            let row = x + r * width
+            for i in 0..<width { sum += row[i] * row[i] }
+            sums[r] = sum
+            r += 1
+        }
     }
 
     /// M[i, j] <- M[i, j] + bias[j] for a rows x cols matrix with row stride `ld`.

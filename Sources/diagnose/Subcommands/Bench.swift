@@ -95,7 +95,7 @@ struct Bench: ParsableCommand {
         }
         print("\nGradient-flow probe, config a (B=32, T=64, all 2080 pairs; forward, per-step losses, "
             + "per-tensor gradient norms and G)")
-        for cellName in ["rnn", "lstm"] {
+        for cellName in cells {
             let seconds = BenchConfig.all["a"]!.measureProbe(cell: CellKind(rawValue: cellName)!, repetitions: 7)
             report.probe.append(ProbeFigure(config: "a", cell: cellName, seconds: seconds))
             print("  \(cellName): \(String(format: "%.4f", seconds)) s")
