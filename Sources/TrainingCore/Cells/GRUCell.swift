@@ -5,16 +5,13 @@
 // aux[t] keeps W_hn h(t-1) + b_hn, which the reset gate multiplies.
 
 extension RecurrentLayer {
-    /// Step t for the streams `streams` (see `rnnForwardStep`).
-    func gruForwardStep(params: UnsafeMutablePointer<Float>, recurrent: SGEMMPackedB, t: Int, streams: Range<Int>,
-                        cache: LayerCache) {
-        let batch = cache.batch, g3 = 3 * hidden, first = streams.lowerBound
+    /// Step t for the streams `streams`, after `recurrentProduct` wrote h(t-1) W_hh^T into the
+    /// hidden projection (kept apart because the reset gate scales its n-part; b_hh added here).
+    func gruForwardStep(params: UnsafeMutablePointer<Float>, t: Int, streams: Range<Int>, cache: LayerCache) {
+        let batch = cache.batch, g3 = 3 * hidden
         let pre = cache.gates!.pointer + t * batch * g3  // X W_ih^T + b_ih only
         let hp = cache.hiddenProjection!.pointer
         let hPrev = cache.hRow(t - 1, hidden: hidden), hNext = cache.hRow(t, hidden: hidden)
-        // h(t-1) W_hh^T + b_hh, kept apart because the reset gate scales its n-part
-        sgemm(transA: false, m: streams.count, alpha: 1, a: hPrev + first * hidden, lda: hidden, packedB: recurrent,
-              beta: 0, c: hp + first * g3, ldc: g3, threads: 1)
         let aux = cache.aux!.pointer + t * batch * hidden
         let bh = params + biasHH
         for b in streams {

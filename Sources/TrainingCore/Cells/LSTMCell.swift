@@ -4,12 +4,10 @@
 // Shapes: B batch, H hidden; gates[t] is (B, 4H) = [inputGate | forgetGate | candidate | outputGate].
 
 extension RecurrentLayer {
-    /// Step t for the streams `streams` (see `rnnForwardStep`).
-    func lstmForwardStep(recurrent: SGEMMPackedB, t: Int, streams: Range<Int>, cache: LayerCache) {
+    /// Step t for the streams `streams`, after `recurrentProduct` (see `rnnForwardStep`).
+    func lstmForwardStep(t: Int, streams: Range<Int>, cache: LayerCache) {
         let batch = cache.batch, g4 = 4 * hidden, first = streams.lowerBound
         let pre = cache.gates!.pointer + t * batch * g4
-        sgemm(transA: false, m: streams.count, alpha: 1, a: cache.hRow(t - 1, hidden: hidden) + first * hidden,
-              lda: hidden, packedB: recurrent, beta: 1, c: pre + first * g4, ldc: g4, threads: 1)
         let cPrev = cache.cRow(t - 1, hidden: hidden), cNext = cache.cRow(t, hidden: hidden)
         let hNext = cache.hRow(t, hidden: hidden)
         let tanhC = cache.aux!.pointer + t * batch * hidden

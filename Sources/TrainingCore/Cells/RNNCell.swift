@@ -12,13 +12,11 @@ extension RecurrentLayer {
     }
 
     /// Step t for the streams `streams` (a range of batch rows; the rows of different streams never
-    /// interact, so ranges can run on different threads).
-    func rnnForwardStep(recurrent: SGEMMPackedB, t: Int, streams: Range<Int>, cache: LayerCache) {
+    /// interact, so ranges can run on different threads), after `recurrentProduct` added
+    /// h(t-1) W_hh^T to the pre-activations.
+    func rnnForwardStep(t: Int, streams: Range<Int>, cache: LayerCache) {
         let batch = cache.batch, first = streams.lowerBound
-        let pre = cache.gates!.pointer + (t * batch + first) * hidden  // holds X W_ih^T + biases
-        // a(t) = ... + h(t-1) W_hh^T
-        sgemm(transA: false, m: streams.count, alpha: 1, a: cache.hRow(t - 1, hidden: hidden) + first * hidden,
-              lda: hidden, packedB: recurrent, beta: 1, c: pre, ldc: hidden, threads: 1)
+        let pre = cache.gates!.pointer + (t * batch + first) * hidden  // X W_ih^T + biases + h W_hh^T
         let out = cache.hRow(t, hidden: hidden) + first * hidden, count = streams.count * hidden
         switch activation {
         case .tanh: Elementwise.tanh(pre, count: count)
