@@ -111,6 +111,30 @@ public enum Elementwise {
         dot(x, x, count: count)
     }
 
+    /// x <- e^(x - shift) in place, returning the sum of the results: the softmax numerators of a
+    /// row and their denominator when `shift` is the row's maximum. Max relative error ~2 ulp per
+    /// element; results below e^-87 (~1.6e-38) are flushed to 0, NaN stays NaN. The sum is kept in
+    /// eight lanes and folded in a fixed order: the same input gives the same bits on any thread.
+    public static func exponentialsAndSum(_ x: UnsafeMutablePointer<Float>, minus shift: Float, count: Int) -> Float {
+        let offset = Vector(repeating: shift)
+        var sums = Vector()
+        var i = 0
+        while i + 8 <= count {
+            let y = exponential(load(x + i) - offset)
+            store(y, x + i)
+            sums += y
+            i += 8
+        }
+        if i < count {
+            let n = count - i
+            var y = exponential(load(x + i, first: n) - offset)
+            for lane in n..<8 { y[lane] = 0 }
+            store(y, x + i, first: n)
+            sums += y
+        }
+        return ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]))
+    }
+
     /// The largest element of x[0..<count] (-infinity when count is 0). Exact, so the order of the
     /// comparisons does not matter; NaN elements are skipped.
     public static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
@@ -325,6 +349,15 @@ private func expVector(_ x: Vector) -> Vector {
     // 2^n: (n + 127) in the exponent field; n is the low bits of t's pattern minus the shifter's.
     let scale = float((bits(t) &- bits(shifter) &+ 127) &<< 23)
     return er * scale
+}
+
+/// e^x for any x: 0 below -87 (where e^x < 1.7e-38), NaN kept; above 88 the clamp gives e^88.
+@inline(__always)
+private func exponential(_ x: Vector) -> Vector {
+    var y = expVector(clamp(x, -87, 88))
+    y.replace(with: 0, where: x .< -87)
+    y.replace(with: x, where: x .!= x)
+    return y
 }
 
 /// sigmoid(x) = 1 / (1 + e^(-x)). For x > 17, e^(-x) < 2^-25 and the sum rounds to 1; below -88

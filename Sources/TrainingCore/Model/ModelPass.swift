@@ -80,12 +80,7 @@ extension LanguageModel {
                         let target = Int(batch.target(direction: direction, t: r / B, b: r % B))
                         // -log p = log sum exp(z - max) - (z_target - max): finite even when p underflows.
                         let targetLogit = row[target] - maxLogit
-                        var sum: Float = 0
-                        for v in 0..<V {
-                            let e = Foundation.exp(row[v] - maxLogit)
-                            row[v] = e
-                            sum += e
-                        }
+                        let sum = Elementwise.exponentialsAndSum(row, minus: maxLogit, count: V)
                         lossPointer[r] = Foundation.log(sum) - targetLogit
                         Elementwise.scale(row, by: 1 / sum, count: V)
                     }
