@@ -35,7 +35,11 @@ extension RecurrentLayer {
             let y = outputs + ((firstStream + r) % batch) * hidden
             let dhRow = dh + r * hidden, dRow = dGates + r * hidden
             // backprop through the nonlinearity: da = dh * sigma'(a)
-            for i in 0..<hidden { dRow[i] = dhRow[i] * activationDerivative(output: y[i]) }
+            switch activation {
+            case .tanh: Elementwise.tanhBackward(output: y, gradient: dhRow, into: dRow, count: hidden)
+            case .relu, .linear:
+                for i in 0..<hidden { dRow[i] = dhRow[i] * activationDerivative(output: y[i]) }
+            }
         }
     }
 }

@@ -64,6 +64,12 @@ public enum Elementwise {
         apply(TanhGradient(), y, UnsafePointer(g), into: g, count)
     }
 
+    /// Backprop through y = tanh(x) into another buffer: z <- g * (1 - y^2).
+    public static func tanhBackward(output y: UnsafePointer<Float>, gradient g: UnsafePointer<Float>,
+                                    into z: UnsafeMutablePointer<Float>, count: Int) {
+        apply(TanhGradient(), y, g, into: z, count)
+    }
+
     /// Backprop through y = relu(x): g <- g where y > 0, else 0.
     public static func reluBackward(output y: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
                                     count: Int) {
@@ -157,12 +163,26 @@ public enum Elementwise {
                                         into sums: UnsafeMutablePointer<Float>) {
         var r = 0
         while r + 8 <= rows {
+            // Eight rows by eight columns at a time, transposed so that lane l holds row l: each
+            // lane then adds its row's squares in column order.
             var acc = Vector()
             let base = x + r * width
-            for i in 0..<width {
+            var i = 0
+            while i + 8 <= width {
+                var v0 = load(base + i), v1 = load(base + width + i)
+                var v2 = load(base + 2 * width + i), v3 = load(base + 3 * width + i)
+                var v4 = load(base + 4 * width + i), v5 = load(base + 5 * width + i)
+                var v6 = load(base + 6 * width + i), v7 = load(base + 7 * width + i)
+                transposeLanes(&v0, &v1, &v2, &v3, &v4, &v5, &v6, &v7)
+                acc += v0 * v0; acc += v1 * v1; acc += v2 * v2; acc += v3 * v3
+                acc += v4 * v4; acc += v5 * v5; acc += v6 * v6; acc += v7 * v7
+                i += 8
+            }
+            while i < width {
                 var v = Vector()
                 for lane in 0..<8 { v[lane] = base[lane * width + i] }
                 acc += v * v
+                i += 1
             }
             store(acc, sums + r)
             r += 8
@@ -196,6 +216,20 @@ public enum Elementwise {
     public static func addColumnSums(of m: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
                                      into sums: UnsafeMutablePointer<Float>) {
         var j = 0
+        // Sixty-four columns per pass over the rows (eight accumulators): each row is read as one
+        // contiguous 256-byte piece instead of eight scattered 32-byte ones.
+        while j + 64 <= cols {
+            var a0 = load(sums + j), a1 = load(sums + j + 8), a2 = load(sums + j + 16), a3 = load(sums + j + 24)
+            var a4 = load(sums + j + 32), a5 = load(sums + j + 40), a6 = load(sums + j + 48), a7 = load(sums + j + 56)
+            for i in 0..<rows {
+                let row = m + i * ld + j
+                a0 += load(row); a1 += load(row + 8); a2 += load(row + 16); a3 += load(row + 24)
+                a4 += load(row + 32); a5 += load(row + 40); a6 += load(row + 48); a7 += load(row + 56)
+            }
+            store(a0, sums + j); store(a1, sums + j + 8); store(a2, sums + j + 16); store(a3, sums + j + 24)
+            store(a4, sums + j + 32); store(a5, sums + j + 40); store(a6, sums + j + 48); store(a7, sums + j + 56)
+            j += 64
+        }
         while j + 8 <= cols {
             var acc = load(sums + j)
             for i in 0..<rows { acc += load(m + i * ld + j) }
@@ -311,6 +345,33 @@ private struct MultiplyAdd: Binary {
 
 private struct Product: Binary {
     @inline(__always) func callAsFunction(_ x: Vector, _ y: Vector) -> Vector { x * y }
+}
+
+/// Two-source shuffle: lanes 0..<8 name `x`, 8..<16 name `y`.
+@inline(__always)
+private func shuffle(_ x: Vector, _ y: Vector, _ index: SIMD8<Int32>) -> Vector {
+    SIMD16<Float>(lowHalf: x, highHalf: y)[index]
+}
+
+/// Transposes the 8 x 8 block held in r0...r7 (row i in r_i) in place: r_j becomes column j.
+@inline(__always)
+private func transposeLanes(_ r0: inout Vector, _ r1: inout Vector, _ r2: inout Vector, _ r3: inout Vector,
+                            _ r4: inout Vector, _ r5: inout Vector, _ r6: inout Vector, _ r7: inout Vector) {
+    let lo = SIMD8<Int32>(0, 8, 1, 9, 4, 12, 5, 13), hi = SIMD8<Int32>(2, 10, 3, 11, 6, 14, 7, 15)
+    let t0 = shuffle(r0, r1, lo), t1 = shuffle(r0, r1, hi)
+    let t2 = shuffle(r2, r3, lo), t3 = shuffle(r2, r3, hi)
+    let t4 = shuffle(r4, r5, lo), t5 = shuffle(r4, r5, hi)
+    let t6 = shuffle(r6, r7, lo), t7 = shuffle(r6, r7, hi)
+    let even = SIMD8<Int32>(0, 1, 8, 9, 4, 5, 12, 13), odd = SIMD8<Int32>(2, 3, 10, 11, 6, 7, 14, 15)
+    let s0 = shuffle(t0, t2, even), s1 = shuffle(t0, t2, odd)
+    let s2 = shuffle(t1, t3, even), s3 = shuffle(t1, t3, odd)
+    let s4 = shuffle(t4, t6, even), s5 = shuffle(t4, t6, odd)
+    let s6 = shuffle(t5, t7, even), s7 = shuffle(t5, t7, odd)
+    let low = SIMD8<Int32>(0, 1, 2, 3, 8, 9, 10, 11), high = SIMD8<Int32>(4, 5, 6, 7, 12, 13, 14, 15)
+    r0 = shuffle(s0, s4, low); r4 = shuffle(s0, s4, high)
+    r1 = shuffle(s1, s5, low); r5 = shuffle(s1, s5, high)
+    r2 = shuffle(s2, s6, low); r6 = shuffle(s2, s6, high)
+    r3 = shuffle(s3, s7, low); r7 = shuffle(s3, s7, high)
 }
 
 // MARK: - Vector math
