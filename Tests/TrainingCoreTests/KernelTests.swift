@@ -386,3 +386,98 @@ private func applied(_ values: [Float], _ kernel: (UnsafeMutablePointer<Float>, 
         }
     }
 }
+
+@Suite struct SoftmaxAndReductionTests {
+    @Test func exponentialsAndSumMatchFoundationAndFlushTinyValues() {
+        var random = SplitMix(state: 21)
+        // 75 values (a partial last vector), shifted by their maximum as the softmax does.
+        var x = random.floats(75).map { $0 * 40 }
+        x[3] = -200  // e^(-200 - max) underflows: flushed to exactly 0
+        let shift = x.max()!
+        let original = x
+        let sum = Elementwise.exponentialsAndSum(&x, minus: shift, count: x.count)
+        var exactSum = 0.0
+        for (value, y) in zip(original, x) {
+            let exact = Foundation.exp(Double(value - shift))
+            exactSum += exact < 1.7e-38 ? 0 : exact
+            if exact < 1.7e-38 {
+                #expect(y == 0, "e^\(value - shift) should flush to 0, got \(y)")
+            } else {
+                #expect(abs(Double(y) - exact) <= 3e-7 * exact, "e^\(value - shift) = \(y), exact \(exact)")
+            }
+        }
+        #expect(abs(Double(sum) - exactSum) <= 1e-6 * exactSum)
+        var withNaN: [Float] = [0, .nan, -1]
+        _ = Elementwise.exponentialsAndSum(&withNaN, minus: 0, count: 3)
+        #expect(withNaN[0] == 1 && withNaN[1].isNaN && abs(withNaN[2] - Float(Foundation.exp(-1.0))) < 1e-7)
+    }
+
+    @Test func maximumIsExactForEveryLengthAndSkipsNaN() {
+        var random = SplitMix(state: 22)
+        for count in [0, 1, 7, 8, 9, 64, 65] {
+            let x = random.floats(count)
+            #expect(Elementwise.maximum(x, count: count) == (x.max() ?? -.infinity), "count \(count)")
+        }
+        #expect(Elementwise.maximum([1, .nan, 3, 2, 0, 0, 0, 0, -1], count: 9) == 3)
+    }
+
+    @Test func rowSumsOfSquaresEqualThePlainLoopBitForBit() {
+        var random = SplitMix(state: 23)
+        for (rows, width) in [(19, 13), (16, 128), (3, 8), (9, 1)] {
+            let x = random.floats(rows * width)
+            var sums = [Float](repeating: -1, count: rows)
+            Elementwise.rowSumsOfSquares(x, rows: rows, width: width, into: &sums)
+            for r in 0..<rows {
+                var plain: Float = 0
+                for i in 0..<width { plain += x[r * width + i] * x[r * width + i] }
+                #expect(sums[r].bitPattern == plain.bitPattern, "\(rows)x\(width) row \(r)")
+            }
+        }
+    }
+
+    @Test func wideColumnSumsEqualTheRowByRowLoopBitForBit() {
+        var random = SplitMix(state: 24)
+        let rows = 7, cols = 147, ld = 150
+        let m = random.floats(rows * ld)
+        var sums = random.floats(cols)
+        var plain = sums
+        Elementwise.addColumnSums(of: m, rows: rows, cols: cols, ld: ld, into: &sums)
+        for i in 0..<rows { for j in 0..<cols { plain[j] += m[i * ld + j] } }
+        #expect(bitDifferences(sums, plain) == 0)
+    }
+
+    @Test func tanhBackwardIntoAnotherBufferMatchesTheInPlaceKernel() {
+        var random = SplitMix(state: 25)
+        let y = random.floats(37), g = random.floats(37)
+        var inPlace = g, out = [Float](repeating: 0, count: 37)
+        Elementwise.tanhBackward(output: y, gradient: &inPlace, count: 37)
+        Elementwise.tanhBackward(output: y, gradient: g, into: &out, count: 37)
+        #expect(bitDifferences(out, inPlace) == 0)
+        #expect(out[5] == g[5] * (1 - y[5] * y[5]))
+    }
+}
+
+@Suite struct ThreadIndependenceTests {
+    /// Two SGD steps of every cell at one and at two threads: the parameters must agree bit for bit
+    /// (the recurrence is split by streams, the softmax by rows, the bias sums and the update by
+    /// columns or elements: the sizes are chosen so that each of these is actually split).
+    @Test(arguments: [CellKind.rnn, .lstm, .gru])
+    func trainingStepsGiveTheSameBitsForAnyThreadCount(cell: CellKind) {
+        func train(threads: Int) -> [Float] {
+            setComputeThreads(threads)
+            defer { setComputeThreads(1) }
+            let model = LanguageModel(config: ModelConfig(cell: cell, layers: 2, vocabularySize: 600, embed: 64, hidden: 64))
+            model.initialize(Initialization(seed: 3))
+            let runner = StepRunner(model: model, optimizer: .sgd, learningRate: 0.5, clip: 0.25)
+            var random = SplitMix(state: 26)
+            for _ in 0..<2 {
+                let window = (0..<(13 * 30)).map { _ in Int32(random.int(0...599)) }
+                _ = runner.step(Batch(batch: 30, steps: 12, window: window, recall: nil))
+            }
+            return model.parameters.array
+        }
+        let one = train(threads: 1), two = train(threads: 2)
+        #expect(one.count == two.count)
+        #expect(bitDifferences(one, two) == 0, "\(cell): parameters differ between 1 and 2 threads")
+    }
+}
