@@ -59,14 +59,14 @@ final class GEMMWorkspace {
     private(set) var b: UnsafeMutablePointer<Float>
     private var aCapacity = 0
     private var bCapacity = 0
-    /// A 6 x 16 scratch tile for edge tiles of C.
+    /// A 6 x 32 scratch tile for edge tiles of C.
     let tile: UnsafeMutablePointer<Float>
 
     init() {
         a = .allocate(capacity: 1)
         b = .allocate(capacity: 1)
-        tile = UnsafeMutableRawPointer.allocate(byteCount: GEMMBlocking.mr * GEMMBlocking.nr * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: GEMMBlocking.mr * GEMMBlocking.nr)
+        tile = UnsafeMutableRawPointer.allocate(byteCount: GEMMBlocking.mr * 2 * GEMMBlocking.nr * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: GEMMBlocking.mr * 2 * GEMMBlocking.nr)
     }
 
     deinit {
@@ -289,7 +289,12 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
                 packA(transA: transA, a: a, lda: lda, row0: ic, col0: pc, rows: mc, depth: kc, into: packedA)
                 // A last panel of one or two rows (m = 32, 512, 2048 leave two) goes through the
                 // 2 x 48 kernel instead of a 6-row tile that would be two-thirds padding.
+                #if TRAININGCORE_AVX512
+                // The 6 x 32 kernel takes the last, partial row panel too (on its zero padding).
+                let thinRows = 0
+                #else
                 let thinRows = mc % mr <= 2 ? mc % mr : 0
+                #endif
                 let fullRows = mc - thinRows
 
                 /// The 6-row tile at (ir, jr); ragged ones through the padded scratch tile.
@@ -332,10 +337,18 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
                                             alpha: alpha, beta: blockBeta)
                             ir += mr
                         }
-                        while ir < fullRows {
-                            sixRowTile(ir, jr)
-                            sixRowTile(ir, jr + nr)
-                            ir += mr
+                        if ir < fullRows {
+                            // The last 1 to 5 rows: the same kernel on the zero-padded panel of A,
+                            // into the scratch tile (as fast as a whole tile; the padding rows of
+                            // the result are dropped).
+                            let rows = fullRows - ir, width = 2 * nr
+                            let cTile = c + (ic + ir) * ldc + jc + jr
+                            if blockBeta != 0 {
+                                for r in 0..<rows { for s in 0..<width { tile[r * width + s] = cTile[r * ldc + s] } }
+                            }
+                            microKernel6x32(depth: kc, a: packedA + ir * kc, b: panelB, panelStride: panelStride,
+                                            bStride: rowStride, c: tile, ldc: width, alpha: alpha, beta: blockBeta)
+                            for r in 0..<rows { for s in 0..<width { cTile[r * ldc + s] = tile[r * width + s] } }
                         }
                         jr += 2 * nr
                         continue
