@@ -173,7 +173,7 @@ public enum Elementwise {
                 var v2 = load(base + 2 * width + i), v3 = load(base + 3 * width + i)
                 var v4 = load(base + 4 * width + i), v5 = load(base + 5 * width + i)
                 var v6 = load(base + 6 * width + i), v7 = load(base + 7 * width + i)
-                transposeLanes(&v0, &v1, &v2, &v3, &v4, &v5, &v6, &v7)
+                transpose8x8(&v0, &v1, &v2, &v3, &v4, &v5, &v6, &v7)
                 acc += v0 * v0; acc += v1 * v1; acc += v2 * v2; acc += v3 * v3
                 acc += v4 * v4; acc += v5 * v5; acc += v6 * v6; acc += v7 * v7
                 i += 8
@@ -345,38 +345,6 @@ private struct MultiplyAdd: Binary {
 
 private struct Product: Binary {
     @inline(__always) func callAsFunction(_ x: Vector, _ y: Vector) -> Vector { x * y }
-}
-
-/// Two-source shuffle: lanes 0..<8 name `x`, 8..<16 name `y`.
-@inline(__always)
-private func shuffle(_ x: Vector, _ y: Vector, _ index: SIMD8<Int32>) -> Vector {
-    // Element by element rather than the standard library's vector-indexed subscript: that one is
-    // generic, and a -c release build called it out of line (a third of all training time); with
-    // constant indices these eight extracts fold into one shuffle instruction in every build.
-    let both = SIMD16<Float>(lowHalf: x, highHalf: y)
-    return SIMD8<Float>(both[Int(index[0])], both[Int(index[1])], both[Int(index[2])], both[Int(index[3])],
-                        both[Int(index[4])], both[Int(index[5])], both[Int(index[6])], both[Int(index[7])])
-}
-
-/// Transposes the 8 x 8 block held in r0...r7 (row i in r_i) in place: r_j becomes column j.
-@inline(__always)
-private func transposeLanes(_ r0: inout Vector, _ r1: inout Vector, _ r2: inout Vector, _ r3: inout Vector,
-                            _ r4: inout Vector, _ r5: inout Vector, _ r6: inout Vector, _ r7: inout Vector) {
-    let lo = SIMD8<Int32>(0, 8, 1, 9, 4, 12, 5, 13), hi = SIMD8<Int32>(2, 10, 3, 11, 6, 14, 7, 15)
-    let t0 = shuffle(r0, r1, lo), t1 = shuffle(r0, r1, hi)
-    let t2 = shuffle(r2, r3, lo), t3 = shuffle(r2, r3, hi)
-    let t4 = shuffle(r4, r5, lo), t5 = shuffle(r4, r5, hi)
-    let t6 = shuffle(r6, r7, lo), t7 = shuffle(r6, r7, hi)
-    let even = SIMD8<Int32>(0, 1, 8, 9, 4, 5, 12, 13), odd = SIMD8<Int32>(2, 3, 10, 11, 6, 7, 14, 15)
-    let s0 = shuffle(t0, t2, even), s1 = shuffle(t0, t2, odd)
-    let s2 = shuffle(t1, t3, even), s3 = shuffle(t1, t3, odd)
-    let s4 = shuffle(t4, t6, even), s5 = shuffle(t4, t6, odd)
-    let s6 = shuffle(t5, t7, even), s7 = shuffle(t5, t7, odd)
-    let low = SIMD8<Int32>(0, 1, 2, 3, 8, 9, 10, 11), high = SIMD8<Int32>(4, 5, 6, 7, 12, 13, 14, 15)
-    r0 = shuffle(s0, s4, low); r4 = shuffle(s0, s4, high)
-    r1 = shuffle(s1, s5, low); r5 = shuffle(s1, s5, high)
-    r2 = shuffle(s2, s6, low); r6 = shuffle(s2, s6, high)
-    r3 = shuffle(s3, s7, low); r7 = shuffle(s3, s7, high)
 }
 
 // MARK: - Vector math

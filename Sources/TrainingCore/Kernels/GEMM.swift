@@ -605,8 +605,9 @@ private func shuffle(_ x: SIMD8<Float>, _ y: SIMD8<Float>, _ index: SIMD8<Int32>
 }
 
 /// Transposes the 8 x 8 block held in r0...r7 (row i in r_i) in place: r_j becomes column j.
+/// (Shared with Elementwise's row norms.)
 @inline(__always)
-private func transpose8x8(_ r0: inout SIMD8<Float>, _ r1: inout SIMD8<Float>, _ r2: inout SIMD8<Float>,
+func transpose8x8(_ r0: inout SIMD8<Float>, _ r1: inout SIMD8<Float>, _ r2: inout SIMD8<Float>,
                           _ r3: inout SIMD8<Float>, _ r4: inout SIMD8<Float>, _ r5: inout SIMD8<Float>,
                           _ r6: inout SIMD8<Float>, _ r7: inout SIMD8<Float>) {
     let lo = SIMD8<Int32>(0, 8, 1, 9, 4, 12, 5, 13), hi = SIMD8<Int32>(2, 10, 3, 11, 6, 14, 7, 15)
