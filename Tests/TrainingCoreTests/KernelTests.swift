@@ -4,14 +4,9 @@ import TrainingCore
 
 /// A small deterministic generator (SplitMix64) so that every run tests the same matrices.
 private struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SeededGenerator
+    init(state: UInt64) { generator = SeededGenerator(rawState: state) }
+    mutating func next() -> UInt64 { generator.next() }
     /// Uniform in [-1, 1).
     mutating func float() -> Float { Float(Int64(bitPattern: next()) >> 40) / Float(1 << 23) }
     mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }

@@ -5,17 +5,11 @@ import Testing
 // Matrices with known spectra, and random matrices checked by invariants that do not depend
 // on the algorithms under test: trace, determinant by LU, Frobenius norm, AᵀA.
 
-/// SplitMix64 with Box-Muller, private to these tests so they do not depend on other files.
+/// TrainingCore's SplitMix64 with the tests' own Box-Muller.
 private struct TestRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SeededGenerator
+    init(_ seed: UInt64) { generator = SeededGenerator(rawState: seed) }
+    mutating func next() -> UInt64 { generator.next() }
     mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
     mutating func gaussian() -> Double {
         let u1 = max(unit(), 0x1.0p-60), u2 = unit()

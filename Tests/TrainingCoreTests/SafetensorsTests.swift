@@ -58,14 +58,9 @@ enum SafetensorsTests {
 
     /// Deterministic PRNG for the fuzz tests (SplitMix64: Steele, Lea, Flood 2014).
     private struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SeededGenerator
+        init(state: UInt64) { generator = SeededGenerator(rawState: state) }
+        mutating func next() -> UInt64 { generator.next() }
         /// Uniform in 0..<bound (bound > 0; modulo bias is irrelevant here).
         mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
         mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }

@@ -9,6 +9,11 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         state = seed &+ 0x9E37_79B9_7F4A_7C15
     }
 
+    /// Starts from a raw SplitMix64 state (the first output is the mix of state + golden gamma).
+    public init(rawState: UInt64) {
+        state = rawState
+    }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
