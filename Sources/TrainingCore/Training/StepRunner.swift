@@ -26,9 +26,6 @@ public final class StepRunner {
         self.optimizer = Optimizer(kind: optimizer, learningRate: learningRate)
     }
 
-    /// Forget the carried state (a new pass over the data).
-    public func resetState() { state = nil }
-
     /// Runs one step. A non-finite loss or gradient leaves the parameters untouched.
     public func step(_ batch: Batch) -> Outcome {
         let losses = model.forward(batch, state: state, workspace: workspace)
