@@ -7,12 +7,15 @@ import TrainingCore
 /// Errors the command itself raises.
 enum CommandError: Error, CustomStringConvertible {
     case output(path: String, reason: String)
+    case missingInput(flag: String, path: String)
     case usage(String)
 
     var description: String {
         switch self {
         case let .output(path, reason):
             return "--output: cannot write to \(path) (\(reason)); choose a writable folder with --output"
+        case let .missingInput(flag, path):
+            return "\(flag) \(path): no such file; check the path"
         case let .usage(message):
             return message
         }
@@ -30,13 +33,24 @@ func fail(_ error: Error) -> ExitCode {
     switch error {
     case let corpus as CorpusError:
         switch corpus {
-        case .missing, .unreadable: return ExitCode(66)
+        case .missing, .unreadable, .isFolder: return ExitCode(66)
         case .badValidFraction: return ExitCode(64)
         default: return ExitCode(65)
         }
     case let command as CommandError:
-        if case .output = command { return ExitCode(73) }
-        return ExitCode(64)
+        switch command {
+        case .output: return ExitCode(73)
+        case .missingInput: return ExitCode(66)
+        case .usage: return ExitCode(64)
+        }
+    case let report as ReportError:
+        if case .cannotCreateFolder = report { return ExitCode(73) }
+        return ExitCode(66)
+    case let renderer as RendererError:
+        switch renderer {
+        case .fontNotFound, .fontUnreadable: return ExitCode(66)
+        default: return ExitCode(1)
+        }
     case is TrainingSetupError: return ExitCode(64)
     case is SafetensorsError, is RecordError, is ModelImportError, is ProbeInputError: return ExitCode(65)
     case is AtomicFileError: return ExitCode(73)

@@ -96,7 +96,7 @@ import Testing
         let data = try Safetensors.encode(tensors: trainer.modelTensors(), metadata: [:])
         let loaded = try Safetensors.parse(data, source: "memory")
         let fresh = try Trainer(options: Self.options(.lstm, steps: 5), corpus: Self.split)
-        try fresh.load(tensors: loaded.tensors.mapValues(\.values))
+        try fresh.load(tensors: loaded.tensors.mapValues(\.values), file: "memory")
         #expect(fresh.model.parameters.array == trainer.model.parameters.array)
         #expect(loaded.tensors["rnn.weight_hh_l0"]?.shape == [64, 16])
         #expect(loaded.tensors["decoder.weight"]?.shape == [trainer.corpus.vocabularySize, 16])

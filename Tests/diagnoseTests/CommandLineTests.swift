@@ -154,6 +154,20 @@ let quickFlags = ["--steps", "6", "--hidden", "8", "--embed", "4", "--batch", "4
         #expect(ra == rb)
     }
 
+    @Test func missingInputsExit66BeforeAnythingIsWritten() throws {
+        let output = try temporaryDirectory().appendingPathComponent("out")
+        for arguments in [["--font", "/nonexistent/font.ttf"], ["--weights", "/nonexistent/model.safetensors"],
+                          ["--corpus", NSTemporaryDirectory()]] {
+            let result = try Command.run(["--cell", "rnn", "--output", output.path] + arguments + quickFlags)
+            #expect(result.status == 66, "\(arguments): exit \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains(arguments[1]), "\(arguments): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: output.path), "\(arguments) wrote \(output.path)")
+        }
+        let report = try Command.run(["report", "/nonexistent/run-folder", "--output", output.path])
+        #expect(report.status == 66)
+        #expect(report.stderr.contains("/nonexistent/run-folder"))
+    }
+
     @Test func reportWithoutRunsExit66() throws {
         let output = try temporaryDirectory()
         let result = try Command.run(["report", "--output", output.path])

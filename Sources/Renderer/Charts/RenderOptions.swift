@@ -15,3 +15,12 @@ public struct RenderOptions: Sendable, Equatable {
         self.fontPath = fontPath
     }
 }
+
+extension RenderOptions {
+    /// Finds and opens the fonts these options name, so a bad `--font` is reported before any
+    /// training time is spent rather than after.
+    public func validate() throws {
+        let files = try FontLocator.locate(override: fontPath)
+        _ = try FontFace(path: files.regular)
+    }
+}

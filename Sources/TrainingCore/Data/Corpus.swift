@@ -29,6 +29,7 @@ public struct Corpus: Sendable {
 public enum CorpusError: Error, CustomStringConvertible, Equatable {
     case missing(path: String)
     case unreadable(path: String, reason: String)
+    case isFolder(path: String)
     case empty(path: String)
     case notUTF8(path: String, byteOffset: Int)
     case tooShort(name: String, split: String, have: Int, need: Int)
@@ -40,6 +41,8 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
             return "--corpus \(path): no such file; give the path of a UTF-8 text file, or omit --corpus to use the built-in synthetic corpus"
         case let .unreadable(path, reason):
             return "--corpus \(path): cannot be read (\(reason)); check the permissions"
+        case let .isFolder(path):
+            return "--corpus \(path): is a folder; give the path of a UTF-8 text file"
         case let .empty(path):
             return "--corpus \(path): the file is empty (or holds only white space); give a text file with content"
         case let .notUTF8(path, offset):
@@ -62,7 +65,7 @@ extension Corpus {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CorpusError.missing(path: path)
         }
-        if isDirectory.boolValue { throw CorpusError.unreadable(path: path, reason: "it is a folder") }
+        if isDirectory.boolValue { throw CorpusError.isFolder(path: path) }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw CorpusError.unreadable(path: path, reason: error.localizedDescription)

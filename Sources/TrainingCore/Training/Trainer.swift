@@ -69,14 +69,16 @@ public final class Trainer {
     }
 
     /// Replaces the initial weights (continuing from a saved model). Shapes must match the layout.
-    public func load(tensors: [String: [Float]]) throws {
+    public func load(tensors: [String: [Float]], file: String) throws {
         for entry in model.layout.entries {
             guard let values = tensors[entry.name] else {
-                throw TrainingSetupError.invalid(flag: "--weights", value: entry.name, reason: "tensor missing from the file")
+                throw TrainingSetupError.invalid(flag: "--weights", value: file,
+                                                 reason: "tensor \(entry.name) is missing; was it saved from the same --cell, --layers and sizes?")
             }
             guard values.count == entry.count else {
-                throw TrainingSetupError.invalid(flag: "--weights", value: entry.name,
-                                                 reason: "has \(values.count) values, this model needs \(entry.shape)")
+                throw TrainingSetupError.invalid(flag: "--weights", value: file,
+                                                 reason: "tensor \(entry.name) has \(values.count) values but this model needs \(entry.shape); "
+                                                    + "give the same --cell, --layers, --hidden and --embed it was trained with")
             }
             for (i, v) in values.enumerated() { model.parameters[entry.offset + i] = v }
         }

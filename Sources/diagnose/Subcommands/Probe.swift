@@ -69,6 +69,8 @@ struct Probe: ParsableCommand {
     }
 
     func execute() throws {
+        try output.renderOptions().validate()
+        guard FileManager.default.fileExists(atPath: weights) else { throw CommandError.missingInput(flag: "--weights", path: weights) }
         let file = try Safetensors.read(from: URL(fileURLWithPath: weights))
         let model = try ModelImport.model(
             from: file.tensors, file: weights,

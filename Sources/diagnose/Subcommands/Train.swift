@@ -40,6 +40,7 @@ struct Train: ParsableCommand {
         let cells = try model.cells()
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let outputDirectory = URL(fileURLWithPath: output.output)
+        try output.renderOptions().validate()
         let corpus = try training.loadCorpus()
         // Build every trainer first: bad sizes and short corpora fail before any training starts.
         var runs: [(name: String, trainer: Trainer)] = []
@@ -52,7 +53,7 @@ struct Train: ParsableCommand {
             trainer.corpusVocabLimit = training.corpus != nil && training.tokenize == "word" ? training.vocabSize : nil
             trainer.corpusValidFraction = training.validFraction
             trainer.corpusLag = training.corpus == nil ? training.lag : nil
-            if let weights { try trainer.load(tensors: try loadWeights(path: weights)) }
+            if let weights { try trainer.load(tensors: try loadWeights(path: weights), file: weights) }
             runs.append((runName, trainer))
         }
         let runDirectories = try runs.map { try prepareRunDirectory(outputDirectory, name: $0.name) }
@@ -139,6 +140,7 @@ func prepareRunDirectory(_ output: URL, name: String) throws -> URL {
 }
 
 func loadWeights(path: String) throws -> [String: [Float]] {
+    guard FileManager.default.fileExists(atPath: path) else { throw CommandError.missingInput(flag: "--weights", path: path) }
     let file = try Safetensors.read(from: URL(fileURLWithPath: path))
     return file.tensors.mapValues(\.values)
 }
