@@ -27,6 +27,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
+    @Flag(name: .customLong("no-tensorboard"), help: "Do not write a TensorBoard event file in each run folder.")
+    var noTensorBoard = false
+
     func validate() throws {
         if let threads { try positive("--threads", threads, max: 256) }
         if let name { try validateRunName(name, flag: "--name") }
@@ -92,14 +95,20 @@ struct Train: ParsableCommand {
                     + "the record keeps everything up to it. To train on, lower --lr, --clip or --spectral-radius.")
             }
         }
+        annotateDivergence(finished)
         // The report covers every run in the output folder, old and new.
         let all = ReportWriter.discoverRuns(in: outputDirectory)
         let summary = try ReportWriter.renderRuns(runDirectories: all, outputDirectory: outputDirectory,
                                                   options: output.renderOptions())
+        // TensorBoard events after the charts, which they carry as images.
+        if !noTensorBoard {
+            for (index, record) in finished.enumerated() { try writeTensorBoardEvents(record, in: runDirectories[index]) }
+        }
         if !quiet {
             print(SummaryTable.render(finished))
             print("report: \(summary.report.path)")
         }
+        try GitHubActions.appendStepSummary(MarkdownSummary.runs(finished))
         if finished.contains(where: { $0.status.interrupted }) { throw ExitCode(130) }
     }
 }
