@@ -236,6 +236,10 @@ enum SummaryFixture {
         let syntax = try Command.run(["check", "--output", output, "--expect", "lstm.horizon => 1"])
         #expect(syntax.status == 64)
         #expect(syntax.stderr.contains("column 14"))
+        let empty = try temporaryDirectory()
+        let none = try Command.run(["check", "--output", empty.path, "--expect", "*.diverged == 0"])
+        #expect(none.status == 66)
+        #expect(none.stderr.contains("no runs to check in \(empty.path)"))
         let nothing = try Command.run(["check", "--output", output])
         #expect(nothing.status == 64)
         let missing = try Command.run(["check", "/nonexistent/run", "--expect", "*.diverged == 0"])
@@ -297,5 +301,24 @@ enum SummaryFixture {
                                          environment: ["GITHUB_STEP_SUMMARY": "/nonexistent/dir/summary.md"])
         #expect(unwritable.status == 73)
         #expect(unwritable.stderr.contains("GITHUB_STEP_SUMMARY=/nonexistent/dir/summary.md"))
+    }
+}
+
+@Suite struct ImportedRunEventsTests {
+    /// `diagnose probe` writes the event file too (once per probed checkpoint in its scalars), and `--no-tensorboard` skips it.
+    @Test func probeWritesTensorBoardEvents() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try CheckpointSeriesTests.probe([], output: output)
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = try Data(contentsOf: output.appendingPathComponent("imported/\(TensorBoardEvents.fileName)"))
+        let record = try RecordCoding.load(from: output.appendingPathComponent("imported/run.json"))
+        let charts = RunCharts.ids.map { id in
+            (id: id, png: try! Data(contentsOf: output.appendingPathComponent("imported/\(id).png")))
+        }
+        #expect(events == TensorBoardEvents.file(for: record, charts: charts))
+        let skipped = try CheckpointSeriesTests.probe(["--no-tensorboard", "--name", "bare"], output: output)
+        #expect(skipped.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("bare/\(TensorBoardEvents.fileName)").path))
     }
 }
