@@ -124,7 +124,9 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
 
     @Test(arguments: [
         ("lsmt.horizon > 3", "no run named 'lsmt'; the runs are rnn, lstm"),
-        ("lstm.horizn > 3", "no figure 'horizn'; the figures are finalTrainLoss"),
+        ("lstm.horizn > 3", "no figure 'horizn' (did you mean horizon?); the figures are finalTrainLoss"),
+        ("lstm.Diverged > 3", "(did you mean diverged?)"),
+        ("lstm.speed > 3", "no figure 'speed'; the figures are"),
         ("lstm.gradientAtLag > 0", "needs a lag"),
         ("lstm.gradientAtLag(99) > 0", "measures lags 0 to 9"),
         ("lstm.gradientAtLag(1.5) > 0", "whole number"),
@@ -199,7 +201,7 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
     }
 
     @Test func markdownEscapesNamesThatWouldBreakATable() {
-        #expect(MarkdownSummary.escape("a|b*c_[x](y)<script>`\n#1") == "a\\|b\\*c\\_\\[x\\]\\(y\\)\\<script\\>\\` \\#1")
+        #expect(MarkdownSummary.escape("a|b*c_[x](y)<script>`\n#1 $x$ &amp;") == "a\\|b\\*c\\_\\[x\\](y)\\<script\\>\\` \\#1 \\$x\\$ \\&amp;")
         var record = SummaryFixture.record
         record.name = "x|y"
         let markdown = MarkdownSummary.runs([record])
