@@ -5,7 +5,7 @@ import Foundation
 
 enum AdviceSection {
     static let css = """
-    p.headline { font-size: 1.18rem; line-height: 1.5; font-weight: 550; max-width: 80ch; margin: 4px 0 16px;
+    p.headline { font-size: 1.2rem; line-height: 1.5; font-weight: 500; max-width: 80ch; margin: 4px 0 16px;
       padding: 10px 14px; border-left: 4px solid var(--accent); background: var(--accent-bg); border-radius: 6px; }
     p.headline a { font-weight: 500; font-size: 0.95rem; white-space: nowrap; }
     ol.findings { margin: 0 0 12px; padding-left: 1.3em; }
