@@ -124,7 +124,9 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
 
     @Test(arguments: [
         ("lsmt.horizon > 3", "no run named 'lsmt'; the runs are rnn, lstm"),
-        ("lstm.horizn > 3", "no figure 'horizn'; the figures are finalTrainLoss"),
+        ("lstm.horizn > 3", "no figure 'horizn' (did you mean horizon?); the figures are finalTrainLoss"),
+        ("lstm.Diverged > 3", "(did you mean diverged?)"),
+        ("lstm.speed > 3", "no figure 'speed'; the figures are"),
         ("lstm.gradientAtLag > 0", "needs a lag"),
         ("lstm.gradientAtLag(99) > 0", "measures lags 0 to 9"),
         ("lstm.gradientAtLag(1.5) > 0", "whole number"),
@@ -199,7 +201,7 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
     }
 
     @Test func markdownEscapesNamesThatWouldBreakATable() {
-        #expect(MarkdownSummary.escape("a|b*c_[x](y)<script>`\n#1") == "a\\|b\\*c\\_\\[x\\]\\(y\\)\\<script\\>\\` \\#1")
+        #expect(MarkdownSummary.escape("a|b*c_[x](y)<script>`\n#1 $x$ &amp;") == "a\\|b\\*c\\_\\[x\\](y)\\<script\\>\\` \\#1 \\$x\\$ \\&amp;")
         var record = SummaryFixture.record
         record.name = "x|y"
         let markdown = MarkdownSummary.runs([record])
@@ -236,6 +238,10 @@ enum SummaryFixture {
         let syntax = try Command.run(["check", "--output", output, "--expect", "lstm.horizon => 1"])
         #expect(syntax.status == 64)
         #expect(syntax.stderr.contains("column 14"))
+        let empty = try temporaryDirectory()
+        let none = try Command.run(["check", "--output", empty.path, "--expect", "*.diverged == 0"])
+        #expect(none.status == 66)
+        #expect(none.stderr.contains("no runs to check in \(empty.path)"))
         let nothing = try Command.run(["check", "--output", output])
         #expect(nothing.status == 64)
         let missing = try Command.run(["check", "/nonexistent/run", "--expect", "*.diverged == 0"])
@@ -297,5 +303,24 @@ enum SummaryFixture {
                                          environment: ["GITHUB_STEP_SUMMARY": "/nonexistent/dir/summary.md"])
         #expect(unwritable.status == 73)
         #expect(unwritable.stderr.contains("GITHUB_STEP_SUMMARY=/nonexistent/dir/summary.md"))
+    }
+}
+
+@Suite struct ImportedRunEventsTests {
+    /// `diagnose probe` writes the event file too (once per probed checkpoint in its scalars), and `--no-tensorboard` skips it.
+    @Test func probeWritesTensorBoardEvents() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try CheckpointSeriesTests.probe([], output: output)
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = try Data(contentsOf: output.appendingPathComponent("imported/\(TensorBoardEvents.fileName)"))
+        let record = try RecordCoding.load(from: output.appendingPathComponent("imported/run.json"))
+        let charts = RunCharts.ids.map { id in
+            (id: id, png: try! Data(contentsOf: output.appendingPathComponent("imported/\(id).png")))
+        }
+        #expect(events == TensorBoardEvents.file(for: record, charts: charts))
+        let skipped = try CheckpointSeriesTests.probe(["--no-tensorboard", "--name", "bare"], output: output)
+        #expect(skipped.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("bare/\(TensorBoardEvents.fileName)").path))
     }
 }

@@ -48,7 +48,8 @@ enum CheckEvaluator {
             }
             let at = "--expect '\(expectation.text)' (column \(reference.figureColumn + 1))"
             guard let figure = Figures.find(reference.figure) else {
-                throw CheckUsageError(message: "\(at): no figure '\(reference.figure)'; the figures are "
+                let guess = Figures.closest(to: reference.figure).map { " (did you mean \($0)?)" } ?? ""
+                throw CheckUsageError(message: "\(at): no figure '\(reference.figure)'\(guess); the figures are "
                     + Figures.all.map(\.usage).joined(separator: ", ") + " (see diagnose check --help)")
             }
             let applies: [NamedRun]

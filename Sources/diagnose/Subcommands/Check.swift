@@ -67,7 +67,9 @@ struct Check: ParsableCommand {
             ? ReportWriter.discoverRuns(in: outputDirectory)
             : runDirectories.map { URL(fileURLWithPath: $0) }
         guard !folders.isEmpty else {
-            throw ReportError.noRuns(outputDirectory: outputDirectory.path)
+            printError("error: no runs to check in \(outputDirectory.path): name run folders (folders that hold a "
+                + "run.json) or point --output at the folder that holds them")
+            throw ExitCode(66)
         }
         let runs = try loadNamedRuns(folders)
         let parsed = try expectations.map(parseExpectation)
