@@ -137,6 +137,10 @@ enum Figures {
                scale: .exact, worse: .higher, inBaseline: false) { record, _ in
             Measurement(record.status.interrupted ? 1 : 0)
         },
+        Figure(name: "seconds", argument: .none, meaning: "training time (varies between machines)",
+               scale: .relative, worse: .higher, inBaseline: false) { record, _ in
+            Measurement(record.summary.seconds)
+        },
         Figure(name: "tokensPerSecond", argument: .none, meaning: "training speed (varies between machines)",
                scale: .relative, worse: .lower, inBaseline: false) { record, _ in
             Measurement(record.summary.tokensPerSecond)
