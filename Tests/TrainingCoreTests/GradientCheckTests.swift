@@ -14,6 +14,10 @@ import Testing
         ModelConfig(cell: .rnn, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4),
         ModelConfig(cell: .lstm, layers: 2, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4),
         ModelConfig(cell: .gru, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4),
+        // More words than the B x T = 10 input rows: the first layer's input projection is not
+        // folded into the embedding (above, it is).
+        ModelConfig(cell: .lstm, vocabularySize: 12, embed: 4, hidden: 5),
+        ModelConfig(cell: .rnn, bidirectional: true, vocabularySize: 12, embed: 3, hidden: 4),
     ]
 
     @Test(arguments: cases)

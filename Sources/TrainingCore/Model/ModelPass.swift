@@ -14,7 +14,6 @@ public struct RecurrentState {
 /// Buffers one model reuses from step to step, so the step loop does not allocate.
 public final class Workspace {
     var caches: [[LayerCache]]
-    var embedded: [FloatBuffer?]
     /// Per direction (T*B, V): softmax probabilities after `forward`.
     var probabilities: [FloatBuffer?]
     /// Per direction (T*B): -log p(target) of each prediction.
@@ -31,7 +30,6 @@ public final class Workspace {
     public init(model: LanguageModel) {
         let d = model.config.directions, l = model.config.layers
         caches = Array(repeating: Array(repeating: LayerCache(), count: l), count: d)
-        embedded = Array(repeating: nil, count: d)
         probabilities = Array(repeating: nil, count: d)
         rowLosses = Array(repeating: [], count: d)
     }
@@ -42,30 +40,25 @@ extension LanguageModel {
     /// `state` (nil = zeros) is the forward direction's initial state.
     @discardableResult
     public func forward(_ batch: Batch, state: RecurrentState?, workspace: Workspace) -> [Double] {
-        let B = batch.batch, T = batch.steps, E = config.embed, H = config.hidden, V = config.vocabularySize
+        let B = batch.batch, T = batch.steps, H = config.hidden, V = config.vocabularySize
         let rows = T * B
         let p = parameters.pointer
         var losses: [Double] = []
         for direction in 0..<config.directions {
-            let x = FloatBuffer.ensure(&workspace.embedded[direction], count: rows * E)
-            for t in 0..<T {
-                for b in 0..<B {
-                    let token = Int(batch.input(direction: direction, t: t, b: b))
-                    (x.pointer + (t * B + b) * E).update(from: p + embedding + token * E, count: E)
-                }
-            }
-            var input = UnsafePointer(x.pointer)
+            let tokens = (0..<rows).map { r in batch.input(direction: direction, t: r / B, b: r % B) }
+            var input = LayerInput.embedding(offset: embedding, vocabulary: V, tokens: tokens)
             for (l, layer) in stacks[direction].enumerated() {
                 let h0 = direction == 0 ? state.map { UnsafePointer($0.h[l].pointer) } : nil
                 let c0 = direction == 0 ? state?.c.map { UnsafePointer($0[l].pointer) } : nil
                 let nudge = workspace.perturbation.flatMap { $0.direction == direction && $0.layer == l ? $0 : nil }
                 layer.forward(params: p, input: input, steps: T, batch: B, h0: h0, c0: c0,
                               cache: &workspace.caches[direction][l], perturbation: nudge)
-                input = UnsafePointer(workspace.caches[direction][l].outputs(hidden: H))
+                input = .rows(workspace.caches[direction][l].outputs(hidden: H))
             }
+            let top = workspace.caches[direction][config.layers - 1].outputs(hidden: H)
             // Decoder: logits = h W_dec^T + b_dec, then softmax and cross-entropy per row.
             let probs = FloatBuffer.ensure(&workspace.probabilities[direction], count: rows * V)
-            sgemm(transA: false, transB: true, m: rows, n: V, k: H, alpha: 1, a: input, lda: H,
+            sgemm(transA: false, transB: true, m: rows, n: V, k: H, alpha: 1, a: top, lda: H,
                   b: p + decoderWeight, ldb: H, beta: 0, c: probs.pointer, ldc: V, threads: Parallelism.threads)
             // Rows are independent: split them over the threads; the total is summed in row order.
             var rowLoss = [Float](repeating: 0, count: rows)
@@ -157,8 +150,9 @@ extension LanguageModel {
                 swap(&workspace.dOutputs, &workspace.dInputs)
                 dOut = workspace.dOutputs!
             }
-            // Embedding: scatter-add each row's input adjoint into its token's row.
-            // Rows in order (a token may repeat); the embedding columns are independent.
+            // Embedding: scatter-add each row's input adjoint into its token's row (a folded first
+            // layer has done it). Rows in order (a token may repeat); the columns are independent.
+            if workspace.caches[direction][0].folded != nil { continue }
             parallelRanges(E, threads: Parallelism.threads, grain: max(8, 65_536 / rows)) { columns in
                 for r in 0..<rows {
                     let token = Int(batch.input(direction: direction, t: r / B, b: r % B))
