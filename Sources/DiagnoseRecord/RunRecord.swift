@@ -214,12 +214,16 @@ public struct RunStatus: Codable, Sendable, Equatable {
     /// Set when a loss or gradient turned NaN or infinite: training stopped at that step.
     public var divergedAtStep: Int?
     public var divergenceReason: String?
-    /// Set when Ctrl-C stopped the run early.
+    /// Set when Ctrl-C (or SIGTERM) stopped the run early.
     public var interrupted: Bool
-    public init(divergedAtStep: Int? = nil, divergenceReason: String? = nil, interrupted: Bool = false) {
+    /// Weight tensors that held NaN or infinite values when probed (imported weights); nil when all were finite.
+    public var nonFiniteWeights: [String]?
+    public init(divergedAtStep: Int? = nil, divergenceReason: String? = nil, interrupted: Bool = false,
+                nonFiniteWeights: [String]? = nil) {
         self.divergedAtStep = divergedAtStep
         self.divergenceReason = divergenceReason
         self.interrupted = interrupted
+        self.nonFiniteWeights = nonFiniteWeights
     }
 }
 

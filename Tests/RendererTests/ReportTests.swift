@@ -561,7 +561,10 @@ private enum Variants {
             let target = output.appendingPathComponent(link).standardizedFileURL
             #expect(FileManager.default.fileExists(atPath: target.path), "\(target.path)")
         }
-        #expect(FileManager.default.fileExists(atPath: job1.appendingPathComponent("gradient-flow.png").path))
+        // Charts go under the output folder only; the run folders are read, never written.
+        #expect(!FileManager.default.fileExists(atPath: job1.appendingPathComponent("gradient-flow.png").path))
+        #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("charts/rnn/gradient-flow.png").path))
+        #expect(summary.runCharts.allSatisfy { $0.path.hasPrefix(output.path + "/charts/") })
         #expect(summary.comparisonCharts.allSatisfy { $0.path.hasPrefix(output.path + "/compare/") })
     }
 

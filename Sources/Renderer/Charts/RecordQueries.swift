@@ -30,6 +30,10 @@ extension RunRecord {
             notes.append("diverged at step \(step)" + (status.divergenceReason.map { ": " + Markup.escape($0) } ?? "") + "; training stopped there")
         }
         if status.interrupted { notes.append("interrupted after \(summary.stepsCompleted) steps") }
+        if let names = status.nonFiniteWeights, let first = names.first {
+            notes.append("the weights hold NaN or infinite values (\(Markup.escape(String(first.prefix(60))))"
+                + (names.count > 1 ? " and \(names.count - 1) more" : "") + "): the figures that depend on them are not numbers")
+        }
         return notes
     }
 

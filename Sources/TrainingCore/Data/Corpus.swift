@@ -48,8 +48,12 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
         case let .notUTF8(path, offset):
             return "--corpus \(path): not valid UTF-8 (first bad byte at offset \(offset)); convert it with `iconv -t UTF-8`"
         case let .tooShort(name, split, have, need):
-            return "--corpus \(name): the \(split) split has \(have) tokens but one batch x (bptt + 1) window needs \(need); "
-                + "use a longer corpus or smaller --batch / --bptt"
+            // The built-in corpus is sized for the run, so only the flags can be at fault there.
+            let source = name == SyntheticCorpus.name ? "the built-in synthetic corpus" : "--corpus \(name)"
+            let fix = split == "valid" ? "raise --valid-fraction or use smaller --batch / --bptt"
+                : name == SyntheticCorpus.name ? "lower --valid-fraction or use smaller --batch / --bptt"
+                : "use a longer corpus or smaller --batch / --bptt"
+            return "\(source): the \(split) split has \(have) tokens but one batch x (bptt + 1) window needs \(need); \(fix)"
         case let .badValidFraction(value):
             return "--valid-fraction \(value): must lie strictly between 0 and 1 (default 0.1)"
         }

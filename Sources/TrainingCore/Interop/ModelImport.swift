@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 
 /// Builds a `LanguageModel` from tensors saved from PyTorch (Embedding -> nn.RNN / nn.LSTM / nn.GRU
@@ -26,8 +27,21 @@ public enum ModelImport {
             ModelImportError(file: file, tensor: tensor, problem: problem)
         }
         var named = [String: SafetensorsTensor]()
-        for (name, tensor) in tensors {
-            named[rename(name, prefix: options.prefix)] = tensor
+        var origin = [String: String]()
+        if let prefix = options.prefix, !prefix.isEmpty, !tensors.keys.contains(where: { $0.hasPrefix(prefix) }) {
+            throw fail(nil, "no tensor name starts with --prefix \(prefix); the file holds "
+                + "\(tensors.keys.sorted().prefix(6).joined(separator: ", "))")
+        }
+        // Two names read as one (`rnn.weight_hh_l0` kept, `model.lstm.weight_hh_l0` renamed to it)
+        // would make the model depend on which is read last: refuse.
+        for name in tensors.keys.sorted() {
+            let renamed = rename(name, prefix: options.prefix)
+            if let other = origin[renamed] {
+                throw fail(renamed, "would come from both \(other) and \(name): the file holds two models' tensors. "
+                    + "Save one model per file, or give a --prefix that only one of them matches")
+            }
+            origin[renamed] = name
+            named[renamed] = tensors[name]
         }
         guard let embedding = named["embedding.weight"] else {
             throw fail("embedding.weight", "is missing; the file holds \(named.keys.sorted().prefix(8).joined(separator: ", ")). "
@@ -134,10 +148,18 @@ public struct ProbeInput {
         }
         guard let rows = root["tokens"] as? [Any] else { throw fail("has no \"tokens\" array of rows") }
         guard !rows.isEmpty else { throw fail("\"tokens\" is empty: give at least one row of T + 1 token ids") }
+        guard rows.count <= RecordLimits.maxBatch else {
+            throw fail("\"tokens\" has \(rows.count) rows; at most \(RecordLimits.maxBatch) (the --batch limit) are probed")
+        }
         let V = model.config.vocabularySize
         var ids: [[Int32]] = []
         for (r, row) in rows.enumerated() {
             guard let values = row as? [Any] else { throw fail("row \(r) of \"tokens\" is not an array of token ids") }
+            // The same limit as --bptt, checked before the row is read.
+            guard values.count <= RecordLimits.maxSteps + 1 else {
+                throw fail("row \(r) has \(values.count) tokens; a row holds at most T + 1 = \(RecordLimits.maxSteps + 1) "
+                    + "(T is limited to \(RecordLimits.maxSteps) steps, as --bptt is)")
+            }
             var parsed: [Int32] = []
             for (i, value) in values.enumerated() {
                 guard let number = value as? NSNumber, String(cString: number.objCType) != "c",

@@ -1,6 +1,7 @@
 // Validation of a safetensors header. JSONSerialization only parses the JSON; every field it
 // returns is checked here before anything else uses it.
 
+import DiagnoseRecord
 import Foundation
 
 /// A checked header: tensor entries whose byte ranges tile the data region exactly, and metadata.
@@ -50,6 +51,11 @@ struct SafetensorsHeader {
         }
         guard case .object(let object) = SafetensorsJSON.Value(parsed) else {
             throw failure(.headerNotObject(found: SafetensorsJSON.Value(parsed).summary))
+        }
+
+        let tensorCount = object.count - (object[Safetensors.metadataKey] == nil ? 0 : 1)
+        guard tensorCount <= RecordLimits.maxTensors else {
+            throw failure(.tooManyTensors(count: tensorCount, limit: RecordLimits.maxTensors))
         }
 
         if let duplicate = SafetensorsJSON.firstDuplicateKey(in: json) {

@@ -103,17 +103,20 @@ extension SafetensorsJSON {
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 if !stack.isEmpty { stack.removeLast() }
             case UInt8(ascii: ","):
-                if let top = stack.last, top.isObject { stack[stack.count - 1].expectingKey = true }
+                if !stack.isEmpty, stack[stack.count - 1].isObject { stack[stack.count - 1].expectingKey = true }
             case UInt8(ascii: "\""):
                 let (text, next) = decodeJSONString(json, openingQuote: index)
                 index = next
-                if let top = stack.last, top.isObject, top.expectingKey {
-                    stack[stack.count - 1].expectingKey = false
-                    stack[stack.count - 1].lastKey = text
+                // The frame is mutated in place, never copied: a copy of its key set per key made
+                // this scan quadratic in the number of tensors.
+                let depth = stack.count
+                if depth > 0, stack[depth - 1].isObject, stack[depth - 1].expectingKey {
+                    stack[depth - 1].expectingKey = false
+                    stack[depth - 1].lastKey = text
                     // Only the top level (tensor names) and the level below (entry fields,
                     // metadata keys) matter to the reader.
-                    if stack.count <= 2, !stack[stack.count - 1].keys.insert(text).inserted {
-                        return DuplicateKey(path: top.path, key: text)
+                    if depth <= 2, !stack[depth - 1].keys.insert(text).inserted {
+                        return DuplicateKey(path: stack[depth - 1].path, key: text)
                     }
                 }
                 continue

@@ -171,3 +171,12 @@ enum Orthogonal {
         return out
     }
 }
+
+extension LanguageModel {
+    /// The names of the parameter tensors that hold a NaN or an infinity, in layout order.
+    public func nonFiniteTensorNames() -> [String] {
+        layout.entries.filter { entry in
+            (0..<entry.count).contains { !parameters[entry.offset + $0].isFinite }
+        }.map(\.name)
+    }
+}

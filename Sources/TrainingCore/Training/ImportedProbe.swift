@@ -34,6 +34,8 @@ public enum ImportedProbe {
         var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command, config: config,
                                corpus: corpus, parameterCount: model.parameterCount,
                                parameters: model.layout.entries.map { ParameterInfo(name: $0.name, shape: $0.shape) })
+        let nonFinite = model.nonFiniteTensorNames()
+        if !nonFinite.isEmpty { record.status.nonFiniteWeights = nonFinite }
         let probe = model.probe(batch, step: 0, keepActivations: true, workspace: Workspace(model: model), state: input.state)
         record.probes = [probe]
         record.probeTokens = (0..<batch.steps).map { t in

@@ -69,18 +69,26 @@ public final class Trainer {
     }
 
     /// Replaces the initial weights (continuing from a saved model). Shapes must match the layout.
-    public func load(tensors: [String: [Float]], file: String) throws {
+    /// Loads weights to continue training: every tensor of this model must be in the file with
+    /// exactly its shape (the checks `probe` applies), and the file may hold nothing else unless
+    /// `ignoreExtra` (a bidirectional file's `_reverse` tensors are not loaded silently into a
+    /// unidirectional model). Throws `ModelImportError` naming the tensor.
+    public func load(tensors: [String: SafetensorsTensor], file: String, ignoreExtra: Bool = false) throws {
+        func fail(_ tensor: String, _ problem: String) -> ModelImportError {
+            ModelImportError(file: file, tensor: tensor, problem: problem)
+        }
+        let sizes = "give the same --cell, --layers, --hidden, --embed and --bidirectional it was trained with"
         for entry in model.layout.entries {
-            guard let values = tensors[entry.name] else {
-                throw TrainingSetupError.invalid(flag: "--weights", value: file,
-                                                 reason: "tensor \(entry.name) is missing; was it saved from the same --cell, --layers and sizes?")
+            guard let tensor = tensors[entry.name] else { throw fail(entry.name, "is missing; \(sizes)") }
+            guard tensor.shape == entry.shape else {
+                throw fail(entry.name, "has shape \(tensor.shape) but this model needs \(entry.shape); \(sizes)")
             }
-            guard values.count == entry.count else {
-                throw TrainingSetupError.invalid(flag: "--weights", value: file,
-                                                 reason: "tensor \(entry.name) has \(values.count) values but this model needs \(entry.shape); "
-                                                    + "give the same --cell, --layers, --hidden and --embed it was trained with")
-            }
-            for (i, v) in values.enumerated() { model.parameters[entry.offset + i] = v }
+            for (i, v) in tensor.values.enumerated() { model.parameters[entry.offset + i] = v }
+        }
+        let extra = Set(tensors.keys).subtracting(model.layout.entries.map(\.name)).sorted()
+        if !ignoreExtra, let first = extra.first {
+            throw fail(first, "is not part of this model" + (extra.count > 1 ? " (nor are \(extra.count - 1) more)" : "")
+                + "; \(sizes), or pass --ignore-extra-tensors to load the rest anyway")
         }
     }
 
@@ -144,6 +152,8 @@ public final class Trainer {
                 ? record.steps.last!.loss : recentLosses.reduce(0, +) / Double(recentLosses.count)))
         }
         if lastStep > 0 {
+            // A stop right after a periodic probe: the final probe (with activations) replaces it.
+            if record.probes.last?.step == lastStep { record.probes.removeLast() }
             record.probes.append(model.probe(probeBatch, step: lastStep, keepActivations: true, workspace: probeWorkspace))
         }
         record.summary = summary(of: record, trainingSeconds: trainingSeconds, tokensPerStep: tokensPerStep)

@@ -9,8 +9,14 @@ struct GradCheck: ParsableCommand {
 
     @OptionGroup var model: ModelFlags
 
-    @Option(help: "Largest acceptable relative error.")
+    @Option(parsing: .unconditional, help: "Largest acceptable relative error.")
     var tolerance: Double = GradientCheck.tolerance
+
+    func validate() throws {
+        guard tolerance.isFinite, tolerance > 0 else {
+            throw ValidationError("--tolerance \(tolerance): must be a positive finite number (default \(GradientCheck.tolerance))")
+        }
+    }
 
     func run() throws {
         var failed = false

@@ -13,6 +13,9 @@ struct Probe: ParsableCommand {
             + "or give --corpus and --vocab to cut the batch from text. Writes <output>/<name>/run.json, its charts "
             + "and the report.")
 
+    /// The largest --tokens or --vocab file read (a full batch of 4096 x 4097 ids is about 100 MB).
+    static let maxBatchFileBytes = 512 << 20
+
     @Option(help: "The model's weights (safetensors; F32, F16, BF16 or F64).")
     var weights: String
 
@@ -28,10 +31,10 @@ struct Probe: ParsableCommand {
     @Option(help: "With --corpus: how text becomes tokens, char or word.")
     var tokenize: String = "char"
 
-    @Option(help: "With --corpus: rows in the batch.")
+    @Option(parsing: .unconditional, help: "With --corpus: rows in the batch.")
     var batch: Int = 8
 
-    @Option(help: "With --corpus: steps per row (T).")
+    @Option(parsing: .unconditional, help: "With --corpus: steps per row (T).")
     var bptt: Int = 32
 
     @Option(help: "The cell, when the shapes leave it open (they never do for rnn vs lstm vs gru; checked).")
@@ -59,8 +62,8 @@ struct Probe: ParsableCommand {
             throw ValidationError("--activation \(activation): use tanh, relu or linear")
         }
         guard Tokenization(rawValue: tokenize) != nil else { throw ValidationError("--tokenize \(tokenize): use char or word") }
-        try positive("--batch", batch, max: 4096)
-        try positive("--bptt", bptt, max: 4096)
+        try positive("--batch", batch, max: RecordLimits.maxBatch)
+        try positive("--bptt", bptt, max: RecordLimits.maxSteps)
         try validateRunName(name, flag: "--name")
     }
 
@@ -70,24 +73,37 @@ struct Probe: ParsableCommand {
 
     func execute() throws {
         try output.renderOptions().validate()
-        guard FileManager.default.fileExists(atPath: weights) else { throw CommandError.missingInput(flag: "--weights", path: weights) }
+        let outputDirectory = URL(fileURLWithPath: output.output)
+        try checkOutput(outputDirectory, runNames: [name])
+        try requireInputFile(weights, flag: "--weights")
+        if let tokens { try requireInputFile(tokens, flag: "--tokens") }
+        if let vocab { try requireInputFile(vocab, flag: "--vocab") }
+        if let corpus { try requireInputFile(corpus, flag: "--corpus") }
         let file = try Safetensors.read(from: URL(fileURLWithPath: weights))
         let model = try ModelImport.model(
             from: file.tensors, file: weights,
             options: ModelImport.Options(cell: cell.flatMap(CellKind.init(rawValue:)),
                                          activation: Activation(rawValue: activation)!, prefix: prefix))
         let (input, source) = try loadBatch(model: model)
-        let outputDirectory = URL(fileURLWithPath: output.output)
-        let runDirectory = try prepareRunDirectory(outputDirectory, name: name)
+        try MemoryEstimate.check(
+            needed: MemoryEstimate.bytes(config: model.config, batch: input.batch.batch, steps: input.batch.steps, training: false),
+            what: "probing this \(model.config.cell.rawValue) (H=\(model.config.hidden), \(model.config.layers) layer(s)) on "
+                + "\(input.batch.batch) x \(input.batch.steps) tokens",
+            advice: "give fewer or shorter rows (--tokens), or a smaller --batch or --bptt")
+        let nonFinite = model.nonFiniteTensorNames()
+        if let first = nonFinite.first {
+            printError("warning: --weights \(weights): tensor \(first)" + (nonFinite.count > 1 ? " (and \(nonFinite.count - 1) more)" : "")
+                + " holds NaN or infinite values; the probe figures that depend on them are not numbers, and the record says so")
+        }
         let record = ImportedProbe.record(model: model, input: input, source: source, name: name,
                                           command: Array(CommandLine.arguments.dropFirst()), toolVersion: Diagnose.version)
-        try AtomicFile.write(RecordCoding.encode(record), to: runDirectory.appendingPathComponent("run.json"))
         // The weights as read (float32, our names), so the report's link and --weights work.
-        try Safetensors.write(tensors: model.namedTensors().map {
+        let weightsData = try Safetensors.encode(tensors: model.namedTensors().map {
             SafetensorsTensor(name: $0.entry.name, shape: $0.entry.shape, values: $0.values)
-        }, metadata: ["format": "pt", "source": weights], to: runDirectory.appendingPathComponent("model.safetensors"))
-        let summary = try ReportWriter.renderRuns(runDirectories: ReportWriter.discoverRuns(in: outputDirectory),
-                                                  outputDirectory: outputDirectory, options: output.renderOptions())
+        }, metadata: ["format": "pt", "source": weights])
+        let summary = try publish([NewRun(name: name, record: record, files: [("model.safetensors", weightsData)])],
+                                  output: outputDirectory, options: output.renderOptions())
+        let runDirectory = outputDirectory.appendingPathComponent(name)
         let top = record.probes[0].layers.last { $0.direction == "forward" }!
         print("\(model.config.layers)-layer \(model.config.bidirectional ? "bidirectional " : "")\(model.config.cell.rawValue), "
             + "V=\(model.config.vocabularySize) E=\(model.config.embed) H=\(model.config.hidden); batch \(input.batch.batch) x \(input.batch.steps)")
@@ -100,15 +116,15 @@ struct Probe: ParsableCommand {
     func loadBatch(model: LanguageModel) throws -> (ProbeInput, ImportedProbe.Source) {
         if let tokens {
             let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: tokens)) } catch {
-                throw ProbeInputError(file: tokens, problem: "cannot be read (\(error.localizedDescription))")
+            do { data = try FileBytes.read(tokens, limit: Probe.maxBatchFileBytes) } catch {
+                throw ProbeInputError(file: tokens, problem: "cannot be read (\(error))")
             }
             let input = try ProbeInput.parse(data, file: tokens, model: model)
             return (input, ImportedProbe.Source(weightsFile: weights, batchFile: tokens, batchData: data, vocabulary: nil))
         }
         let vocabData: Data
-        do { vocabData = try Data(contentsOf: URL(fileURLWithPath: vocab!)) } catch {
-            throw ProbeInputError(file: vocab!, problem: "cannot be read (\(error.localizedDescription))")
+        do { vocabData = try FileBytes.read(vocab!, limit: Probe.maxBatchFileBytes) } catch {
+            throw ProbeInputError(file: vocab!, problem: "cannot be read (\(error))")
         }
         guard let vocabulary = (try? JSONSerialization.jsonObject(with: vocabData)) as? [String], !vocabulary.isEmpty else {
             throw ProbeInputError(file: vocab!, problem: "must be a JSON array of token strings (index = token id)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DiagnoseRecord
 import Foundation
 import TrainingCore
 
@@ -10,26 +11,26 @@ struct ModelFlags: ParsableArguments {
     @Option(help: "The simple RNN's nonlinearity: tanh, relu or linear (the lecture's sigma(x) = x).")
     var activation: String = "tanh"
 
-    @Option(help: "Stacked recurrent layers.")
+    @Option(parsing: .unconditional, help: "Stacked recurrent layers.")
     var layers: Int = 1
 
     @Flag(help: "Also train a backward LM on the reversed text (ELMo-style), sharing embedding and decoder.")
     var bidirectional = false
 
-    @Option(help: "Hidden units per layer (H).")
+    @Option(parsing: .unconditional, help: "Hidden units per layer (H).")
     var hidden: Int = 64
 
-    @Option(help: "Embedding size (E).")
+    @Option(parsing: .unconditional, help: "Embedding size (E).")
     var embed: Int = 32
 
     @Option(help: "Input-weight initialisation: xavier or orthogonal.")
     var `init`: String = "xavier"
 
-    @Option(name: .customLong("spectral-radius"),
+    @Option(name: .customLong("spectral-radius"), parsing: .unconditional,
             help: "Rescale every recurrent matrix W_h at initialisation to this spectral radius (e.g. 0.5 vanishes, 1.5 explodes).")
     var spectralRadius: Double?
 
-    @Option(name: .customLong("forget-bias"), help: "LSTM forget-gate bias at initialisation.")
+    @Option(name: .customLong("forget-bias"), parsing: .unconditional, help: "LSTM forget-gate bias at initialisation.")
     var forgetBias: Double = 1
 
     func cells() throws -> [CellKind] {
@@ -53,9 +54,9 @@ struct ModelFlags: ParsableArguments {
         guard Initialization.InputWeights(rawValue: `init`) != nil else {
             throw ValidationError("--init \(`init`): unknown initialisation; use xavier or orthogonal")
         }
-        try positive("--layers", layers, max: 16)
-        try positive("--hidden", hidden, max: 4096)
-        try positive("--embed", embed, max: 4096)
+        try positive("--layers", layers, max: RecordLimits.maxLayers)
+        try positive("--hidden", hidden, max: RecordLimits.maxHidden)
+        try positive("--embed", embed, max: RecordLimits.maxHidden)
         if let spectralRadius, !(spectralRadius.isFinite && spectralRadius > 0) {
             throw ValidationError("--spectral-radius \(spectralRadius): must be a positive finite number")
         }
@@ -74,7 +75,8 @@ struct ModelFlags: ParsableArguments {
 }
 
 func positive(_ flag: String, _ value: Int, max limit: Int) throws {
-    guard value > 0 else { throw ValidationError("\(flag) \(value): must be a positive whole number") }
+    guard value >= 0 else { throw ValidationError("\(flag) \(value): negative values are not allowed; give a whole number from 1 to \(limit)") }
+    guard value > 0 else { throw ValidationError("\(flag) \(value): must be a positive whole number (1 to \(limit))") }
     guard value <= limit else { throw ValidationError("\(flag) \(value): at most \(limit) is supported") }
 }
 
@@ -86,40 +88,40 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "How text becomes tokens: char or word.")
     var tokenize: String = "char"
 
-    @Option(name: .customLong("vocab-size"), help: "Word tokenisation: keep this many words (the rest become <unk>).")
+    @Option(name: .customLong("vocab-size"), parsing: .unconditional, help: "Word tokenisation: keep this many words (the rest become <unk>).")
     var vocabSize: Int = 10_000
 
-    @Option(name: .customLong("valid-fraction"), help: "Fraction of the tokens (at the end) held out for validation.")
+    @Option(name: .customLong("valid-fraction"), parsing: .unconditional, help: "Fraction of the tokens (at the end) held out for validation.")
     var validFraction: Double = 0.1
 
-    @Option(help: "Synthetic corpus: the recall lag (a symbol must be carried this many steps).")
+    @Option(parsing: .unconditional, help: "Synthetic corpus: the recall lag (a symbol must be carried this many steps).")
     var lag: Int = 8
 
     @Option(help: "Optimiser: sgd or adam.")
     var optimizer: String = "adam"
 
-    @Option(help: "Learning rate.")
+    @Option(parsing: .unconditional, help: "Learning rate.")
     var lr: Double = 1e-2
 
-    @Option(help: "Rescale the gradient when its global norm exceeds this; 0 turns clipping off.")
+    @Option(parsing: .unconditional, help: "Rescale the gradient when its global norm exceeds this; 0 turns clipping off.")
     var clip: Double = 1
 
-    @Option(help: "Optimiser steps.")
+    @Option(parsing: .unconditional, help: "Optimiser steps.")
     var steps: Int = 1500
 
-    @Option(help: "Parallel streams per batch (B).")
+    @Option(parsing: .unconditional, help: "Parallel streams per batch (B).")
     var batch: Int = 16
 
-    @Option(help: "Steps per window for truncated backpropagation through time (T).")
+    @Option(parsing: .unconditional, help: "Steps per window for truncated backpropagation through time (T).")
     var bptt: Int = 30
 
-    @Option(help: "Random seed: same seed and flags, same numbers.")
+    @Option(parsing: .unconditional, help: "Random seed: same seed and flags, same numbers.")
     var seed: UInt64 = 0
 
-    @Option(name: .customLong("eval-every"), help: "Evaluate on the validation split every N steps.")
+    @Option(name: .customLong("eval-every"), parsing: .unconditional, help: "Evaluate on the validation split every N steps.")
     var evalEvery: Int = 250
 
-    @Option(name: .customLong("probe-every"), help: "Run the gradient-flow, spectrum and gate probes every N steps.")
+    @Option(name: .customLong("probe-every"), parsing: .unconditional, help: "Run the gradient-flow, spectrum and gate probes every N steps.")
     var probeEvery: Int = 250
 
     func validate() throws {
@@ -140,9 +142,12 @@ struct TrainingFlags: ParsableArguments {
         }
         try positive("--vocab-size", vocabSize, max: 1_000_000)
         try positive("--lag", lag, max: 10_000)
-        guard steps >= 0 else { throw ValidationError("--steps \(steps): must be 0 or more") }
-        try positive("--batch", batch, max: 4096)
-        try positive("--bptt", bptt, max: 4096)
+        guard steps >= 0 else { throw ValidationError("--steps \(steps): negative values are not allowed; give 0 or more") }
+        guard steps <= RecordLimits.maxTrainingSteps else {
+            throw ValidationError("--steps \(steps): at most \(RecordLimits.maxTrainingSteps) is supported")
+        }
+        try positive("--batch", batch, max: RecordLimits.maxBatch)
+        try positive("--bptt", bptt, max: RecordLimits.maxSteps)
         try positive("--eval-every", evalEvery, max: Int.max)
         try positive("--probe-every", probeEvery, max: Int.max)
     }
