@@ -89,9 +89,11 @@ func fail(_ error: Error) -> ExitCode {
         case .fontNotFound, .fontFileMissing, .fontUnreadable: return ExitCode(66)
         default: return ExitCode(1)
         }
-    case is TrainingSetupError: return ExitCode(64)
-    case is RecordError, is ModelImportError, is ProbeInputError: return ExitCode(65)
-    case is AtomicFileError: return ExitCode(73)
+    case is TrainingSetupError, is RunPlanError: return ExitCode(64)
+    case is RecordError, is ModelImportError, is ProbeInputError, is CheckpointError, is MetricsError:
+        return ExitCode(65)
+    case is AtomicFileError, is StepSummaryError: return ExitCode(73)
+    case is CheckUsageError: return ExitCode(64)
     default: return ExitCode(1)
     }
 }

@@ -86,7 +86,8 @@ public enum ReportWriter {
     /// all atomically. A folder named twice is reported once; the report shows the simple RNN first,
     /// then GRU, then LSTM, runs of one cell in the order given. With `skipUndrawable`, a run whose
     /// record cannot be read is left out and named in `ReportSummary.skipped` (the others are still
-    /// drawn); without it, or when no run is left, the first such error is thrown.
+    /// drawn); without it, or when no run is left, the first such error is thrown. Runs of one cell
+    /// are ordered by flags and seed, then in the order given.
     /// Throws `ReportError`, `RecordError` (a record that cannot be read), `AtomicFileError`, or
     /// whatever the chart renderer throws.
     public static func renderRuns(runDirectories: [URL], outputDirectory: URL, options: RenderOptions,
@@ -131,10 +132,12 @@ public enum ReportWriter {
             }
         }
         if loaded.isEmpty, let firstError { throw firstError }
-        // The lecture's order: simple RNN, then GRU, then LSTM; runs of one cell keep the order given.
+        // The lecture's order: simple RNN, then GRU, then LSTM; runs of one cell by their flags and
+        // seed (so shards merge in the same order as one sweep), then in the order given.
         let ordered = loaded.enumerated().sorted { a, b in
             let ra = cellRank(a.element.1.config.cell), rb = cellRank(b.element.1.config.cell)
-            return ra != rb ? ra < rb : a.offset < b.offset
+            if ra != rb { return ra < rb }
+            return RunGroups.precedes(a.element.1.config, b.element.1.config) ?? (a.offset < b.offset)
         }.map(\.element)
         let directories = ordered.map(\.0.directory)
         var records = ordered.map(\.1)

@@ -13,6 +13,7 @@ struct GradCheck: ParsableCommand {
     var tolerance: Double = GradientCheck.tolerance
 
     func validate() throws {
+        try model.requireSingleValues(command: "gradcheck")
         guard tolerance.isFinite, tolerance > 0 else {
             throw ValidationError("--tolerance \(tolerance): must be a positive finite number (default \(GradientCheck.tolerance))")
         }

@@ -32,6 +32,11 @@ struct Report: ParsableCommand {
                                                       options: output.renderOptions(), skipUndrawable: runDirectories.isEmpty)
             for message in summary.skipped { printError("warning: left out of the report: \(message)") }
             print("report: \(summary.report.path)")
+            if GitHubActions.annotates || GitHubActions.environment["GITHUB_STEP_SUMMARY"] != nil {
+                let records = try runs.map(loadRunRecord)
+                annotateDivergence(records)
+                try GitHubActions.appendStepSummary(MarkdownSummary.runs(records, title: "diagnose report"))
+            }
         }
     }
 }

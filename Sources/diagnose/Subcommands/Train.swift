@@ -15,7 +15,7 @@ struct Train: ParsableCommand {
     @OptionGroup var training: TrainingFlags
     @OptionGroup var output: OutputFlags
 
-    @Option(help: "Run folder name under --output (default: the cell name; with several cells, NAME-cell).")
+    @Option(help: "Run folder name under --output (default: the cell name; with several cells or lists, the prefix of each folder).")
     var name: String?
 
     @Option(help: "Continue training from a model.safetensors written by diagnose (or PyTorch with our names).")
@@ -25,15 +25,28 @@ struct Train: ParsableCommand {
           help: "With --weights: load this model's tensors and ignore others in the file (refused by default).")
     var ignoreExtraTensors = false
 
-    @Option(parsing: .unconditional, help: "Threads: cells train concurrently when there are cores to spare. Default: all cores.")
+    @Option(parsing: .unconditional, help: "Threads: runs train concurrently when there are cores to spare. Default: all cores.")
     var threads: Int?
+
+    @Option(help: "Run only the K-th of N deterministic slices of the run list (K/N, e.g. 2/3), for spreading a sweep over machines.")
+    var shard: Shard?
+
+    @Flag(name: .customLong("dry-run"), help: "Print the runs (folder and flags, one per line) and exit without training.")
+    var dryRun = false
+
+    @Flag(help: "Run even when the lists make more than \(RunPlan.confirmationLimit) runs.")
+    var yes = false
 
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
+    @Flag(name: .customLong("no-tensorboard"), help: "Do not write a TensorBoard event file in each run folder.")
+    var noTensorBoard = false
+
     func validate() throws {
         if let threads { try positive("--threads", threads, max: 256) }
         if let name { try validateRunName(name, flag: "--name") }
+        try shard?.check()
         if ignoreExtraTensors && weights == nil { throw ValidationError("--ignore-extra-tensors: only with --weights") }
     }
 
@@ -41,92 +54,188 @@ struct Train: ParsableCommand {
         try reportingErrors(execute)
     }
 
+    /// The runs this command makes (after `--shard`), with the folder names of the whole plan.
+    func plannedRuns() throws -> [PlannedRun] {
+        let cells = try model.cells().map(\.rawValue)
+        let all = try RunPlan.expand(cells: cells, lists: model.lists + training.lists, name: name, confirmed: yes || dryRun)
+        for run in all { try validateRunName(run.name, flag: "--name") }
+        return RunPlan.shard(all, shard)
+    }
+
     func execute() throws {
         Interrupt.install()
-        let cells = try model.cells()
+        let planned = try plannedRuns()
+        if dryRun {
+            for run in planned { print(([run.name] + run.flags).joined(separator: " ")) }
+            return
+        }
+        guard !planned.isEmpty else {
+            if !quiet { printError("shard \(shard!.index)/\(shard!.count) holds no runs: the plan has fewer runs than shards") }
+            return
+        }
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let outputDirectory = URL(fileURLWithPath: output.output)
         try output.renderOptions().validate()
-        let runNames = cells.map { cell in name.map { cells.count > 1 ? "\($0)-\(cell.rawValue)" : $0 } ?? cell.rawValue }
-        for runName in runNames { try validateRunName(runName, flag: "--name") }
         if let weights { try requireInputFile(weights, flag: "--weights") }
-        // Every path the run will write is checked before any training time is spent.
-        try checkOutput(outputDirectory, runNames: runNames)
-        let corpus = try training.loadCorpus()
+        // Every path the runs will write is checked before any training time is spent.
+        try checkOutput(outputDirectory, runNames: planned.map(\.name))
         let weightTensors = try weights.map { try loadWeights(path: $0) }
-        let concurrent = max(1, min(threadCount, cells.count))
-        // The models that will train at once must fit in memory together.
-        let needs = cells.map { cell -> Double in
-            var config = model.modelConfig(cell: cell)
-            config.vocabularySize = corpus.vocabularySize
-            return MemoryEstimate.bytes(config: config, batch: training.batch, steps: training.bptt, training: true)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let corpora = CorpusCache()
+        // Build every trainer once before training: bad sizes and short corpora fail before any
+        // training starts. They are built again when their turn comes, so memory holds only the runs
+        // in flight.
+        let concurrent = max(1, min(threadCount, planned.count))
+        // Cores left over after one per concurrent run go to each model's matrix multiplies.
+        let computeThreads = max(1, threadCount / concurrent)
+        let jobs = planned.map { run in
+            TrainingJob(run: run, model: model.picking(run), training: training.picking(run), weights: weights,
+                        weightTensors: weightTensors, ignoreExtraTensors: ignoreExtraTensors, threads: computeThreads,
+                        command: RunPlan.command(for: run, arguments: arguments))
+        }
+        // The runs that train at once must fit in memory together, checked before any model is built.
+        let needs = try jobs.map { job -> Double in
+            var config = job.model.modelConfig(cell: CellKind(rawValue: job.run.cell)!)
+            config.vocabularySize = try corpora.corpus(for: job.training).vocabularySize
+            return MemoryEstimate.bytes(config: config, batch: job.training.batch.value, steps: job.training.bptt.value,
+                                        training: true)
         }
         try MemoryEstimate.check(needed: needs.sorted(by: >).prefix(concurrent).reduce(0, +),
                                  what: concurrent > 1 ? "training \(concurrent) models at once" : "training this model",
                                  advice: "lower --hidden, --layers, --batch, --bptt or --vocab-size"
-                                    + (concurrent > 1 ? ", or train one cell at a time (--threads 1)" : ""))
-        // Build every trainer first: bad sizes and short corpora fail before any training starts.
-        var runs: [(name: String, trainer: Trainer)] = []
-        for (cell, runName) in zip(cells, runNames) {
-            let options = training.options(model: model.modelConfig(cell: cell), initialization: model.initialization(),
-                                           threads: threadCount)
-            let trainer = try Trainer(options: options, corpus: corpus)
-            trainer.corpusTokenization = training.corpus == nil ? "char" : training.tokenize
-            trainer.corpusVocabLimit = training.corpus != nil && training.tokenize == "word" ? training.vocabSize : nil
-            trainer.corpusValidFraction = training.validFraction
-            trainer.corpusLag = training.corpus == nil ? training.lag : nil
-            if let weights, let weightTensors {
-                try trainer.load(tensors: weightTensors, file: weights, ignoreExtra: ignoreExtraTensors)
-            }
-            runs.append((runName, trainer))
-        }
+                                    + (concurrent > 1 ? ", or train one run at a time (--threads 1)" : ""))
+        for job in jobs { _ = try job.makeTrainer(corpora) }
 
-        let printer = ProgressPrinter(names: runs.map(\.name), quiet: quiet)
-        let command = Array(CommandLine.arguments.dropFirst())
-        let records = RecordSlots(count: runs.count)
-        // Cores left over after one per concurrent run go to each model's matrix multiplies.
-        setComputeThreads(max(1, threadCount / concurrent))
-        let queue = DispatchQueue(label: "diagnose.train", attributes: .concurrent)
-        let group = DispatchGroup()
-        let slots = DispatchSemaphore(value: concurrent)
-        for (index, run) in runs.enumerated() {
-            slots.wait()
-            queue.async(group: group) {
-                defer { slots.signal() }
-                // A cell still queued when Ctrl-C came never starts, and so writes nothing.
-                guard !Interrupt.requested else { return }
-                let record = run.trainer.run(name: run.name, command: command, toolVersion: Diagnose.version,
-                                             progress: { printer.update(index: index, $0) },
+        let progress = RunProgress(names: jobs.map(\.run.name), concurrent: concurrent, quiet: quiet)
+        let records = RecordSlots(count: jobs.count)
+        let failures = ErrorSlots()
+        setComputeThreads(computeThreads)
+        // Each worker takes the next run in plan order until none are left or Ctrl-C.
+        let next = Counter()
+        DispatchQueue.concurrentPerform(iterations: concurrent) { _ in
+            while !Interrupt.requested, failures.first == nil, let index = next.take(below: jobs.count) {
+                do {
+                    let job = jobs[index]
+                    let trainer = try job.makeTrainer(corpora)
+                    progress.started(index)
+                    let record = trainer.run(name: job.run.name, command: job.command, toolVersion: Diagnose.version,
+                                             progress: { progress.update(index: index, $0) },
                                              shouldStop: { Interrupt.requested })
-                records.set(index, record)
+                    // Written as soon as it is done, its folder whole: Ctrl-C later keeps every finished run.
+                    let weights = try Safetensors.encode(tensors: trainer.modelTensors(),
+                                                         metadata: ["format": "pt", "diagnose": Diagnose.version])
+                    try writeRunFolder(NewRun(name: job.run.name, record: record, files: [("model.safetensors", weights)]),
+                                       output: outputDirectory)
+                    records.set(index, record)
+                    progress.finished(index, record)
+                } catch {
+                    failures.record(error)
+                }
             }
         }
-        group.wait()
-        printer.finish()
+        progress.finish()
+        if let error = failures.first { throw error }
 
-        var finished: [NewRun] = []
-        for (index, run) in runs.enumerated() {
-            guard let record = records.values[index] else {
-                if !quiet { printError("note: \(run.name) had not started when interrupted; its folder is unchanged") }
-                continue
-            }
-            let model = try Safetensors.encode(tensors: run.trainer.modelTensors(),
-                                               metadata: ["format": "pt", "diagnose": Diagnose.version])
-            finished.append(NewRun(name: run.name, record: record, files: [("model.safetensors", model)]))
+        let finished = records.values.compactMap { $0 }
+        for record in finished {
             if let step = record.status.divergedAtStep, !quiet {
-                printError("warning: \(run.name) diverged at step \(step) (\(record.status.divergenceReason ?? "non-finite")); "
+                printError("warning: \(record.name) diverged at step \(step) (\(record.status.divergenceReason ?? "non-finite")); "
                     + "the record keeps everything up to it. To train on, lower --lr, --clip or --spectral-radius.")
             }
         }
-        if !finished.isEmpty {
-            // The report covers every run in the output folder, old and new.
-            let summary = try publish(finished, output: outputDirectory, options: output.renderOptions())
-            if !quiet {
-                print(SummaryTable.render(finished.map(\.record)))
-                print("report: \(summary.report.path)")
+        annotateDivergence(finished)
+        let skipped = jobs.count - finished.count
+        if skipped > 0 && !quiet {
+            printError("interrupted: \(finished.count) of \(jobs.count) runs written; \(skipped) not started "
+                + "(run the same command again with --dry-run to see the list)")
+        }
+        // The report covers every run in the output folder, old and new.
+        let summary = try renderReport(output: outputDirectory, options: output.renderOptions()) {
+            // TensorBoard events after the charts, which they carry as images.
+            if !noTensorBoard {
+                for (index, record) in records.values.enumerated() {
+                    if let record { _ = try writeTensorBoardEvents(record, in: outputDirectory.appendingPathComponent(jobs[index].run.name)) }
+                }
             }
         }
-        if Interrupt.requested || finished.contains(where: { $0.record.status.interrupted }) { throw ExitCode(130) }
+        if !quiet {
+            print(SummaryTable.render(finished))
+            print("report: \(summary.report.path)")
+        }
+        try GitHubActions.appendStepSummary(MarkdownSummary.runs(finished))
+        if Interrupt.requested || finished.contains(where: { $0.status.interrupted }) { throw ExitCode(130) }
+    }
+}
+
+/// One run of the plan, ready to build its trainer.
+struct TrainingJob {
+    var run: PlannedRun
+    var model: ModelFlags
+    var training: TrainingFlags
+    var weights: String?
+    var weightTensors: [String: SafetensorsTensor]?
+    var ignoreExtraTensors: Bool
+    var threads: Int
+    var command: [String]
+
+    func makeTrainer(_ corpora: CorpusCache) throws -> Trainer {
+        let cell = CellKind(rawValue: run.cell)!
+        let options = training.options(model: model.modelConfig(cell: cell), initialization: model.initialization(),
+                                       threads: threads)
+        let trainer = try Trainer(options: options, corpus: try corpora.corpus(for: training))
+        trainer.corpusTokenization = training.corpus == nil ? "char" : training.tokenize
+        trainer.corpusVocabLimit = training.corpus != nil && training.tokenize == "word" ? training.vocabSize : nil
+        trainer.corpusValidFraction = training.validFraction
+        trainer.corpusLag = training.corpus == nil ? training.lag.value : nil
+        if let weights, let weightTensors {
+            try trainer.load(tensors: weightTensors, file: weights, ignoreExtra: ignoreExtraTensors)
+        }
+        return trainer
+    }
+}
+
+/// Corpora by the flags that make them (a text file once; the synthetic corpus per seed and lag).
+final class CorpusCache: @unchecked Sendable {
+    private var corpora: [String: Corpus] = [:]
+    private let lock = NSLock()
+
+    func corpus(for flags: TrainingFlags) throws -> Corpus {
+        let key = flags.corpus == nil ? "synthetic \(flags.seed.value) \(flags.lag.value)" : "file"
+        lock.lock()
+        defer { lock.unlock() }
+        if let corpus = corpora[key] { return corpus }
+        let corpus = try flags.loadCorpus()
+        corpora[key] = corpus
+        return corpus
+    }
+}
+
+/// Hands out 0, 1, 2 ... to concurrent workers.
+final class Counter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func take(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
+}
+
+/// The first error a worker hit.
+final class ErrorSlots: @unchecked Sendable {
+    private var error: Error?
+    private let lock = NSLock()
+    func record(_ error: Error) {
+        lock.lock()
+        if self.error == nil { self.error = error }
+        lock.unlock()
+    }
+    var first: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return error
     }
 }
 
@@ -177,32 +286,29 @@ struct NewRun {
     var files: [(name: String, data: Data)]
 }
 
-/// Writes new runs and the report through the output folder's lock: each run folder is staged whole
-/// and put in place after its charts are drawn; every other run in the folder is redrawn (one whose
-/// record cannot be read is skipped with a warning), then `compare/` and `report.html`.
-func publish(_ newRuns: [NewRun], output: URL, options: RenderOptions) throws -> ReportSummary {
+/// Writes one run's folder whole, under the output folder's lock: its files are staged in a hidden
+/// folder that then replaces `<output>/<name>/`, so the folder never holds one run's record beside
+/// another run's model, and a failure (a full disk) leaves the previous run as it was.
+func writeRunFolder(_ run: NewRun, output: URL) throws {
     let folder = try OutputFolder(output, waiting: { printError("note: \($0)") })
     defer { folder.unlock() }
-    var staged: [StagedRun] = []
-    defer { for stage in staged { stage.discard() } }
-    for run in newRuns {
-        let stage = try folder.stageRun(named: run.name)
-        staged.append(stage)
-        try stage.write(RecordCoding.encode(run.record), as: ReportWriter.recordFileName)
-        for file in run.files { try stage.write(file.data, as: file.name) }
-    }
-    // Every run folder in byte order of its name, as `discoverRuns` gives them.
-    var inputs: [String: ReportRunInput] = [:]
-    for directory in ReportWriter.discoverRuns(in: output) {
-        inputs[directory.lastPathComponent] = ReportRunInput(directory: directory)
-    }
-    for (run, stage) in zip(newRuns, staged) {
-        inputs[run.name] = ReportRunInput(directory: stage.finalURL, record: run.record, chartDirectory: stage.stagingURL)
-    }
-    let ordered = inputs.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { inputs[$0]! }
-    let summary = try ReportWriter.renderRuns(ordered, outputDirectory: output, options: options, skipUndrawable: true,
-                                              beforeReport: { for stage in staged { try stage.commit() } })
+    let stage = try folder.stageRun(named: run.name)
+    defer { stage.discard() }
+    try stage.write(RecordCoding.encode(run.record), as: ReportWriter.recordFileName)
+    for file in run.files { try stage.write(file.data, as: file.name) }
+    try stage.commit()
+}
+
+/// Redraws every run in the output folder and writes the report, under the output folder's lock
+/// (a run whose record cannot be read is left out with a warning); `then` runs under the same lock,
+/// for files derived from the charts.
+func renderReport(output: URL, options: RenderOptions, then: () throws -> Void = {}) throws -> ReportSummary {
+    let folder = try OutputFolder(output, waiting: { printError("note: \($0)") })
+    defer { folder.unlock() }
+    let summary = try ReportWriter.renderRuns(runDirectories: ReportWriter.discoverRuns(in: output), outputDirectory: output,
+                                              options: options, skipUndrawable: true)
     for message in summary.skipped { printError("warning: left out of the report: \(message)") }
+    try then()
     return summary
 }
 
