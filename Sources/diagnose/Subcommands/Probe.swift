@@ -95,10 +95,6 @@ struct Probe: ParsableCommand {
         try output.renderOptions().validate()
         let outputDirectory = URL(fileURLWithPath: output.output)
         try checkOutput(outputDirectory, runNames: [name])
-        if let tokens { try requireInputFile(tokens, flag: "--tokens") }
-        if let vocab { try requireInputFile(vocab, flag: "--vocab") }
-        if let corpus { try requireInputFile(corpus, flag: "--corpus") }
-        if let metrics { try requireInputFile(metrics, flag: "--metrics") }
         let files: [String]
         if let checkpoints {
             guard FileManager.default.fileExists(atPath: checkpoints) else {
@@ -109,9 +105,10 @@ struct Probe: ParsableCommand {
             for file in weights { try requireInputFile(file, flag: "--weights") }
             files = weights
         }
-        if let metrics, !FileManager.default.fileExists(atPath: metrics) {
-            throw CommandError.missingInput(flag: "--metrics", path: metrics)
-        }
+        if let tokens { try requireInputFile(tokens, flag: "--tokens") }
+        if let vocab { try requireInputFile(vocab, flag: "--vocab") }
+        if let corpus { try requireInputFile(corpus, flag: "--corpus") }
+        if let metrics { try requireInputFile(metrics, flag: "--metrics") }
         // Every header, step and shape is checked, and the first model built, before any probe runs.
         let series = try CheckpointSeries(files: files)
         let options = ModelImport.Options(cell: cell.flatMap(CellKind.init(rawValue:)),
