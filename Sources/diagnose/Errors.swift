@@ -52,7 +52,8 @@ func fail(_ error: Error) -> ExitCode {
         default: return ExitCode(1)
         }
     case is TrainingSetupError, is RunPlanError: return ExitCode(64)
-    case is SafetensorsError, is RecordError, is ModelImportError, is ProbeInputError: return ExitCode(65)
+    case is SafetensorsError, is RecordError, is ModelImportError, is ProbeInputError, is CheckpointError, is MetricsError:
+        return ExitCode(65)
     case is AtomicFileError: return ExitCode(73)
     default: return ExitCode(1)
     }
