@@ -52,6 +52,12 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
         #expect(quoted.right == .number(-.infinity))
         #expect(try parseExpectation("-0.5 < wide-lstm.decayPerStep").left == .number(-0.5))
         #expect(try parseExpectation("lstm.gateSaturation(forget) < .5").right == .number(0.5))
+
+        let scaled = try parseExpectation("lstm.gradientAtLag(8) > 10 * rnn.gradientAtLag(8)")
+        guard case .figure(let right) = scaled.right else { Issue.record("not a figure"); return }
+        #expect(right.factor == 10 && right.run == .named("rnn") && right.runColumn == 29)
+        guard case .figure(let every) = try parseExpectation("2*  *.horizon <= 40").left else { Issue.record("not a figure"); return }
+        #expect(every.factor == 2 && every.run == .every)
     }
 
     @Test(arguments: [
@@ -67,6 +73,8 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
         ("\"lstm.horizon > 1", 0, "quote is not closed"),
         ("lstm.horizon > 3 ; rm", 17, "unexpected character ';'"),
         ("3 < 4", 0, "compares two numbers"),
+        ("lstm.horizon > 10 * 3", 20, "expected a run's figure after '*'"),
+        ("lstm.horizon > 10 *.horizon", 18, "expected the end"),
         ("   ", 0, "empty"),
     ])
     func errorsNameTheColumn(text: String, column: Int, message: String) throws {
@@ -104,6 +112,14 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
         let star = try results("*.diverged == 0")
         #expect(star.map(\.text) == ["rnn.diverged == 0", "lstm.diverged == 0", "gru.diverged == 0"])
         #expect(star.map(\.holds) == [true, true, false])
+        // A factor scales the figure; the measured value printed is the figure's own.
+        let scaled = try results("gru.horizonFirst < 2 * rnn.horizonFirst")
+        #expect(scaled.map(\.holds) == [true])
+        #expect(scaled[0].text == "gru.horizonFirst < 2 * rnn.horizonFirst")
+        #expect(scaled[0].measuredText == "gru.horizonFirst = 12, rnn.horizonFirst = 8")
+        #expect(try results("gru.horizonFirst > 1.5 * rnn.horizonFirst").map(\.holds) == [false])
+        #expect(try results("2 * *.horizonFirst > 20").map(\.text)
+            == ["2 * rnn.horizonFirst > 20", "2 * lstm.horizonFirst > 20", "2 * gru.horizonFirst > 20"])
         // `*` is the same run on both sides.
         #expect(try results("*.recallAccuracy <= *.recallAccuracy").map(\.holds) == [true, true, true])
         // A figure the run did not record fails the expectation and says so.
@@ -124,7 +140,9 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
 
     @Test(arguments: [
         ("lsmt.horizon > 3", "no run named 'lsmt'; the runs are rnn, lstm"),
-        ("lstm.horizn > 3", "no figure 'horizn'; the figures are finalTrainLoss"),
+        ("lstm.horizn > 3", "no figure 'horizn' (did you mean horizon?); the figures are finalTrainLoss"),
+        ("lstm.Diverged > 3", "(did you mean diverged?)"),
+        ("lstm.speed > 3", "no figure 'speed'; the figures are"),
         ("lstm.gradientAtLag > 0", "needs a lag"),
         ("lstm.gradientAtLag(99) > 0", "measures lags 0 to 9"),
         ("lstm.gradientAtLag(1.5) > 0", "whole number"),
@@ -199,7 +217,7 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
     }
 
     @Test func markdownEscapesNamesThatWouldBreakATable() {
-        #expect(MarkdownSummary.escape("a|b*c_[x](y)<script>`\n#1") == "a\\|b\\*c\\_\\[x\\]\\(y\\)\\<script\\>\\` \\#1")
+        #expect(MarkdownSummary.escape("a|b*c_[x](y)<script>`\n#1 $x$ &amp;") == "a\\|b\\*c\\_\\[x\\](y)\\<script\\>\\` \\#1 \\$x\\$ \\&amp;")
         var record = SummaryFixture.record
         record.name = "x|y"
         let markdown = MarkdownSummary.runs([record])
@@ -236,6 +254,10 @@ enum SummaryFixture {
         let syntax = try Command.run(["check", "--output", output, "--expect", "lstm.horizon => 1"])
         #expect(syntax.status == 64)
         #expect(syntax.stderr.contains("column 14"))
+        let empty = try temporaryDirectory()
+        let none = try Command.run(["check", "--output", empty.path, "--expect", "*.diverged == 0"])
+        #expect(none.status == 66)
+        #expect(none.stderr.contains("no runs to check in \(empty.path)"))
         let nothing = try Command.run(["check", "--output", output])
         #expect(nothing.status == 64)
         let missing = try Command.run(["check", "/nonexistent/run", "--expect", "*.diverged == 0"])
@@ -297,5 +319,24 @@ enum SummaryFixture {
                                          environment: ["GITHUB_STEP_SUMMARY": "/nonexistent/dir/summary.md"])
         #expect(unwritable.status == 73)
         #expect(unwritable.stderr.contains("GITHUB_STEP_SUMMARY=/nonexistent/dir/summary.md"))
+    }
+}
+
+@Suite struct ImportedRunEventsTests {
+    /// `diagnose probe` writes the event file too (once per probed checkpoint in its scalars), and `--no-tensorboard` skips it.
+    @Test func probeWritesTensorBoardEvents() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try CheckpointSeriesTests.probe([], output: output)
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = try Data(contentsOf: output.appendingPathComponent("imported/\(TensorBoardEvents.fileName)"))
+        let record = try RecordCoding.load(from: output.appendingPathComponent("imported/run.json"))
+        let charts = RunCharts.ids.map { id in
+            (id: id, png: try! Data(contentsOf: output.appendingPathComponent("imported/\(id).png")))
+        }
+        #expect(events == TensorBoardEvents.file(for: record, charts: charts))
+        let skipped = try CheckpointSeriesTests.probe(["--no-tensorboard", "--name", "bare"], output: output)
+        #expect(skipped.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("bare/\(TensorBoardEvents.fileName)").path))
     }
 }

@@ -54,14 +54,14 @@ public enum MarkdownSummary {
     }
 
     /// Text that Markdown shows literally: ASCII punctuation that could start emphasis, code, a
-    /// link, HTML, an entity or a table cell is backslash-escaped; line breaks become spaces
-    /// (a table row or list item is one line).
+    /// link (with "[" and "]" escaped, "(" and "!" are plain), HTML, an entity, a heading, math or a
+    /// table cell is backslash-escaped; line breaks become spaces (a table row or list item is one line).
     public static func escape(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "~", "#", "!", "&", "(", ")", "{", "}", "$":
+            case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "~", "#", "&", "$":
                 result.append("\\")
                 result.unicodeScalars.append(scalar)
             case "\n", "\r", "\t":

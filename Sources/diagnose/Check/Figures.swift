@@ -50,6 +50,25 @@ struct Figure {
 enum Figures {
     static func find(_ name: String) -> Figure? { all.first { $0.name == name } }
 
+    /// The figure whose name is nearest to a misspelt one (at most 2 edits, ignoring case).
+    static func closest(to name: String) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var previous = Array(0...b.count)
+            for (i, x) in a.enumerated() {
+                var current = [i + 1]
+                for (j, y) in b.enumerated() {
+                    current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+                }
+                previous = current
+            }
+            return previous[b.count]
+        }
+        let target = Array(name.lowercased())
+        let scored = all.map { ($0.name, distance(Array($0.name.lowercased()), target)) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= 2 else { return nil }
+        return best.0
+    }
+
     static let all: [Figure] = [
         summary("finalTrainLoss", "mean training loss at the last evaluation", .relative, .higher) { $0.finalTrainLoss },
         summary("finalTrainPerplexity", "exp(finalTrainLoss)", .relative, .higher) { $0.finalTrainPerplexity },

@@ -13,9 +13,10 @@ struct Check: ParsableCommand {
               lstm.horizonFirst > rnn.horizonFirst
               lstm.recallAccuracy >= 0.9
               rnn.gradientAtLagFirst(8) < 1e-2
+              lstm.gradientAtLagFirst(8) > 10 * rnn.gradientAtLagFirst(8)
               *.diverged == 0                  (* = every run, one line each)
 
-            Comparisons: <  <=  >  >=  ==  !=. Runs go by their records' names (the run folder names diagnose gave them); quote any other name: "2-layers".horizon. Numbers: 0.5, 1e-3, inf. A figure a run did not record (recall accuracy on a text corpus) fails the expectation.
+            Comparisons: <  <=  >  >=  ==  !=; a number before "*" scales the figure after it. Runs go by their records' names (the run folder names diagnose gave them); quote any other name: "2-layers".horizon. Numbers: 0.5, 1e-3, inf. A figure a run did not record (recall accuracy on a text corpus) fails the expectation.
 
             Figures (First: the first probe, the initialisation; otherwise the last probe; top layer, forward direction):
             \(Figures.helpText)
@@ -67,7 +68,9 @@ struct Check: ParsableCommand {
             ? ReportWriter.discoverRuns(in: outputDirectory)
             : runDirectories.map { URL(fileURLWithPath: $0) }
         guard !folders.isEmpty else {
-            throw ReportError.noRuns(outputDirectory: outputDirectory.path)
+            printError("error: no runs to check in \(outputDirectory.path): name run folders (folders that hold a "
+                + "run.json) or point --output at the folder that holds them")
+            throw ExitCode(66)
         }
         let runs = try loadNamedRuns(folders)
         let parsed = try expectations.map(parseExpectation)
