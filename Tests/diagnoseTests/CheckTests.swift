@@ -322,6 +322,31 @@ enum SummaryFixture {
     }
 }
 
+@Suite struct ExportCommandTests {
+    @Test func csvTablesAndTheEventFileFromTheRecord() throws {
+        let run = TrainedRuns.output.appendingPathComponent("lstm")
+        let target = try temporaryDirectory().appendingPathComponent("tables")
+        let result = try Command.run(["export", run.path, "--format", "csv", "--to", target.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let steps = try String(contentsOf: target.appendingPathComponent("steps.csv"), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(steps.first == "step,loss,perplexity,gradientNorm,clippedGradientNorm,clipped,learningRate")
+        let record = try TrainedRuns.record("lstm")
+        #expect(steps.count == 1 + record.steps.count)
+        #expect(steps[1].split(separator: ",").map(String.init)[1] == "\(record.steps[0].loss)")
+        let evaluations = try String(contentsOf: target.appendingPathComponent("evaluations.csv"), encoding: .utf8)
+        #expect(evaluations.split(separator: "\n").count == 1 + record.evaluations.count)
+        // The event file written by training is the one the record and charts give.
+        let events = run.appendingPathComponent(TensorBoardEvents.fileName)
+        let trained = try Data(contentsOf: events)
+        let again = try Command.run(["export", run.path, "--format", "tensorboard"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try Data(contentsOf: events) == trained)
+        let twoTo = try Command.run(["export", run.path, run.path, "--to", target.path])
+        #expect(twoTo.status == 64)
+    }
+}
+
 @Suite struct ImportedRunEventsTests {
     /// `diagnose probe` writes the event file too (once per probed checkpoint in its scalars), and `--no-tensorboard` skips it.
     @Test func probeWritesTensorBoardEvents() throws {
