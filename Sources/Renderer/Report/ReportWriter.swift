@@ -9,6 +9,7 @@
 // nothing on disk, and a failure while writing leaves the previous report in place.
 
 import DiagnoseRecord
+import Dispatch
 import Foundation
 
 /// What `ReportWriter.renderRuns` wrote.
@@ -25,16 +26,22 @@ public struct ReportSummary: Sendable, Equatable {
     /// Runs left out because their records could not be read: one message each, naming the file.
     public var skipped: [String]
 
-    public init(report: URL, runCharts: [URL], comparisonCharts: [URL], runNames: [String], skipped: [String] = []) {
+    /// `<chart folder>/report.html` for every run when the report has more than
+    /// `ReportWriter.inlineRunLimit` runs; empty otherwise.
+    public var runPages: [URL]
+
+    public init(report: URL, runCharts: [URL], comparisonCharts: [URL], runNames: [String], runPages: [URL] = [],
+                skipped: [String] = []) {
         self.report = report
         self.runCharts = runCharts
         self.comparisonCharts = comparisonCharts
         self.runNames = runNames
+        self.runPages = runPages
         self.skipped = skipped
     }
 
     /// Every file written, the report last.
-    public var files: [URL] { runCharts + comparisonCharts + [report] }
+    public var files: [URL] { runCharts + runPages + comparisonCharts + [report] }
 }
 
 public enum ReportError: Error, CustomStringConvertible, Equatable {
@@ -80,6 +87,20 @@ public enum ReportWriter {
     public static let comparisonFolderName = "compare"
     /// Charts of runs whose folders lie outside the output folder.
     public static let chartsFolderName = "charts"
+    /// Up to this many runs the report inlines every run's charts; with more, it holds the summary,
+    /// comparison and sweep charts and links to a self-contained `report.html` in each run's folder,
+    /// so it stays small (about 1 MB of charts per run otherwise).
+    public static let inlineRunLimit = 6
+
+    /// `body` applied to every record on all cores; results in order. Rendering is independent per
+    /// run (each has its own FreeType library and buffers), so the bytes do not depend on the threads.
+    static func renderConcurrently<T>(_ records: [RunRecord], _ body: (RunRecord) throws -> T) throws -> [T] {
+        let results = ResultSlots<T>(count: records.count)
+        DispatchQueue.concurrentPerform(iterations: records.count) { index in
+            results.set(index, Result { try body(records[index]) })
+        }
+        return try results.values.map { try $0!.get() }
+    }
 
     /// Loads `run.json` from each folder, writes each run's charts, the comparison charts as
     /// `<outputDirectory>/compare/<id>.png` (two or more runs), and `<outputDirectory>/report.html`,
@@ -144,8 +165,9 @@ public enum ReportWriter {
         let names = uniqueNames(records.map(\.name), directories: directories)
         for index in records.indices { records[index].name = names[index] }
         let chartDirectories = chartFolders(ordered.map(\.0), names: names, output: output)
-        let runCharts = try records.map { try RunCharts.render($0, options: options) }
+        let runCharts = try renderConcurrently(records) { try RunCharts.render($0, options: options) }
         let comparison = records.count >= 2 ? try CompareCharts.render(records, options: options) : []
+        let ownPages = records.count > inlineRunLimit
 
         do {
             try OutputFolder.createFolder(output)
@@ -155,6 +177,7 @@ public enum ReportWriter {
         let outputResolved = output.resolvingSymlinksInPath()
 
         var runChartFiles: [URL] = []
+        var runPages: [URL] = []
         var runs: [ReportRun] = []
         for (index, directory) in directories.enumerated() {
             let chartDirectory = chartDirectories[index]
@@ -170,6 +193,15 @@ public enum ReportWriter {
             }
             let link = relativePath(from: outputResolved, to: directory.resolvingSymlinksInPath())
             runs.append(ReportRun(record: records[index], directoryLink: link, charts: runCharts[index]))
+            if ownPages {
+                // The run's own self-contained page, next to its charts (under the output folder).
+                let ownLink = relativePath(from: chartDirectory.resolvingSymlinksInPath(), to: directory.resolvingSymlinksInPath())
+                let own = ReportRun(record: records[index], directoryLink: ownLink, charts: runCharts[index])
+                let page = HTMLReport.build(runs: [own], comparison: [], generatedBy: "\(records[index].tool.name) \(records[index].tool.version)")
+                let file = chartDirectory.appendingPathComponent(reportFileName)
+                try AtomicFile.write(page, to: file)
+                runPages.append(file)
+            }
         }
         try beforeReport()
 
@@ -189,11 +221,12 @@ public enum ReportWriter {
         }
 
         let tool = records[0].tool
-        let html = HTMLReport.build(runs: runs, comparison: comparison, generatedBy: "\(tool.name) \(tool.version)")
+        let html = HTMLReport.build(runs: runs, comparison: comparison, generatedBy: "\(tool.name) \(tool.version)",
+                                    runPages: ownPages)
         let report = output.appendingPathComponent(reportFileName)
         try AtomicFile.write(html, to: report)
         return ReportSummary(report: report, runCharts: runChartFiles, comparisonCharts: comparisonFiles,
-                             runNames: names, skipped: skipped)
+                             runNames: names, runPages: runPages, skipped: skipped)
     }
 
     /// Where each run's PNGs go: as given, else its own folder when that lies directly in the
@@ -297,5 +330,22 @@ public enum ReportWriter {
         while common < from.count && common < to.count && from[common] == to[common] { common += 1 }
         let parts = Array(repeating: "..", count: from.count - common) + to[common...]
         return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+}
+
+/// Results filled in by index from concurrent work.
+final class ResultSlots<T>: @unchecked Sendable {
+    private var slots: [Result<T, Error>?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ result: Result<T, Error>) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+    var values: [Result<T, Error>?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
     }
 }
