@@ -103,7 +103,7 @@ public struct SafetensorsError: Error, CustomStringConvertible, Equatable, Senda
         case .headerNotObject(let found):
             return "the header must be a JSON object mapping tensor names to entries, but it is \(found). " + damaged
         case .tooManyTensors(let count, let limit):
-            return "the header names \(count) tensors; at most \(limit) are read (no recurrent language model has "
+            return "the header names \(count > limit + 1 ? "more than \(limit)" : String(count)) tensors; at most \(limit) are read (no recurrent language model has "
                 + "nearly so many). Save only the model's state_dict."
         case .duplicateName:
             return "this name appears more than once in the header; each tensor must be named once (this reader "

@@ -40,6 +40,12 @@ struct SafetensorsHeader {
             }
         }
 
+        // At most one more than the limit (the metadata entry) before parsing anything.
+        let keys = SafetensorsJSON.topLevelKeyCount(in: json, stoppingAbove: RecordLimits.maxTensors + 1)
+        if keys > RecordLimits.maxTensors + 1 {
+            throw failure(.tooManyTensors(count: keys, limit: RecordLimits.maxTensors))
+        }
+
         let parsed: Any
         do {
             parsed = try JSONSerialization.jsonObject(with: Data(json))

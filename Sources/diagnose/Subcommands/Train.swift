@@ -77,6 +77,8 @@ struct Train: ParsableCommand {
         let outputDirectory = URL(fileURLWithPath: output.output)
         try output.renderOptions().validate()
         if let weights { try requireInputFile(weights, flag: "--weights") }
+        // A FIFO or device as --corpus would block or mislead the reader: refused by kind first.
+        if let corpus = training.corpus { try requireInputFile(corpus, flag: "--corpus") }
         // Every path the runs will write is checked before any training time is spent.
         try checkOutput(outputDirectory, runNames: planned.map(\.name))
         let weightTensors = try weights.map { try loadWeights(path: $0) }
