@@ -211,8 +211,8 @@ enum Pixels {
         let decoded = try PNGCodec.decode(image.png)
         for (index, probe) in [(0, 0), (1, 2)] {
             let panel = figure.panels[index]
-            #expect(Self.find(Theme.cellColor("rnn"), in: panel.plot, decoded, scale: figure.scale).count > 300)
-            #expect(Self.find(Theme.cellColor("lstm"), in: panel.plot, decoded, scale: figure.scale).count > 300)
+            #expect(Self.find(Theme.cellColor(.rnn), in: panel.plot, decoded, scale: figure.scale).count > 300)
+            #expect(Self.find(Theme.cellColor(.lstm), in: panel.plot, decoded, scale: figure.scale).count > 300)
             // The RNN's line ends low, the LSTM's stays high: at the last lag the RNN is far below.
             let rnnEnd = Series.normalized(records[0].probes[probe].layers[0].lagProfile).last!
             let lstmEnd = Series.normalized(records[1].probes[probe].layers[0].lagProfile).last!
@@ -233,7 +233,7 @@ enum Pixels {
         let (image, figure) = try CompareCharts.renderFigures([rnn, SampleRecords.small(cell: "lstm")], options: RenderOptions())[0]
         #expect(figure.panels.count == 2)
         let decoded = try PNGCodec.decode(image.png)
-        let colour = Theme.cellColor("rnn")
+        let colour = Theme.cellColor(.rnn)
         var heights: [Double] = []
         for panel in figure.panels {
             // Only the RNN's line at lags 22 ... 28, away from the direct labels in the margin.
@@ -265,13 +265,14 @@ enum Pixels {
     @Test func recallMarkerSitsAtTheRecallLagInTheRunsColour() throws {
         var rnn = SampleRecords.run(cell: "rnn", T: 20, H: 8, probeCount: 2, steps: 50)
         rnn.config.lag = 6
+        rnn.corpus.recall = RecallTask(lag: 6, letters: 16)
         let shares: [Double] = [1e-4, 0.5]
         for (p, share) in zip(rnn.probes.indices, shares) {
             rnn.probes[p].layers[0].recallLagProfile = (0..<20).map { $0 == 0 ? 2.0 : ($0 == 6 ? 2.0 * share : nil) }
         }
         let (image, figure) = try CompareCharts.renderFigures([rnn], options: RenderOptions())[0]
         let decoded = try PNGCodec.decode(image.png)
-        let want = Pixels.bytes(Theme.shade(Theme.cellColor("rnn"), -0.1))
+        let want = Pixels.bytes(Theme.shade(Theme.cellColor(.rnn), -0.1))
         for (panel, share) in zip(figure.panels, shares) {
             let got = Pixels.at(decoded, panel.x.map(6), panel.y.map(share), scale: figure.scale)
             #expect(abs(got.0 - want.0) + abs(got.1 - want.1) + abs(got.2 - want.2) < 12, "\(got) at share \(share)")

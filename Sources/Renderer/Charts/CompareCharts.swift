@@ -34,7 +34,7 @@ public enum CompareCharts {
     /// Colour by cell; the second, third ... run of the same cell gets a darker shade, a dash
     /// pattern and another marker so that it stays distinguishable without colour.
     static func runStyles(_ records: [RunRecord]) -> [RunStyle] {
-        var seen: [String: Int] = [:]
+        var seen: [CellKind: Int] = [:]
         let dashes: [[Double]] = [[], [7, 3], [2, 2.5], [8, 3, 2, 3]]
         let markers: [MarkerShape] = [.circle, .square, .triangle, .diamond]
         return records.map { r in
@@ -71,18 +71,17 @@ public enum CompareCharts {
         var hidden: [Double]
         /// The same for the LSTM's cell state.
         var cell: [Double]?
-        /// r(L)/r(0), r the lag profile of the recall answers only, L = config.lag (synthetic corpus).
+        /// r(L)/r(0), r the lag profile of the recall answers only, L = corpus.recall.lag (synthetic corpus).
         var recall: (lag: Int, share: Double)?
 
         init?(_ record: RunRecord, _ moment: ProbeMoment) {
-            guard let slot = record.topForwardSlot,
-                  let probe = moment == .first ? record.firstProbe : record.lastProbe,
-                  let layer = probe.layer(slot) else { return nil }
+            guard let probe = moment == .first ? record.firstProbe : record.lastProbe,
+                  let layer = probe.topForward else { return nil }
             step = probe.step
             self.layer = layer
             hidden = Series.normalized(layer.lagProfile)
             cell = layer.cellLagProfile.map(Series.normalized)
-            if let lag = record.config.lag, let r = layer.recallLagProfile, lag > 0, lag < r.count,
+            if let lag = record.corpus.recall?.lag, let r = layer.recallLagProfile, lag > 0, lag < r.count,
                let r0 = r[0], let rL = r[lag], r0.isFinite, r0 > 0, rL.isFinite {
                 recall = (lag, rL / r0)
             }
@@ -213,7 +212,7 @@ public enum CompareCharts {
             : "The headline picture: for every run, how much of the gradient survives ℓ steps back, relative to the "
                 + "same-step gradient, at its only probe (log axis). A vanishing gradient falls as a steep straight line "
                 + "(exponential decay); a preserved one stays within a few decades of 1 across the window."
-        if records.contains(where: { $0.config.cell == "lstm" }) {
+        if records.contains(where: { $0.config.cell == .lstm }) {
             caption += " Dotted lines are the LSTM's cell state, the path its gradient mostly takes."
         }
         if let lag = recallLags.first {
@@ -284,7 +283,7 @@ public enum CompareCharts {
         var panels: [PanelSpec] = []
         let blockMarkers: [MarkerShape] = [.circle, .square, .triangle, .diamond]
         for (record, style) in zip(records, styles) {
-            let spectrum = record.topForwardSlot.flatMap { record.lastProbe?.layer($0)?.spectrum }
+            let spectrum = record.lastProbe?.topForward?.spectrum
             var p = PanelSpec(title: "\(record.displayName) (\(record.cellLabel))")
             p.equalAspect = true
             p.x = AxisSpec(title: "Re λ", include: [-1.08, 1.08], padding: 0.02)
@@ -314,7 +313,7 @@ public enum CompareCharts {
         sv.legend = .below
         sv.emptyMessage = records.isEmpty ? "no runs given" : "no probes recorded"
         for (record, style) in zip(records, styles) {
-            guard let spectrum = record.topForwardSlot.flatMap({ record.lastProbe?.layer($0)?.spectrum }) else { continue }
+            guard let spectrum = record.lastProbe?.topForward?.spectrum else { continue }
             sv.marks.append(.line(LineMark(points: Series.indexed(spectrum.whole.singularValues, from: 1), color: style.color,
                                            width: 2, dash: style.dash, label: record.displayName)))
         }

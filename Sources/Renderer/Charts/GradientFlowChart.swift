@@ -19,7 +19,7 @@ enum GradientFlowChart {
         let probe = record.lastProbe
         let slots = record.layerSlots
         let hasCell = probe?.layers.contains { $0.cellGradientFlow != nil } ?? false
-        let wantsCell = record.config.cell == "lstm" || hasCell
+        let wantsCell = record.config.cell == .lstm || hasCell
 
         // One colour scale over every matrix shown.
         var all: [Double] = []
@@ -53,7 +53,7 @@ enum GradientFlowChart {
             + "the colour-bar ticks are powers of ten, and the bar always spans at least \(Int(minDecades)) decades so "
             + "that charts of different runs can be compared by eye. Read each row leftwards from the diagonal: the colour shows how "
             + "much a state j steps back still influences the loss. "
-        let top = record.topForwardSlot.flatMap { probe?.layer($0) }
+        let top = probe?.topForward
         if let d = top?.decayPerStep, d.isFinite {
             caption += "Here the hidden-state gradient keeps a factor \(NumberFormat.short(d)) per step back"
             if let h = top?.horizon {

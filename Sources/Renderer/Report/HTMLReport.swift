@@ -196,10 +196,9 @@ private struct ReportPage {
     private func cellDescription(_ config: RunConfig) -> String {
         var text: String
         switch config.cell {
-        case "rnn": text = "simple RNN (\(config.activation))"
-        case "lstm": text = "LSTM"
-        case "gru": text = "GRU"
-        default: text = config.cell
+        case .rnn: text = "simple RNN (\(config.activation.rawValue))"
+        case .lstm: text = "LSTM"
+        case .gru: text = "GRU"
         }
         if config.layers > 1 { text += ", \(config.layers) layers" }
         if config.bidirectional { text += ", bidirectional" }
@@ -320,7 +319,7 @@ private struct ReportPage {
             rows.append(("Recall accuracy (synthetic corpus)", records.map { record in
                 guard record.corpus.synthetic else { return ("not synthetic", false) }
                 var result = cell(ReportFormat.percent(record.summary.recallAccuracy))
-                if record.summary.recallAccuracy != nil, let chance = RunOutcome.chance(for: record) {
+                if record.summary.recallAccuracy != nil, let chance = record.corpus.recall?.chanceAccuracy {
                     result.text += " (chance \(ReportFormat.percent(chance)))"
                 }
                 return result
@@ -458,9 +457,9 @@ private struct ReportPage {
         html += runGrid { index in
             let record = runs[index].record
             var out = ""
-            let gateNames = GradientVerdict.probe(of: record)?.gates.map(\.name) ?? []
-            if record.config.cell == "rnn" || (gateNames == ["activation"]) {
-                out += "<p>A simple RNN has no gates: the chart shows its \(e(record.config.activation)) activation "
+            let gateNames = record.probes.last?.topForward?.gates.map(\.name) ?? []
+            if record.config.cell == .rnn || (gateNames == ["activation"]) {
+                out += "<p>A simple RNN has no gates: the chart shows its \(e(record.config.activation.rawValue)) activation "
                     + "h(t) instead.</p>\n"
             }
             let numbers = RunNumbers(record: record, verdict: verdicts[index])
@@ -471,7 +470,7 @@ private struct ReportPage {
                 out += facts([("Saturated at the last probe", e(saturationText(saturation)))])
             }
             out += charts(ofRun: index, in: "gates")
-            out += probeText(record.probeTokens, words: record.config.tokenize == "word")
+            out += probeText(record.probeTokens, words: record.config.tokenize == .word)
             return out
         }
         html += comparisonCharts(in: "gates")

@@ -75,8 +75,8 @@ public enum ReportWriter {
         let loaded = try given.map { ($0, try loadRecord(from: $0)) }
         // The lecture's order: simple RNN, then GRU, then LSTM; runs of one cell keep the order given.
         let ordered = loaded.enumerated().sorted { a, b in
-            let ra = cellRank(a.element.1.config.cell), rb = cellRank(b.element.1.config.cell)
-            return ra != rb ? ra < rb : a.offset < b.offset
+            let ca = a.element.1.config.cell, cb = b.element.1.config.cell
+            return ca != cb ? ca < cb : a.offset < b.offset
         }.map(\.element)
         let directories = ordered.map(\.0)
         var records = ordered.map(\.1)
@@ -144,15 +144,6 @@ public enum ReportWriter {
     }
 
     // MARK: Helpers
-
-    static func cellRank(_ cell: String) -> Int {
-        switch cell {
-        case "rnn": return 0
-        case "gru": return 1
-        case "lstm": return 2
-        default: return 3
-        }
-    }
 
     /// The folders, standardised, each kept once (first occurrence), checked to be folders.
     static func uniqueRunDirectories(_ directories: [URL]) throws -> [URL] {

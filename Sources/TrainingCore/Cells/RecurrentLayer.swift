@@ -1,35 +1,5 @@
+import DiagnoseRecord
 import Foundation
-
-/// The recurrent cell families, with PyTorch's gate counts and gate order.
-public enum CellKind: String, Sendable, CaseIterable, Codable {
-    case rnn, lstm, gru
-
-    /// Rows of W_ih and W_hh per hidden unit: 1 (rnn), 4 (lstm: i, f, g, o), 3 (gru: r, z, n).
-    public var gateCount: Int {
-        switch self {
-        case .rnn: return 1
-        case .lstm: return 4
-        case .gru: return 3
-        }
-    }
-
-    /// Gate names in weight-row order, as the record names them.
-    public var gateNames: [String] {
-        switch self {
-        case .rnn: return ["activation"]
-        case .lstm: return ["input", "forget", "candidate", "output"]
-        case .gru: return ["reset", "update", "candidate"]
-        }
-    }
-}
-
-/// The simple RNN's nonlinearity sigma in h(t) = sigma(W_h h(t-1) + W_x x(t) + b).
-public enum Activation: String, Sendable, CaseIterable, Codable {
-    case tanh, relu, linear
-
-    /// gamma, the largest value of sigma': the lecture's bound says rho(W_h) < 1 / gamma forces vanishing.
-    public var maxDerivative: Double { 1 }
-}
 
 /// One recurrent layer of one direction: where its weights live in the parameter buffer.
 ///

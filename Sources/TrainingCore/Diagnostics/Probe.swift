@@ -13,7 +13,7 @@ extension LanguageModel {
             let hidden = LagProfile(gradientFlow: flow.hidden)
             let cell = flow.cell.map { LagProfile(gradientFlow: $0) }
             var probe = LayerProbe(
-                layer: flow.layer, direction: flow.direction == 0 ? "forward" : "backward",
+                layer: flow.layer, direction: Direction(index: flow.direction),
                 gradientFlow: flow.hidden, lagProfile: hidden.values, decayPerStep: hidden.decayPerStep,
                 horizon: hidden.horizon, cellGradientFlow: flow.cell, cellLagProfile: cell?.values,
                 cellDecayPerStep: cell?.decayPerStep, cellHorizon: cell?.horizon,

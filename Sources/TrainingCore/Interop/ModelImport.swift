@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 
 /// Builds a `LanguageModel` from tensors saved from PyTorch (Embedding -> nn.RNN / nn.LSTM / nn.GRU

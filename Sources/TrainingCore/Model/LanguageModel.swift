@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 
 // Shapes: B batch, T steps, E embedding, H hidden, V vocabulary, D directions (1 or 2), L layers.
@@ -28,7 +29,6 @@ public struct ModelConfig: Sendable, Equatable {
 
 /// How the weights start.
 public struct Initialization: Sendable, Equatable {
-    public enum InputWeights: String, Sendable, CaseIterable { case xavier, orthogonal }
     public var inputWeights: InputWeights = .xavier
     /// Rescale every recurrent matrix (each gate block) so its spectral radius is this value.
     public var spectralRadius: Double? = nil

@@ -10,28 +10,33 @@ public enum ImportedProbe {
         public var batchSHA256: String
         /// Display strings for token ids, when a vocabulary was given.
         public var vocabulary: [String]?
+        /// How the batch's text became tokens; nil when it was given as token ids.
+        public var tokenization: Tokenization?
 
-        public init(weightsFile: String, batchFile: String, batchData: Data, vocabulary: [String]?) {
+        public init(weightsFile: String, batchFile: String, batchData: Data, vocabulary: [String]?,
+                    tokenization: Tokenization? = nil) {
             self.weightsFile = weightsFile
             self.batchFile = batchFile
             batchSHA256 = SHA256.hex(batchData)
             self.vocabulary = vocabulary
+            self.tokenization = tokenization
         }
     }
 
     public static func record(model: LanguageModel, input: ProbeInput, source: Source, name: String,
                               command: [String], toolVersion: String) -> RunRecord {
         let batch = input.batch, c = model.config
-        let config = RunConfig(cell: c.cell.rawValue, activation: c.cell == .rnn ? c.activation.rawValue : "tanh",
+        let config = RunConfig(cell: c.cell, activation: c.cell == .rnn ? c.activation : .tanh,
                                layers: c.layers, bidirectional: c.bidirectional, hidden: c.hidden, embed: c.embed,
-                               batch: batch.batch, bptt: batch.steps, steps: 0, optimizer: "none", learningRate: 0, clip: 0,
-                               seed: 0, initialization: "imported", spectralRadius: nil, forgetBias: 0, probeEvery: 1,
-                               evalEvery: 1, tokenize: source.vocabulary == nil ? "ids" : "vocabulary", vocabSizeLimit: nil,
+                               batch: batch.batch, bptt: batch.steps, steps: 0, optimizer: nil, learningRate: 0, clip: 0,
+                               seed: 0, initialization: nil, spectralRadius: nil, forgetBias: 0, probeEvery: 1,
+                               evalEvery: 1, tokenize: source.tokenization, vocabSizeLimit: nil,
                                validFraction: 0, lag: nil, threads: Parallelism.threads)
         let tokens = batch.batch * (batch.steps + 1)
         let corpus = CorpusInfo(name: source.batchFile, synthetic: false, sha256: source.batchSHA256, tokens: tokens,
                                 trainTokens: 0, validTokens: tokens, vocabularySize: c.vocabularySize)
-        var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command, config: config,
+        var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command,
+                               origin: .imported(weights: source.weightsFile), config: config,
                                corpus: corpus, parameterCount: model.parameterCount,
                                parameters: model.layout.entries.map { ParameterInfo(name: $0.name, shape: $0.shape) })
         let probe = model.probe(batch, step: 0, keepActivations: true, workspace: Workspace(model: model), state: input.state)
@@ -40,7 +45,7 @@ public enum ImportedProbe {
             let id = Int(batch.window[t * batch.batch])
             return source.vocabulary.map { $0[id] } ?? String(id)
         }
-        let top = probe.layers.last { $0.direction == "forward" }
+        let top = probe.topForward
         let losses = probe.stepLosses.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
         let loss = losses.reduce(0, +) / Double(max(losses.count, 1))
         record.summary = RunSummary(

@@ -25,8 +25,8 @@ struct Probe: ParsableCommand {
     @Option(help: "The vocabulary as a JSON array of token strings, index = token id (with --corpus).")
     var vocab: String?
 
-    @Option(help: "With --corpus: how text becomes tokens, char or word.")
-    var tokenize: String = "char"
+    @Option(help: "With --corpus: how text becomes tokens.")
+    var tokenize = Tokenization.char
 
     @Option(help: "With --corpus: rows in the batch.")
     var batch: Int = 8
@@ -35,10 +35,10 @@ struct Probe: ParsableCommand {
     var bptt: Int = 32
 
     @Option(help: "The cell, when the shapes leave it open (they never do for rnn vs lstm vs gru; checked).")
-    var cell: String?
+    var cell: CellKind?
 
-    @Option(help: "The simple RNN's nonlinearity (tanh and relu weights look alike): tanh, relu or linear.")
-    var activation: String = "tanh"
+    @Option(help: "The simple RNN's nonlinearity (tanh and relu weights look alike).")
+    var activation = Activation.tanh
 
     @Option(help: "The recurrent module's name prefix in the file, e.g. model.lstm. (default: rnn.).")
     var prefix: String?
@@ -54,11 +54,6 @@ struct Probe: ParsableCommand {
         }
         if tokens != nil && corpus != nil { throw ValidationError("--tokens and --corpus: give one of them") }
         if corpus != nil && vocab == nil { throw ValidationError("--corpus needs --vocab (the model's vocabulary)") }
-        if let cell, CellKind(rawValue: cell) == nil { throw ValidationError("--cell \(cell): use rnn, lstm or gru") }
-        guard Activation(rawValue: activation) != nil else {
-            throw ValidationError("--activation \(activation): use tanh, relu or linear")
-        }
-        guard Tokenization(rawValue: tokenize) != nil else { throw ValidationError("--tokenize \(tokenize): use char or word") }
         try positive("--batch", batch, max: 4096)
         try positive("--bptt", bptt, max: 4096)
         try validateRunName(name, flag: "--name")
@@ -74,8 +69,7 @@ struct Probe: ParsableCommand {
         let file = try Safetensors.read(from: URL(fileURLWithPath: weights))
         let model = try ModelImport.model(
             from: file.tensors, file: weights,
-            options: ModelImport.Options(cell: cell.flatMap(CellKind.init(rawValue:)),
-                                         activation: Activation(rawValue: activation)!, prefix: prefix))
+            options: ModelImport.Options(cell: cell, activation: activation, prefix: prefix))
         let (input, source) = try loadBatch(model: model)
         let outputDirectory = URL(fileURLWithPath: output.output)
         let runDirectory = try prepareRunDirectory(outputDirectory, name: name)
@@ -88,7 +82,7 @@ struct Probe: ParsableCommand {
         }, metadata: ["format": "pt", "source": weights], to: runDirectory.appendingPathComponent("model.safetensors"))
         let summary = try ReportWriter.renderRuns(runDirectories: ReportWriter.discoverRuns(in: outputDirectory),
                                                   outputDirectory: outputDirectory, options: output.renderOptions())
-        let top = record.probes[0].layers.last { $0.direction == "forward" }!
+        guard let top = record.probes.first?.topForward else { throw CommandError.usage("probe: the model has no forward layer to report") }
         print("\(model.config.layers)-layer \(model.config.bidirectional ? "bidirectional " : "")\(model.config.cell.rawValue), "
             + "V=\(model.config.vocabularySize) E=\(model.config.embed) H=\(model.config.hidden); batch \(input.batch.batch) x \(input.batch.steps)")
         print("decay per step \(format(top.decayPerStep, 3)), horizon \(top.horizon.map(String.init) ?? "beyond \(input.batch.steps)"), "
@@ -117,7 +111,7 @@ struct Probe: ParsableCommand {
             throw ProbeInputError(file: vocab!, problem: "has \(vocabulary.count) tokens but the model's embedding has "
                 + "\(model.config.vocabularySize) rows")
         }
-        let text = try Corpus.load(path: corpus!, tokenization: Tokenization(rawValue: tokenize)!, vocabSizeLimit: nil,
+        let text = try Corpus.load(path: corpus!, tokenization: tokenize, vocabSizeLimit: nil,
                                    validFraction: 0.5)
         var index: [String: Int] = [:]
         for (i, token) in vocabulary.enumerated() { index[token] = i }
@@ -140,6 +134,7 @@ struct Probe: ParsableCommand {
         let json = try JSONSerialization.data(withJSONObject: ["tokens": ids])
         let input = try ProbeInput.parse(json, file: corpus!, model: model)
         let corpusData = (try? Data(contentsOf: URL(fileURLWithPath: corpus!))) ?? Data()
-        return (input, ImportedProbe.Source(weightsFile: weights, batchFile: corpus!, batchData: corpusData, vocabulary: vocabulary))
+        return (input, ImportedProbe.Source(weightsFile: weights, batchFile: corpus!, batchData: corpusData, vocabulary: vocabulary,
+                                               tokenization: tokenize))
     }
 }

@@ -37,7 +37,7 @@ struct Train: ParsableCommand {
     }
 
     func execute() throws {
-        let cells = try model.cells()
+        let cells = model.cells
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let outputDirectory = URL(fileURLWithPath: output.output)
         try output.renderOptions().validate()
@@ -49,10 +49,6 @@ struct Train: ParsableCommand {
             let options = training.options(model: model.modelConfig(cell: cell), initialization: model.initialization(),
                                            threads: threadCount)
             let trainer = try Trainer(options: options, corpus: corpus)
-            trainer.corpusTokenization = training.corpus == nil ? "char" : training.tokenize
-            trainer.corpusVocabLimit = training.corpus != nil && training.tokenize == "word" ? training.vocabSize : nil
-            trainer.corpusValidFraction = training.validFraction
-            trainer.corpusLag = training.corpus == nil ? training.lag : nil
             if let weights { try trainer.load(tensors: try loadWeights(path: weights), file: weights) }
             runs.append((runName, trainer))
         }

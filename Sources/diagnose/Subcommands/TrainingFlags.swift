@@ -1,14 +1,15 @@
 import ArgumentParser
+import DiagnoseRecord
 import Foundation
 import TrainingCore
 
 /// The flags that define a model and how it is trained; shared by `train` and `bench`.
 struct ModelFlags: ParsableArguments {
-    @Option(help: "Cells to train, comma-separated: rnn, lstm, gru. Each run goes to <output>/<cell>/.")
-    var cell: String = "rnn,lstm"
+    @Option(help: "Cells to train, comma-separated. Each run goes to <output>/<cell>/.")
+    var cell = FlagList<CellKind>([.rnn, .lstm])
 
-    @Option(help: "The simple RNN's nonlinearity: tanh, relu or linear (the lecture's sigma(x) = x).")
-    var activation: String = "tanh"
+    @Option(help: "The simple RNN's nonlinearity (linear is the lecture's sigma(x) = x).")
+    var activation = Activation.tanh
 
     @Option(help: "Stacked recurrent layers.")
     var layers: Int = 1
@@ -22,8 +23,8 @@ struct ModelFlags: ParsableArguments {
     @Option(help: "Embedding size (E).")
     var embed: Int = 32
 
-    @Option(help: "Input-weight initialisation: xavier or orthogonal.")
-    var `init`: String = "xavier"
+    @Option(help: "Input-weight initialisation.")
+    var `init` = InputWeights.xavier
 
     @Option(name: .customLong("spectral-radius"),
             help: "Rescale every recurrent matrix W_h at initialisation to this spectral radius (e.g. 0.5 vanishes, 1.5 explodes).")
@@ -32,27 +33,9 @@ struct ModelFlags: ParsableArguments {
     @Option(name: .customLong("forget-bias"), help: "LSTM forget-gate bias at initialisation.")
     var forgetBias: Double = 1
 
-    func cells() throws -> [CellKind] {
-        let names = cell.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard !names.isEmpty else { throw ValidationError("--cell: give at least one of rnn, lstm, gru") }
-        var kinds: [CellKind] = []
-        for name in names {
-            guard let kind = CellKind(rawValue: name) else {
-                throw ValidationError("--cell \(name): unknown cell; use rnn, lstm or gru (comma-separated for several)")
-            }
-            if !kinds.contains(kind) { kinds.append(kind) }
-        }
-        return kinds
-    }
+    var cells: [CellKind] { cell.items }
 
     func validate() throws {
-        _ = try cells()
-        guard Activation(rawValue: activation) != nil else {
-            throw ValidationError("--activation \(activation): unknown activation; use tanh, relu or linear")
-        }
-        guard Initialization.InputWeights(rawValue: `init`) != nil else {
-            throw ValidationError("--init \(`init`): unknown initialisation; use xavier or orthogonal")
-        }
         try positive("--layers", layers, max: 16)
         try positive("--hidden", hidden, max: 4096)
         try positive("--embed", embed, max: 4096)
@@ -63,12 +46,12 @@ struct ModelFlags: ParsableArguments {
     }
 
     func modelConfig(cell: CellKind) -> ModelConfig {
-        ModelConfig(cell: cell, activation: Activation(rawValue: activation)!, layers: layers,
+        ModelConfig(cell: cell, activation: activation, layers: layers,
                     bidirectional: bidirectional, vocabularySize: 0, embed: embed, hidden: hidden)
     }
 
     func initialization() -> Initialization {
-        Initialization(inputWeights: Initialization.InputWeights(rawValue: `init`)!, spectralRadius: spectralRadius,
+        Initialization(inputWeights: `init`, spectralRadius: spectralRadius,
                        forgetBias: forgetBias)
     }
 }
@@ -83,8 +66,8 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "UTF-8 text to train on. Without it: the built-in synthetic recall corpus.")
     var corpus: String?
 
-    @Option(help: "How text becomes tokens: char or word.")
-    var tokenize: String = "char"
+    @Option(help: "How text becomes tokens.")
+    var tokenize = Tokenization.char
 
     @Option(name: .customLong("vocab-size"), help: "Word tokenisation: keep this many words (the rest become <unk>).")
     var vocabSize: Int = 10_000
@@ -95,8 +78,8 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Synthetic corpus: the recall lag (a symbol must be carried this many steps).")
     var lag: Int = 8
 
-    @Option(help: "Optimiser: sgd or adam.")
-    var optimizer: String = "adam"
+    @Option(help: "Optimiser.")
+    var optimizer = Optimizer.adam
 
     @Option(help: "Learning rate.")
     var lr: Double = 1e-2
@@ -123,12 +106,6 @@ struct TrainingFlags: ParsableArguments {
     var probeEvery: Int = 250
 
     func validate() throws {
-        guard Tokenization(rawValue: tokenize) != nil else {
-            throw ValidationError("--tokenize \(tokenize): use char or word")
-        }
-        guard OptimizerKind(rawValue: optimizer) != nil else {
-            throw ValidationError("--optimizer \(optimizer): use sgd or adam")
-        }
         guard lr.isFinite && lr > 0 else {
             throw ValidationError("--lr \(lr): the learning rate must be a positive finite number, e.g. 0.01")
         }
@@ -149,7 +126,7 @@ struct TrainingFlags: ParsableArguments {
 
     func options(model: ModelConfig, initialization: Initialization, threads: Int) -> TrainingOptions {
         var options = TrainingOptions(model: model, initialization: initialization)
-        options.optimizer = OptimizerKind(rawValue: optimizer)!
+        options.optimizer = optimizer
         options.learningRate = lr
         options.clip = clip
         options.steps = steps
@@ -165,8 +142,8 @@ struct TrainingFlags: ParsableArguments {
     /// The corpus these flags name. The synthetic corpus is made large enough for the run.
     func loadCorpus() throws -> Corpus {
         if let corpus {
-            return try Corpus.load(path: corpus, tokenization: Tokenization(rawValue: tokenize)!,
-                                   vocabSizeLimit: tokenize == "word" ? vocabSize : nil, validFraction: validFraction)
+            return try Corpus.load(path: corpus, tokenization: tokenize, vocabSizeLimit: vocabSize,
+                                   validFraction: validFraction)
         }
         return try SyntheticCorpus.make(lag: lag, tokens: 400_000, validFraction: validFraction, seed: seed)
     }
