@@ -11,9 +11,9 @@ extension Optimizer: ExpressibleByArgument {}
 extension InputWeights: ExpressibleByArgument {}
 extension Tokenization: ExpressibleByArgument {}
 
-/// A comma-separated flag value (`--cell rnn,lstm`): each item parsed as `Element`, repeats
-/// dropped, at least one item.
-struct FlagList<Element: ExpressibleByArgument & RawRepresentable & Equatable>: ExpressibleByArgument
+/// A comma-separated list of words (`--cell rnn,lstm`): each item parsed as `Element`, repeats
+/// dropped, at least one item. (`FlagList` is the same for numbers, with ranges.)
+struct WordList<Element: ExpressibleByArgument & RawRepresentable & Equatable>: ExpressibleByArgument
 where Element.RawValue == String {
     var items: [Element]
 

@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
     var config: String = "a,b,c"
 
     @Option(help: "Cells, comma-separated.")
-    var cell = FlagList<CellKind>([.rnn, .lstm, .gru])
+    var cell = WordList<CellKind>([.rnn, .lstm, .gru])
 
     @Option(name: .customLong("window-seconds"), help: "Length of one timed window of whole steps.")
     var windowSeconds: Double = 2
