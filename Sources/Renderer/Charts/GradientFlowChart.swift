@@ -38,7 +38,7 @@ enum GradientFlowChart {
             let layer = slot.flatMap { probe?.layer($0) }
             let where_ = slot.map { record.hasManyLayerSlots ? " — \($0.label)" : "" } ?? ""
             // The probe text reads in processing order: reversed for a backward direction.
-            let tokens = slot?.direction == "backward" ? Array(record.probeTokens.reversed()) : record.probeTokens
+            let tokens = slot?.direction == .backward ? Array(record.probeTokens.reversed()) : record.probeTokens
             var hidden = panel(title: "Hidden state h(j)" + where_, matrix: layer?.gradientFlow, horizon: layer?.horizon,
                                T: T, colorScale: colorScale, barTitle: columns == 1 ? barTitle : nil,
                                missing: probe == nil ? "no probes recorded in this run" : "no gradient-flow data")
