@@ -101,12 +101,14 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// Synthetic corpus only: the recall lag.
     public var lag: Int?
     public var threads: Int
+    /// How the layers are wired through depth; nil (records written before it existed) means plain.
+    public var connections: LayerConnections?
 
     public init(cell: String, activation: String, layers: Int, bidirectional: Bool, hidden: Int, embed: Int,
                 batch: Int, bptt: Int, steps: Int, optimizer: String, learningRate: Double, clip: Double,
                 seed: UInt64, initialization: String, spectralRadius: Double?, forgetBias: Double,
                 probeEvery: Int, evalEvery: Int, tokenize: String, vocabSizeLimit: Int?, validFraction: Double,
-                lag: Int?, threads: Int) {
+                lag: Int?, threads: Int, connections: LayerConnections? = nil) {
         self.cell = cell
         self.activation = activation
         self.layers = layers
@@ -130,6 +132,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
         self.validFraction = validFraction
         self.lag = lag
         self.threads = threads
+        self.connections = connections
     }
 }
 
@@ -242,6 +245,10 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var clippedFraction: Double?
     /// Gate name -> saturated fraction at the last probe (top layer, forward direction).
     public var gateSaturation: [String: Double]?
+    /// The depth profile's first entry (forward direction) at the first and the last probe: how much
+    /// of the top layer's gradient reaches the bottom layer. nil for one-layer models.
+    public var depthShareFirst: Double?
+    public var depthShareLast: Double?
     public var tokensPerSecond: Double?
     public var seconds: Double?
     public var stepsCompleted: Int
@@ -281,11 +288,33 @@ public struct ProbeRecord: Codable, Sendable, Equatable {
     public var parameterGradientNorms: [String: Double]
     /// One entry per (layer, direction), layer 0 first, forward before backward.
     public var layers: [LayerProbe]
-    public init(step: Int, stepLosses: [[Double]], parameterGradientNorms: [String: Double], layers: [LayerProbe]) {
+    /// Gradient flow through depth, one entry per direction (forward first); nil in records written
+    /// before it existed.
+    public var depth: [DepthProbe]?
+    public init(step: Int, stepLosses: [[Double]], parameterGradientNorms: [String: Double], layers: [LayerProbe],
+                depth: [DepthProbe]? = nil) {
         self.step = step
         self.stepLosses = stepLosses
         self.parameterGradientNorms = parameterGradientNorms
         self.layers = layers
+        self.depth = depth
+    }
+}
+
+/// How far the gradient of the probe batch's mean loss J reaches down the stack of one direction.
+public struct DepthProbe: Codable, Sendable, Equatable {
+    /// "forward" or "backward".
+    public var direction: String
+    /// D[l][t] = mean_b ||dJ / dh_l,b(t)||_2 for every layer l (layer 0 first) and step t: the total
+    /// derivative, through the recurrence, the layers above and any skip connections.
+    public var gradient: [[Double]]
+    /// profile[l] = mean_t D[l][t] / mean_t D[L-1][t]: the share of the top layer's gradient that
+    /// reaches layer l (1 at the top).
+    public var profile: [Double]
+    public init(direction: String, gradient: [[Double]], profile: [Double]) {
+        self.direction = direction
+        self.gradient = gradient
+        self.profile = profile
     }
 }
 

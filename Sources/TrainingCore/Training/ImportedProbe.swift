@@ -27,7 +27,7 @@ public enum ImportedProbe {
                                batch: batch.batch, bptt: batch.steps, steps: 0, optimizer: "none", learningRate: 0, clip: 0,
                                seed: 0, initialization: "imported", spectralRadius: nil, forgetBias: 0, probeEvery: 1,
                                evalEvery: 1, tokenize: source.vocabulary == nil ? "ids" : "vocabulary", vocabSizeLimit: nil,
-                               validFraction: 0, lag: nil, threads: Parallelism.threads)
+                               validFraction: 0, lag: nil, threads: Parallelism.threads, connections: c.connections)
         let tokens = batch.batch * (batch.steps + 1)
         let corpus = CorpusInfo(name: source.batchFile, synthetic: false, sha256: source.batchSHA256, tokens: tokens,
                                 trainTokens: 0, validTokens: tokens, vocabularySize: c.vocabularySize)
@@ -49,6 +49,8 @@ public enum ImportedProbe {
             spectralRadiusFirst: top?.spectrum.whole.spectralRadius, spectralRadiusLast: top?.spectrum.whole.spectralRadius,
             gateSaturation: top.map { Dictionary(uniqueKeysWithValues: $0.gates.map { ($0.name, $0.saturated) }) },
             stepsCompleted: 0)
+        record.summary.depthShareFirst = probe.firstLayerShare
+        record.summary.depthShareLast = probe.firstLayerShare
         return record
     }
 }

@@ -191,7 +191,7 @@ public final class Trainer {
                   spectralRadius: options.initialization.spectralRadius, forgetBias: options.initialization.forgetBias,
                   probeEvery: options.probeEvery, evalEvery: options.evalEvery, tokenize: corpusTokenization,
                   vocabSizeLimit: corpusVocabLimit, validFraction: corpusValidFraction, lag: corpusLag,
-                  threads: options.threads)
+                  threads: options.threads, connections: options.model.connections)
     }
 
     /// Corpus facts the record's config repeats (set by whoever built the corpus).
@@ -219,7 +219,7 @@ public final class Trainer {
         func radius(_ probe: ProbeRecord?) -> Double? {
             probe?.layers.first { $0.direction == "forward" && $0.layer == model.config.layers - 1 }?.spectrum.whole.spectralRadius
         }
-        return RunSummary(
+        var summary = RunSummary(
             finalTrainLoss: trainLoss, finalTrainPerplexity: trainLoss.map { Foundation.exp($0) },
             finalValidLoss: lastEval?.validLoss, finalValidPerplexity: lastEval?.validPerplexity,
             recallAccuracy: lastEval?.recallAccuracy, decayPerStep: top?.decayPerStep, horizon: top?.horizon,
@@ -229,6 +229,9 @@ public final class Trainer {
             gateSaturation: saturation,
             tokensPerSecond: trainingSeconds > 0 ? Double(completed) * tokensPerStep / trainingSeconds : nil,
             seconds: trainingSeconds, stepsCompleted: completed)
+        summary.depthShareFirst = record.probes.first?.firstLayerShare
+        summary.depthShareLast = lastProbe?.firstLayerShare
+        return summary
     }
 
     /// The model's tensors as safetensors, with PyTorch's names and layouts.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import DiagnoseRecord
 import TrainingCore
 
 /// The flags that define a model and how it is trained; shared by `train` and `bench`.
@@ -15,6 +16,12 @@ struct ModelFlags: ParsableArguments {
 
     @Flag(help: "Also train a backward LM on the reversed text (ELMo-style), sharing embedding and decoder.")
     var bidirectional = false
+
+    @Flag(help: "Residual stack: from the second layer up, add the layer below's output to each layer's output.")
+    var residual = false
+
+    @Flag(help: "Dense stack: each layer reads the embedding and every lower layer's output, concatenated.")
+    var dense = false
 
     @Option(help: "Hidden units per layer (H).")
     var hidden: Int = 64
@@ -54,6 +61,9 @@ struct ModelFlags: ParsableArguments {
             throw ValidationError("--init \(`init`): unknown initialisation; use xavier or orthogonal")
         }
         try positive("--layers", layers, max: 16)
+        if residual && dense {
+            throw ValidationError("--residual and --dense: choose one way to connect the layers")
+        }
         try positive("--hidden", hidden, max: 4096)
         try positive("--embed", embed, max: 4096)
         if let spectralRadius, !(spectralRadius.isFinite && spectralRadius > 0) {
@@ -64,7 +74,12 @@ struct ModelFlags: ParsableArguments {
 
     func modelConfig(cell: CellKind) -> ModelConfig {
         ModelConfig(cell: cell, activation: Activation(rawValue: activation)!, layers: layers,
-                    bidirectional: bidirectional, vocabularySize: 0, embed: embed, hidden: hidden)
+                    bidirectional: bidirectional, vocabularySize: 0, embed: embed, hidden: hidden,
+                    connections: connections)
+    }
+
+    var connections: LayerConnections {
+        residual ? .residual : dense ? .dense : .plain
     }
 
     func initialization() -> Initialization {
