@@ -43,6 +43,9 @@ struct Probe: ParsableCommand {
     @Option(help: "The recurrent module's name prefix in the file, e.g. model.lstm. (default: rnn.).")
     var prefix: String?
 
+    @Flag(help: "The layers are residual (y_l = h_l + y_(l-1)); shapes cannot tell. Dense stacks are recognised by their shapes.")
+    var residual = false
+
     @Option(help: "Run folder name under --output.")
     var name: String = "imported"
 
@@ -75,7 +78,8 @@ struct Probe: ParsableCommand {
         let model = try ModelImport.model(
             from: file.tensors, file: weights,
             options: ModelImport.Options(cell: cell.flatMap(CellKind.init(rawValue:)),
-                                         activation: Activation(rawValue: activation)!, prefix: prefix))
+                                         activation: Activation(rawValue: activation)!, prefix: prefix,
+                                         connections: residual ? .residual : nil))
         let (input, source) = try loadBatch(model: model)
         let outputDirectory = URL(fileURLWithPath: output.output)
         let runDirectory = try prepareRunDirectory(outputDirectory, name: name)
