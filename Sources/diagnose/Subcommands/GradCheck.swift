@@ -12,6 +12,10 @@ struct GradCheck: ParsableCommand {
     @Option(help: "Largest acceptable relative error.")
     var tolerance: Double = GradientCheck.tolerance
 
+    func validate() throws {
+        try model.requireSingleValues(command: "gradcheck")
+    }
+
     func run() throws {
         var failed = false
         for cell in try model.cells() {
