@@ -6,7 +6,7 @@ import DiagnoseRecord
 import Foundation
 
 public enum CompareCharts {
-    /// Ids in the order `render` returns them.
+    /// Ids in the order `render` returns them ("compare-depth" follows when a run has two or more layers).
     public static let ids = ["compare-lag-profiles", "compare-training", "compare-spectra"]
 
     /// The comparison charts of `records` (meant for two or more runs; one run or none still gives
@@ -23,6 +23,7 @@ public enum CompareCharts {
     static func figures(_ records: [RunRecord]) -> [ChartFigure] {
         let styles = runStyles(records)
         return [lagProfiles(records, styles), training(records, styles), spectra(records, styles)]
+            + [DepthChart.comparison(records, styles)].compactMap { $0 }
     }
 
     struct RunStyle {
