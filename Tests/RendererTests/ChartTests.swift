@@ -144,7 +144,7 @@ enum Pixels {
     func everyChartRendersWithNotes(name: String) throws {
         let record = try #require(RobustnessTests.cases.first { $0.name == name }?.record)
         let results = try RunCharts.renderFigures(record, options: RenderOptions())
-        #expect(results.map(\.image.id) == RunCharts.ids)
+        #expect(results.map(\.image.id) == RunCharts.ids(for: record))
         for (image, figure) in results {
             let decoded = try PNGCodec.decode(image.png)
             #expect(decoded.width == image.width)
@@ -176,7 +176,7 @@ enum Pixels {
     @Test func comparisonSurvivesBrokenAndSingleRuns() throws {
         let broken = RobustnessTests.cases.map(\.record)
         let charts = try CompareCharts.render(broken, options: RenderOptions())
-        #expect(charts.map(\.id) == CompareCharts.ids)
+        #expect(charts.map(\.id) == CompareCharts.ids(for: broken))
         let single = try CompareCharts.renderFigures([SampleRecords.small()], options: RenderOptions())
         #expect(single.allSatisfy { $0.figure.notes.contains { $0.text.contains("two or more runs") } })
         let none = try CompareCharts.render([], options: RenderOptions())
@@ -356,7 +356,7 @@ enum Pixels {
         #expect(try RunCharts.render(single, options: RenderOptions()).map(\.id) == RunCharts.ids)
         let deep = Self.stacked(layers: 4, factor: 0.3, wiring: .plain)
         let charts = try RunCharts.render(deep, options: RenderOptions())
-        #expect(charts.map(\.id) == RunCharts.ids + ["depth"])
+        #expect(charts.map(\.id) == RunCharts.ids + ["depth"] && RunCharts.ids(for: deep) == RunCharts.ids + ["depth"])
         let depth = try #require(charts.last)
         let decoded = try PNGCodec.decode(depth.png)
         #expect(decoded.width == depth.width && depth.width >= 1000)

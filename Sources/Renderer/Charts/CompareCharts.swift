@@ -9,6 +9,11 @@ public enum CompareCharts {
     /// Ids in the order `render` returns them ("compare-depth" follows when a run has two or more layers).
     public static let ids = ["compare-lag-profiles", "compare-training", "compare-spectra"]
 
+    /// The ids `render` returns for `records`.
+    public static func ids(for records: [RunRecord]) -> [String] {
+        ids + (records.contains(where: DepthChart.applies) ? [DepthChart.comparisonID] : [])
+    }
+
     /// The comparison charts of `records` (meant for two or more runs; one run or none still gives
     /// charts, with notes).
     public static func render(_ records: [RunRecord], options: RenderOptions) throws -> [ChartImage] {

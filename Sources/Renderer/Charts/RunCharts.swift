@@ -7,6 +7,11 @@ public enum RunCharts {
     /// Ids in the order `render` returns them; stacks of two or more layers also get "depth", last.
     public static let ids = ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"]
 
+    /// The ids `render` returns for `record`.
+    public static func ids(for record: RunRecord) -> [String] {
+        ids + (DepthChart.applies(to: record) ? [DepthChart.id] : [])
+    }
+
     /// Every chart of one run, in the order of `ids`. Throws only when no font can be loaded or
     /// libpng fails; missing or broken data gives a chart with a note instead.
     public static func render(_ record: RunRecord, options: RenderOptions) throws -> [ChartImage] {
