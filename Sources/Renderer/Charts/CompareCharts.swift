@@ -26,9 +26,14 @@ public enum CompareCharts {
     }
 
     static func figures(_ records: [RunRecord]) -> [ChartFigure] {
+        // Stacks add their depth profiles, one line per run (seed groups included).
+        let depth = [DepthChart.comparison(records, runStyles(records))].compactMap { $0 }
+        let groups = RunGroups.seedGroups(records)
+        if groups.contains(where: { $0.records.count > 1 }) { return groupedFigures(groups) + depth }
         let styles = runStyles(records)
-        return [lagProfiles(records, styles), training(records, styles), spectra(records, styles)]
-            + [DepthChart.comparison(records, styles)].compactMap { $0 }
+        let shown = min(records.count, maximumSpectrumPanels)
+        return [lagProfiles(records, styles), training(records, styles),
+                spectra(Array(records.prefix(shown)), Array(styles.prefix(shown)))] + depth
     }
 
     struct RunStyle {
