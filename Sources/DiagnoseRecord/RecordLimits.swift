@@ -135,9 +135,6 @@ extension LayerProbe {
             }
         }
         guard (0..<layers).contains(layer) else { throw fail("layer", "is \(layer); the run has \(layers) layer(s)") }
-        guard direction == "forward" || direction == "backward" else {
-            throw fail("direction", "is \"\(direction.prefix(40))\"; it must be \"forward\" or \"backward\"")
-        }
         try triangle("gradientFlow", gradientFlow)
         try triangle("cellGradientFlow", cellGradientFlow)
         try triangle("recallGradientFlow", recallGradientFlow)

@@ -33,10 +33,10 @@ func writeTensors(_ tensors: [SafetensorsTensor], to url: URL) throws {
         }
         var huge = try RecordCoding.encode(
             RunRecord(tool: ToolInfo(version: "0"), name: "huge", command: [],
-                      config: RunConfig(cell: "rnn", activation: "tanh", layers: 1, bidirectional: false, hidden: 4, embed: 4,
-                                        batch: 1, bptt: 1 << 40, steps: 1, optimizer: "sgd", learningRate: 1, clip: 0, seed: 0,
-                                        initialization: "xavier", spectralRadius: nil, forgetBias: 0, probeEvery: 1, evalEvery: 1,
-                                        tokenize: "char", vocabSizeLimit: nil, validFraction: 0.1, lag: nil, threads: 1),
+                      config: RunConfig(cell: .rnn, activation: .tanh, layers: 1, bidirectional: false, hidden: 4, embed: 4,
+                                        batch: 1, bptt: 1 << 40, steps: 1, optimizer: .sgd, learningRate: 1, clip: 0, seed: 0,
+                                        initialization: .xavier, spectralRadius: nil, forgetBias: 0, probeEvery: 1, evalEvery: 1,
+                                        tokenize: .char, vocabSizeLimit: nil, validFraction: 0.1, lag: nil, threads: 1),
                       corpus: CorpusInfo(name: "c", synthetic: false, sha256: "", tokens: 1, trainTokens: 1, validTokens: 0,
                                          vocabularySize: 2),
                       parameterCount: 0, parameters: []))

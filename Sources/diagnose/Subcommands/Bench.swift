@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
     var config: String = "a,b,c"
 
     @Option(help: "Cells, comma-separated.")
-    var cell: String = "rnn,lstm,gru"
+    var cell = WordList<CellKind>([.rnn, .lstm, .gru])
 
     @Option(name: .customLong("window-seconds"), parsing: .unconditional, help: "Length of one timed window of whole steps.")
     var windowSeconds: Double = 2
@@ -44,9 +44,6 @@ struct Bench: ParsableCommand {
     func validate() throws {
         for name in config.split(separator: ",") where BenchConfig.all[String(name)] == nil {
             throw ValidationError("--config \(name): unknown configuration; use a, b or c")
-        }
-        for name in cell.split(separator: ",") where CellKind(rawValue: String(name)) == nil {
-            throw ValidationError("--cell \(name): unknown cell; use rnn, lstm or gru")
         }
         try positive("--windows", windows, max: 1000)
         try positive("--threads", threads, max: 256)
@@ -89,8 +86,8 @@ struct Bench: ParsableCommand {
         if fingerprint {
             setComputeThreads(threads)
             for name in config.split(separator: ",").map(String.init) {
-                for cellName in cell.split(separator: ",").map(String.init) {
-                    print("\(name) \(cellName): \(BenchConfig.all[name]!.fingerprint(cell: CellKind(rawValue: cellName)!))")
+                for cell in cell.items {
+                    print("\(name) \(cell.rawValue): \(BenchConfig.all[name]!.fingerprint(cell: cell))")
                 }
             }
             return
@@ -106,7 +103,7 @@ struct Bench: ParsableCommand {
         // The JSON path is checked before minutes of measuring.
         if let json { try reportingErrors { try checkWritableFile(json, flag: "--json") } }
         let configs = config.split(separator: ",").map(String.init)
-        let cells = cell.split(separator: ",").map(String.init)
+        let cells = cell.items.map(\.rawValue)
         var report = BenchReport()
         if !skipTraining {
             print("Training throughput (tokens/s; median of \(windows) windows of >= \(windowSeconds)s; \(threads) threads)")
@@ -128,10 +125,10 @@ struct Bench: ParsableCommand {
         }
         print("\nGradient-flow probe, config a (B=32, T=64, all 2080 pairs; forward, per-step losses, "
             + "per-tensor gradient norms and G)")
-        for cellName in cells {
-            let seconds = BenchConfig.all["a"]!.measureProbe(cell: CellKind(rawValue: cellName)!, repetitions: 7)
-            report.probe.append(ProbeFigure(config: "a", cell: cellName, seconds: seconds))
-            print("  \(cellName): \(String(format: "%.4f", seconds)) s")
+        for kind in cell.items {
+            let seconds = BenchConfig.all["a"]!.measureProbe(cell: kind, repetitions: 7)
+            report.probe.append(ProbeFigure(config: "a", cell: kind.rawValue, seconds: seconds))
+            print("  \(kind.rawValue): \(String(format: "%.4f", seconds)) s")
         }
         print("\nMatrix multiply (one thread; peak = 64 flops/cycle x \(String(format: "%.0f", cpuMegahertz())) MHz)")
         for (m, n, k) in [(32, 512, 128), (128, 128, 128), (512, 512, 512)] {
