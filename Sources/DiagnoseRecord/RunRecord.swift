@@ -101,6 +101,16 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// Synthetic corpus only: the recall lag.
     public var lag: Int?
     public var threads: Int
+    /// Word tokenisation: whether `<eos>` was appended at every line end (absent in older records).
+    public var endOfLine: Bool?
+    /// Dropout probability on the non-recurrent connections during training (absent: 0).
+    public var dropout: Double?
+    /// Set when the length was given as passes over the training windows; `steps` is then
+    /// epochs x windows per epoch.
+    public var epochs: Int?
+    /// The learning rate was multiplied by this after every evaluation that did not improve the
+    /// best validation loss (absent: never).
+    public var learningRateDecay: Double?
 
     public init(cell: String, activation: String, layers: Int, bidirectional: Bool, hidden: Int, embed: Int,
                 batch: Int, bptt: Int, steps: Int, optimizer: String, learningRate: Double, clip: Double,
@@ -143,6 +153,16 @@ public struct CorpusInfo: Codable, Sendable, Equatable {
     public var trainTokens: Int
     public var validTokens: Int
     public var vocabularySize: Int
+    /// Validation (test) tokens represented by `<unk>`: not in the vocabulary, which comes from the
+    /// training split alone (word level also: cut by the vocabulary cap, or `<unk>` in the text).
+    public var unknownValidTokens: Int?
+    public var testTokens: Int?
+    public var unknownTestTokens: Int?
+    /// Separate validation and test files (`--valid`, `--test`): name as given and SHA-256.
+    public var validFile: String?
+    public var validSha256: String?
+    public var testFile: String?
+    public var testSha256: String?
     public init(name: String, synthetic: Bool, sha256: String, tokens: Int, trainTokens: Int,
                 validTokens: Int, vocabularySize: Int) {
         self.name = name
@@ -228,6 +248,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var finalTrainPerplexity: Double?
     public var finalValidLoss: Double?
     public var finalValidPerplexity: Double?
+    /// With a test file: the loss over the whole test split with the final weights, measured once.
+    public var finalTestLoss: Double?
+    public var finalTestPerplexity: Double?
     public var recallAccuracy: Double?
     /// Top layer, forward direction, hidden state, at the last probe.
     public var decayPerStep: Double?

@@ -27,6 +27,12 @@ public final class Workspace {
     var dGhAll: FloatBuffer?
     /// Test hook: perturb one layer's state during the next forward passes.
     public var perturbation: StatePerturbation?
+    /// Training only: the dropout masks the next forward and backward pass apply (nil: none, as in
+    /// evaluation and the probes). Their batch and window must match the batch's.
+    public var dropout: DropoutMasks?
+    /// With dropout: [direction][layer] the layer's outputs after their mask (what the next layer,
+    /// or the decoder, reads).
+    var droppedOutputs: [[FloatBuffer?]]
 
     public init(model: LanguageModel) {
         let d = model.config.directions, l = model.config.layers
@@ -34,6 +40,7 @@ public final class Workspace {
         embedded = Array(repeating: nil, count: d)
         probabilities = Array(repeating: nil, count: d)
         rowLosses = Array(repeating: [], count: d)
+        droppedOutputs = Array(repeating: Array(repeating: nil, count: l), count: d)
     }
 }
 
@@ -46,6 +53,8 @@ extension LanguageModel {
         let rows = T * B
         let p = parameters.pointer
         var losses: [Double] = []
+        let dropout = workspace.dropout
+        precondition(dropout == nil || (dropout!.batch == B && dropout!.steps == T))
         for direction in 0..<config.directions {
             let x = FloatBuffer.ensure(&workspace.embedded[direction], count: rows * E)
             for t in 0..<T {
@@ -54,6 +63,7 @@ extension LanguageModel {
                     (x.pointer + (t * B + b) * E).update(from: p + embedding + token * E, count: E)
                 }
             }
+            dropout?.apply(direction: direction, site: 0, to: x.pointer, count: rows * E)
             var input = UnsafePointer(x.pointer)
             for (l, layer) in stacks[direction].enumerated() {
                 let h0 = direction == 0 ? state.map { UnsafePointer($0.h[l].pointer) } : nil
@@ -62,6 +72,13 @@ extension LanguageModel {
                 layer.forward(params: p, input: input, steps: T, batch: B, h0: h0, c0: c0,
                               cache: &workspace.caches[direction][l], perturbation: nudge)
                 input = UnsafePointer(workspace.caches[direction][l].outputs(hidden: H))
+                if let dropout {
+                    // The state itself stays intact (it is carried and recurs); a masked copy feeds upwards.
+                    let dropped = FloatBuffer.ensure(&workspace.droppedOutputs[direction][l], count: rows * H)
+                    dropped.pointer.update(from: input, count: rows * H)
+                    dropout.apply(direction: direction, site: l + 1, to: dropped.pointer, count: rows * H)
+                    input = UnsafePointer(dropped.pointer)
+                }
             }
             // Decoder: logits = h W_dec^T + b_dec, then softmax and cross-entropy per row.
             let probs = FloatBuffer.ensure(&workspace.probabilities[direction], count: rows * V)
@@ -135,7 +152,9 @@ extension LanguageModel {
         let scale = 1 / Float(rows * config.directions)
         for direction in 0..<config.directions {
             let dLogits = logitAdjoints(batch, direction: direction, scale: scale, workspace: workspace)
-            let top = workspace.caches[direction][config.layers - 1].outputs(hidden: H)
+            let dropout = workspace.dropout
+            let top = dropout == nil ? workspace.caches[direction][config.layers - 1].outputs(hidden: H)
+                : workspace.droppedOutputs[direction][config.layers - 1]!.pointer
             // Decoder gradients: dW_dec += dlogits^T h, db_dec += column sums, dh = dlogits W_dec.
             sgemm(transA: true, transB: false, m: V, n: H, k: rows, alpha: 1, a: dLogits.pointer, lda: V,
                   b: top, ldb: H, beta: 1, c: g + decoderWeight, ldc: H, threads: Parallelism.threads)
@@ -147,6 +166,8 @@ extension LanguageModel {
             var dOut = FloatBuffer.ensure(&workspace.dOutputs, count: rows * max(H, E))
             sgemm(transA: false, transB: false, m: rows, n: H, k: V, alpha: 1, a: dLogits.pointer, lda: V,
                   b: p + decoderWeight, ldb: H, beta: 0, c: dOut.pointer, ldc: H, threads: Parallelism.threads)
+            // Backward through the mask before the decoder.
+            dropout?.apply(direction: direction, site: config.layers, to: dOut.pointer, count: rows * H)
             for l in stride(from: config.layers - 1, through: 0, by: -1) {
                 let layer = stacks[direction][l]
                 let dIn = FloatBuffer.ensure(&workspace.dInputs, count: rows * max(H, E))
@@ -156,6 +177,8 @@ extension LanguageModel {
                 // The input adjoint becomes the next layer down's output adjoint.
                 swap(&workspace.dOutputs, &workspace.dInputs)
                 dOut = workspace.dOutputs!
+                // Backward through the mask on this layer's input (the layer below's output, or the embedding).
+                dropout?.apply(direction: direction, site: l, to: dOut.pointer, count: rows * (l == 0 ? E : H))
             }
             // Embedding: scatter-add each row's input adjoint into its token's row.
             // Rows in order (a token may repeat); the embedding columns are independent.

@@ -41,7 +41,10 @@ struct Train: ParsableCommand {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let outputDirectory = URL(fileURLWithPath: output.output)
         try output.renderOptions().validate()
-        let corpus = try training.loadCorpus()
+        if !quiet { for warning in training.ineffectiveFlags() { printError("warning: \(warning)") } }
+        let loading = CorpusLoadPrinter(quiet: quiet)
+        let corpus = try training.loadCorpus(progress: loading.update)
+        loading.finish()
         // Build every trainer first: bad sizes and short corpora fail before any training starts.
         var runs: [(name: String, trainer: Trainer)] = []
         for cell in cells {
@@ -49,10 +52,12 @@ struct Train: ParsableCommand {
             let options = training.options(model: model.modelConfig(cell: cell), initialization: model.initialization(),
                                            threads: threadCount)
             let trainer = try Trainer(options: options, corpus: corpus)
-            trainer.corpusTokenization = training.corpus == nil ? "char" : training.tokenize
-            trainer.corpusVocabLimit = training.corpus != nil && training.tokenize == "word" ? training.vocabSize : nil
-            trainer.corpusValidFraction = training.validFraction
-            trainer.corpusLag = training.corpus == nil ? training.lag : nil
+            let words = training.corpus != nil && training.tokenization == .word
+            trainer.corpusTokenization = words ? "word" : "char"
+            trainer.corpusVocabLimit = words ? training.vocabSize ?? 10_000 : nil
+            // 0 when the validation split is a file of its own.
+            trainer.corpusValidFraction = training.valid == nil ? training.validFraction ?? 0.1 : 0
+            trainer.corpusLag = training.corpus == nil ? training.lag ?? 8 : nil
             if let weights { try trainer.load(tensors: try loadWeights(path: weights), file: weights) }
             runs.append((runName, trainer))
         }
