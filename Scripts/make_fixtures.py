@@ -21,6 +21,21 @@ g = 1 (RNN), 4 (LSTM), 3 (GRU) gate blocks stacked in weight_ih/weight_hh/bias_*
     specials                 mixed dtypes: F16 and BF16 zeros, subnormals, extremes, infinities and
                              NaNs; F64 values that round or overflow in float32; a scalar; an empty tensor
 
+A checkpoint series (series/, read by CheckpointTests): a 2-layer GRU LM (V=9, E=5, H=4) at three
+training steps, its recurrent weights grown step by step as training would, plus a probe batch and
+metrics logs, and files that must be refused:
+
+    series/ckpt_000000       step 0 from the name (no metadata)
+    series/ckpt_000020       metadata step "20", equal to the number in the name
+    series/late              metadata step "45", no number in the name
+    series/tokens.json       the probe batch (B=3 rows of T + 1 = 8 ids)
+    series/metrics.jsonl     the loop's log as JSON Lines; metrics.csv the same as CSV
+    series_bad/hidden5_step-30      H=5: an architecture that differs
+    series_bad/extra_step-30        one tensor more than the series
+    series_bad/again_step-20        step 20 again (from the name)
+    series_bad/nostep               neither metadata step nor a number in the name
+    series_bad/badstep_7            metadata step "1.5e3"
+
 Next to each X.safetensors, X.json holds what the Swift test checks: metadata, every tensor's
 dtype and shape, the float64 sum of its float32 values, and a few elements with their float32
 bit patterns. Run from anywhere: python3 Scripts/make_fixtures.py
@@ -199,6 +214,69 @@ def gru_tied_source(rng):
     ]
 
 
+def gru2_source(rng, hidden=4, growth=1.0):
+    """A 2-layer GRU LM, PyTorch's init; W_hh scaled by `growth` (1 at step 0)."""
+    v, e = 9, 5
+    k = 1 / np.sqrt(hidden)
+    out = [("embedding.weight", (v, e), rng.standard_normal((v, e)))]
+    for layer, inputs in ((0, e), (1, hidden)):
+        out.append((f"rnn.weight_ih_l{layer}", (3 * hidden, inputs), uniform(rng, k, (3 * hidden, inputs))))
+        out.append((f"rnn.weight_hh_l{layer}", (3 * hidden, hidden), growth * uniform(rng, k, (3 * hidden, hidden))))
+        out.append((f"rnn.bias_ih_l{layer}", (3 * hidden,), uniform(rng, k, (3 * hidden,))))
+        out.append((f"rnn.bias_hh_l{layer}", (3 * hidden,), uniform(rng, k, (3 * hidden,))))
+    out.append(("decoder.weight", (v, hidden), uniform(rng, k, (v, hidden))))
+    out.append(("decoder.bias", (v,), uniform(rng, k, (v,))))
+    return out
+
+
+def series_fixtures():
+    """The checkpoint series and its refused neighbours (see the module doc)."""
+    good, bad = OUT / "series", OUT / "series_bad"
+    good.mkdir(exist_ok=True)
+    bad.mkdir(exist_ok=True)
+
+    def save(path, source, metadata):
+        tensors = [(name, "F32", shape, stored("F32", values)[0]) for name, shape, values in source]
+        write_safetensors(path, tensors, metadata=metadata)
+        read_back(path)
+
+    def checkpoint(step, hidden=4):
+        # The same draws at every step; training here only grows the recurrent weights.
+        return gru2_source(np.random.default_rng(SEED + 7), hidden=hidden, growth=1.0 + step / 30)
+
+    save(good / "ckpt_000000.safetensors", checkpoint(0), None)
+    save(good / "ckpt_000020.safetensors", checkpoint(20), {"format": "pt", "step": "20"})
+    save(good / "late.safetensors", checkpoint(45), {"format": "pt", "step": "45"})
+    save(bad / "hidden5_step-30.safetensors", checkpoint(30, hidden=5), {"format": "pt"})
+    extra = checkpoint(30) + [("extra.bias", (3,), np.array([1.0, 2.0, 3.0]))]
+    save(bad / "extra_step-30.safetensors", extra, {"format": "pt"})
+    save(bad / "again_step-20.safetensors", checkpoint(20), {"format": "pt"})
+    save(bad / "nostep.safetensors", checkpoint(10), {"format": "pt"})
+    save(bad / "badstep_7.safetensors", checkpoint(7), {"format": "pt", "step": "1.5e3"})
+
+    rng = np.random.default_rng(SEED + 8)
+    tokens = rng.integers(0, 9, size=(3, 8)).tolist()
+    (good / "tokens.json").write_text(json.dumps({"tokens": tokens}) + "\n")
+
+    # A training log: loss every step, gradient norms clipped at 1.0, the learning rate, and a
+    # validation loss every 15 steps on a line of its own; "epoch" is a column diagnose does not use.
+    lines, rows = [], []
+    for step in range(1, 46):
+        loss = 2.2 * np.exp(-step / 40) + 0.3
+        grad = 0.6 + 0.8 * abs(np.sin(step))
+        lr = 0.1 if step <= 30 else 0.05
+        clipped = min(grad, 1.0)
+        lines.append(json.dumps({"step": step, "loss": round(loss, 6), "grad_norm": round(grad, 6),
+                                 "clipped_grad_norm": round(clipped, 6), "lr": lr, "epoch": step // 20}))
+        rows.append(f"{step},{loss:.6f},{grad:.6f},{clipped:.6f},{lr},,{step // 20}")
+        if step % 15 == 0:
+            valid = round(loss + 0.1, 6)
+            lines.append(json.dumps({"step": step, "valid_loss": valid}))
+            rows.append(f"{step},,,,,{valid},")
+    (good / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    (good / "metrics.csv").write_text("step,loss,grad_norm,clipped_grad_norm,lr,valid_loss,epoch\n" + "\n".join(rows) + "\n")
+
+
 def make(stem, source, dtype, rng, metadata=None, **layout):
     tensors, decoded = [], {}
     for name, shape, values in source:
@@ -261,6 +339,8 @@ def main():
     write_safetensors(OUT / "specials.safetensors", specials, metadata={"format": "pt"},
                       header_order=sorted(t[0] for t in specials))
     expected["specials"] = expected_json(specials, decoded, {"format": "pt"}, rng, all_elements=True)
+
+    series_fixtures()
 
     for stem, content in expected.items():
         read_back(OUT / f"{stem}.safetensors")

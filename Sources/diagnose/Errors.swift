@@ -51,8 +51,9 @@ func fail(_ error: Error) -> ExitCode {
         case .fontNotFound, .fontUnreadable: return ExitCode(66)
         default: return ExitCode(1)
         }
-    case is TrainingSetupError: return ExitCode(64)
-    case is SafetensorsError, is RecordError, is ModelImportError, is ProbeInputError: return ExitCode(65)
+    case is TrainingSetupError, is RunPlanError: return ExitCode(64)
+    case is SafetensorsError, is RecordError, is ModelImportError, is ProbeInputError, is CheckpointError, is MetricsError:
+        return ExitCode(65)
     case is AtomicFileError: return ExitCode(73)
     default: return ExitCode(1)
     }

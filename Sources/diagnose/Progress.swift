@@ -58,6 +58,94 @@ final class ProgressPrinter: @unchecked Sendable {
     }
 }
 
+/// Progress of a list of runs. When every run trains at once it is `ProgressPrinter`'s per-run
+/// display; with more runs than run at once (a sweep) it counts runs done / total and estimates the
+/// time left from the work done so far (finished runs plus the fractions of the runs in flight).
+final class RunProgress: @unchecked Sendable {
+    private let names: [String]
+    private let quiet: Bool
+    private let perRun: ProgressPrinter?
+    private let terminal = isatty(STDERR_FILENO) != 0
+    private var fractions: [Double]
+    private var running: Set<Int> = []
+    private var done = 0
+    private let start = Date()
+    private var lastDraw = 0.0
+    private let lock = NSLock()
+
+    init(names: [String], concurrent: Int, quiet: Bool) {
+        self.names = names
+        self.quiet = quiet
+        perRun = names.count <= concurrent ? ProgressPrinter(names: names, quiet: quiet) : nil
+        fractions = Array(repeating: 0, count: names.count)
+    }
+
+    func started(_ index: Int) {
+        lock.lock()
+        running.insert(index)
+        lock.unlock()
+    }
+
+    func update(index: Int, _ progress: TrainingProgress) {
+        if let perRun { return perRun.update(index: index, progress) }
+        guard !quiet else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        fractions[index] = Double(progress.step) / Double(max(progress.totalSteps, 1))
+        let now = Date().timeIntervalSince1970
+        guard terminal, now - lastDraw > 0.2 else { return }
+        lastDraw = now
+        draw()
+    }
+
+    func finished(_ index: Int, _ record: RunRecord) {
+        guard perRun == nil, !quiet else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        fractions[index] = 1
+        running.remove(index)
+        done += 1
+        if terminal {
+            draw()
+        } else {
+            var line = "[\(done)/\(names.count)] \(names[index]) done in \(format(record.summary.seconds, 1))s"
+            if let recall = record.summary.recallAccuracy { line += ", recall \(format(recall * 100, 1))%" }
+            if let left = secondsLeft() { line += "; about \(RunProgress.duration(left)) left" }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
+    func finish() {
+        if let perRun { return perRun.finish() }
+        guard !quiet, terminal else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+
+    /// Elapsed time scaled by the work still to do; nil until some work is done.
+    private func secondsLeft() -> Double? {
+        let work = fractions.reduce(0, +)
+        guard work > 0.01 else { return nil }
+        let elapsed = Date().timeIntervalSince(start)
+        return elapsed * (Double(names.count) - work) / work
+    }
+
+    private func draw() {
+        let inFlight = running.sorted().map { "\(names[$0]) \(Int(fractions[$0] * 100))%" }.joined(separator: ", ")
+        var line = "runs \(done)/\(names.count) done"
+        if !inFlight.isEmpty { line += "; training \(inFlight)" }
+        if let left = secondsLeft() { line += "; about \(RunProgress.duration(left)) left" }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+    }
+
+    /// 42s, 3m05s, 2h10m.
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60)
+    }
+}
+
 func format(_ value: Double?, _ digits: Int) -> String {
     guard let value else { return "-" }
     guard value.isFinite else { return value.isNaN ? "nan" : (value > 0 ? "inf" : "-inf") }

@@ -33,6 +33,9 @@ extension RunRecord {
         return notes
     }
 
+    /// A model trained elsewhere whose log said nothing about clipping: neither "on" nor "off" is known.
+    var clippingNotRecorded: Bool { config.optimizer == "none" && config.clip == 0 }
+
     var firstProbe: ProbeRecord? { probes.first }
     var lastProbe: ProbeRecord? { probes.last }
 

@@ -84,8 +84,10 @@ enum TrainingChart {
         norm.y = AxisSpec(title: "‖∇‖_{2}", kind: .log10, padding: 0.12)
         norm.emptyMessage = empty
         let clip = record.config.clip
-        if !steps.isEmpty {
-            norm.marks.append(.line(LineMark(points: Array(zip(xs, steps.map(\.gradientNorm))).map { (x: $0.0, y: $0.1) },
+        // A log imported from elsewhere may lack the norm (NaN).
+        let normed = steps.filter(\.gradientNorm.isFinite)
+        if !normed.isEmpty {
+            norm.marks.append(.line(LineMark(points: normed.map { (x: Double($0.step), y: $0.gradientNorm) },
                                              color: color.withAlpha(0.75), width: 1, label: "‖∇‖ at each step")))
             let clipped = steps.filter(\.clipped).map { Double($0.step) }
             if !clipped.isEmpty {
@@ -111,7 +113,7 @@ enum TrainingChart {
                 caption += " Here \(NumberFormat.short(share))% of the steps were clipped."
             }
         } else {
-            caption += " (clipping was off)."
+            caption += record.clippingNotRecorded ? " (whether it was clipped was not logged)." : " (clipping was off)."
         }
         if !decaySteps.isEmpty, let last = steps.last {
             caption += " Dotted lines in the top two panels mark where the learning rate was lowered after a validation "

@@ -133,7 +133,8 @@ enum ReportCaptions {
             text += ", against the clipping threshold \(RunSetting.exact(record.config.clip)): steps above it were scaled "
                 + "down to it. Compare training and validation (a widening gap is overfitting) and how often, and when, the norm hits the threshold."
         } else {
-            text += " (clipping was off). Compare training and validation: a widening gap is overfitting."
+            text += record.clippingNotRecorded ? " (whether it was clipped was not logged)." : " (clipping was off)."
+            text += " Compare training and validation: a widening gap is overfitting."
         }
         var numbers: [String] = []
         if record.config.clip > 0, let clipped = record.summary.clippedFraction {

@@ -373,7 +373,8 @@ private struct ReportPage {
             return (text, first == "diverged" || last == "diverged")
         }))
         rows.append(("Clipped steps", records.map {
-            $0.config.clip == 0 ? ("clipping off", false) : cell(ReportFormat.percent($0.summary.clippedFraction))
+            $0.clippingNotRecorded ? ("not logged", false) : $0.config.clip == 0 ? ("clipping off", false)
+                : cell(ReportFormat.percent($0.summary.clippedFraction))
         }))
         rows.append(("Gate saturation", records.map { (saturationText($0.summary.gateSaturation), false) }))
         rows.append(("Tokens/s", records.map { cell(ReportFormat.rate($0.summary.tokensPerSecond)) }))
@@ -532,8 +533,15 @@ private struct ReportPage {
         html += runGrid { index in
             let record = runs[index].record
             var rows: [(String, String)] = []
-            rows.append(("Optimizer", e("\(record.config.optimizer), learning rate \(RunSetting.exact(record.config.learningRate))")))
-            if record.config.clip == 0 {
+            if record.config.optimizer == "none" {
+                let rate = record.config.learningRate > 0 ? "; learning rate \(RunSetting.exact(record.config.learningRate)) at the first logged step" : ""
+                rows.append(("Trained", e("elsewhere (imported checkpoints)" + rate)))
+            } else {
+                rows.append(("Optimizer", e("\(record.config.optimizer), learning rate \(RunSetting.exact(record.config.learningRate))")))
+            }
+            if record.clippingNotRecorded {
+                rows.append(("Clipping", "not logged"))
+            } else if record.config.clip == 0 {
                 rows.append(("Clipping", "off"))
             } else {
                 rows.append(("Clipping", e("global norm \(RunSetting.exact(record.config.clip)); "

@@ -63,7 +63,7 @@ public enum ReportWriter {
     /// Loads `run.json` from each folder, writes each run's charts as `<runDir>/<id>.png`, the
     /// comparison charts as `<outputDirectory>/compare/<id>.png` (two or more runs), and
     /// `<outputDirectory>/report.html`, all atomically. A folder named twice is reported once; the
-    /// report shows the simple RNN first, then GRU, then LSTM, runs of one cell in the order given.
+    /// report shows the simple RNN first, then GRU, then LSTM, runs of one cell by flags and seed, then in the order given.
     /// Throws `ReportError`, `RecordError` (a record that cannot be read), `AtomicFileError`, or
     /// whatever the chart renderer throws.
     public static func renderRuns(runDirectories: [URL], outputDirectory: URL,
@@ -73,10 +73,12 @@ public enum ReportWriter {
         let given = try uniqueRunDirectories(runDirectories)
         guard !given.isEmpty else { throw ReportError.noRuns(outputDirectory: output.path) }
         let loaded = try given.map { ($0, try loadRecord(from: $0)) }
-        // The lecture's order: simple RNN, then GRU, then LSTM; runs of one cell keep the order given.
+        // The lecture's order: simple RNN, then GRU, then LSTM; runs of one cell by their flags and
+        // seed (so shards merge in the same order as one sweep), then in the order given.
         let ordered = loaded.enumerated().sorted { a, b in
             let ra = cellRank(a.element.1.config.cell), rb = cellRank(b.element.1.config.cell)
-            return ra != rb ? ra < rb : a.offset < b.offset
+            if ra != rb { return ra < rb }
+            return RunGroups.precedes(a.element.1.config, b.element.1.config) ?? (a.offset < b.offset)
         }.map(\.element)
         let directories = ordered.map(\.0)
         var records = ordered.map(\.1)

@@ -276,7 +276,8 @@ struct GradientVerdict: Equatable {
         switch start {
         case .initialisation: opening = "At initialisation (step \(ReportFormat.integer(reading.step)))"
         case .loadedWeights: opening = "At the start (step \(ReportFormat.integer(reading.step)), weights loaded with --weights)"
-        case .imported: opening = "For the imported weights"
+        case .imported:
+            opening = last == nil ? "For the imported weights" : "At the first checkpoint (step \(ReportFormat.integer(reading.step)))"
         case .laterProbe: opening = "At the first probe (step \(ReportFormat.integer(reading.step)))"
         }
         return opening + whereText + " the gradient " + details(reading) + "."

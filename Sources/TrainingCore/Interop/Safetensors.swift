@@ -70,6 +70,21 @@ public enum Safetensors {
     /// Reads and validates the safetensors file at `url`.
     /// Throws `SafetensorsError` naming the file, and the tensor when there is one.
     public static func read(from url: URL) throws -> (tensors: [String: SafetensorsTensor], metadata: [String: String]) {
+        try parse(mapped(url), source: url.path)
+    }
+
+    /// The header of the safetensors file at `url` (every tensor's name and shape, and the
+    /// metadata), checked as `read` checks it but without decoding the tensor data: the file is
+    /// mapped, so only the header's pages are read.
+    public static func readHeader(from url: URL) throws -> (shapes: [String: [Int]], metadata: [String: String]) {
+        let data = try mapped(url)
+        let (header, _) = try checkedHeader(data, source: url.path)
+        var shapes: [String: [Int]] = [:]
+        for entry in header.entries { shapes[entry.name] = entry.shape }
+        return (shapes, header.metadata)
+    }
+
+    private static func mapped(_ url: URL) throws -> Data {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
             throw SafetensorsError(file: url.path, problem: .cannotRead(reason: "there is no such file"))
@@ -77,13 +92,33 @@ public enum Safetensors {
         guard !isFolder.boolValue else {
             throw SafetensorsError(file: url.path, problem: .cannotRead(reason: "it is a folder, not a file"))
         }
-        let data: Data
         do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
+            return try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
             throw SafetensorsError(file: url.path, problem: .cannotRead(reason: reason(error)))
         }
-        return try parse(data, source: url.path)
+    }
+
+    /// The checked header of `data` and the offset where its data region starts.
+    private static func checkedHeader(_ data: Data, source: String) throws -> (SafetensorsHeader, headerEnd: Int) {
+        func failure(_ problem: SafetensorsError.Problem) -> SafetensorsError {
+            SafetensorsError(file: source, problem: problem)
+        }
+        // Header length: 8 bytes, little-endian.
+        guard data.count >= 8 else { throw failure(.fileTooShort(byteCount: data.count)) }
+        let lengthBytes = [UInt8](data.prefix(8))
+        var declaredLength: UInt64 = 0
+        for i in 0..<8 { declaredLength |= UInt64(lengthBytes[i]) << (8 * i) }
+        guard declaredLength <= UInt64(maximumHeaderBytes) else {
+            throw failure(.headerTooLarge(length: declaredLength))
+        }
+        guard declaredLength <= UInt64(data.count - 8) else {
+            throw failure(.headerBeyondFile(length: declaredLength, available: data.count - 8))
+        }
+        let headerEnd = 8 + Int(declaredLength)
+        let json = [UInt8](data[data.startIndex + 8 ..< data.startIndex + headerEnd])
+        let header = try SafetensorsHeader(json: json[...], dataByteCount: data.count - headerEnd, source: source)
+        return (header, headerEnd)
     }
 
     /// Validates and decodes the bytes of a safetensors file; `source` names them in errors.
@@ -92,25 +127,8 @@ public enum Safetensors {
     /// F64 rounded to nearest). Tensors may appear in the header in any order; their data is found
     /// through `data_offsets`.
     public static func parse(_ data: Data, source: String) throws -> (tensors: [String: SafetensorsTensor], metadata: [String: String]) {
+        let (header, headerEnd) = try checkedHeader(data, source: source)
         let bytes = [UInt8](data)
-        func failure(_ problem: SafetensorsError.Problem, tensor: String? = nil) -> SafetensorsError {
-            SafetensorsError(file: source, tensor: tensor, problem: problem)
-        }
-
-        // Header length: 8 bytes, little-endian.
-        guard bytes.count >= 8 else { throw failure(.fileTooShort(byteCount: bytes.count)) }
-        var declaredLength: UInt64 = 0
-        for i in 0..<8 { declaredLength |= UInt64(bytes[i]) << (8 * i) }
-        guard declaredLength <= UInt64(maximumHeaderBytes) else {
-            throw failure(.headerTooLarge(length: declaredLength))
-        }
-        guard declaredLength <= UInt64(bytes.count - 8) else {
-            throw failure(.headerBeyondFile(length: declaredLength, available: bytes.count - 8))
-        }
-        let headerEnd = 8 + Int(declaredLength)
-        let header = try SafetensorsHeader(json: bytes[8..<headerEnd], dataByteCount: bytes.count - headerEnd,
-                                           source: source)
-
         var tensors: [String: SafetensorsTensor] = [:]
         tensors.reserveCapacity(header.entries.count)  // bounded by the header's size
         for entry in header.entries {

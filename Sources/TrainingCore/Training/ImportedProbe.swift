@@ -1,7 +1,10 @@
 import DiagnoseRecord
+import Dispatch
 import Foundation
 
-/// The run record of a model trained elsewhere: every probe on one given batch, no training.
+/// The run record of a model trained elsewhere: every probe on one given batch, no training here.
+/// One checkpoint gives one probe; a series of checkpoints gives one probe at each checkpoint's
+/// training step, and the training loop's logged metrics fill the training curves.
 public enum ImportedProbe {
     public struct Source: Sendable {
         public var weightsFile: String
@@ -19,14 +22,64 @@ public enum ImportedProbe {
         }
     }
 
-    public static func record(model: LanguageModel, input: ProbeInput, source: Source, name: String,
-                              command: [String], toolVersion: String) -> RunRecord {
+    /// Probes every checkpoint of `series` on `input`, up to `threads` checkpoints at once (each
+    /// with its own model and workspace; spare threads go to each model's matrix multiplies).
+    /// Every probe is the one `probe` of that checkpoint alone gives, bit for bit, whatever
+    /// `threads` is. The first and last probes keep the gate activations. Errors: the one of the
+    /// earliest failing checkpoint.
+    public static func probes(of series: CheckpointSeries, options: ModelImport.Options, input: ProbeInput,
+                              threads: Int) throws -> [ProbeRecord] {
+        let checkpoints = series.checkpoints
+        let count = checkpoints.count
+        let concurrent = max(1, min(threads, count))
+        setComputeThreads(max(1, threads / concurrent))
+        let results = ResultSlots(count: count)
+        let queue = DispatchQueue(label: "diagnose.checkpoints", attributes: .concurrent)
+        let group = DispatchGroup()
+        let slots = DispatchSemaphore(value: concurrent)
+        for (index, checkpoint) in checkpoints.enumerated() {
+            slots.wait()
+            if results.failed { slots.signal(); break }
+            queue.async(group: group) {
+                defer { slots.signal() }
+                do {
+                    let file = try Safetensors.read(from: URL(fileURLWithPath: checkpoint.file))
+                    let model = try ModelImport.model(from: file.tensors, file: checkpoint.file, options: options)
+                    let probe = model.probe(input.batch, step: checkpoint.step, keepActivations: index == 0 || index == count - 1,
+                                            workspace: Workspace(model: model), state: input.state)
+                    results.set(index, .success(probe))
+                } catch {
+                    results.set(index, .failure(error))
+                }
+            }
+        }
+        group.wait()
+        var probes: [ProbeRecord] = []
+        for result in results.values {
+            switch result {
+            case .success(let probe)?: probes.append(probe)
+            case .failure(let error)?: throw error
+            case nil: break  // not started after an earlier failure; that failure is thrown first
+            }
+        }
+        return probes
+    }
+
+    /// The record of `probes` (ordered by step) of checkpoints of `model`'s architecture, with the
+    /// training loop's `metrics` when given.
+    public static func record(model: LanguageModel, probes: [ProbeRecord], input: ProbeInput, source: Source,
+                              metrics: TrainingMetrics? = nil, name: String, command: [String],
+                              toolVersion: String) -> RunRecord {
         let batch = input.batch, c = model.config
+        let lastStep = max(probes.last?.step ?? 0, metrics?.steps.last?.step ?? 0, metrics?.evaluations.last?.step ?? 0)
+        let firstRate = metrics?.steps.first { $0.learningRate.isFinite }?.learningRate ?? 0
         let config = RunConfig(cell: c.cell.rawValue, activation: c.cell == .rnn ? c.activation.rawValue : "tanh",
                                layers: c.layers, bidirectional: c.bidirectional, hidden: c.hidden, embed: c.embed,
-                               batch: batch.batch, bptt: batch.steps, steps: 0, optimizer: "none", learningRate: 0, clip: 0,
-                               seed: 0, initialization: "imported", spectralRadius: nil, forgetBias: 0, probeEvery: 1,
-                               evalEvery: 1, tokenize: source.vocabulary == nil ? "ids" : "vocabulary", vocabSizeLimit: nil,
+                               batch: batch.batch, bptt: batch.steps, steps: lastStep, optimizer: "none",
+                               learningRate: firstRate, clip: metrics?.impliedClipThreshold ?? 0,
+                               seed: 0, initialization: "imported", spectralRadius: nil, forgetBias: 0,
+                               probeEvery: probeSpacing(probes), evalEvery: 1,
+                               tokenize: source.vocabulary == nil ? "ids" : "vocabulary", vocabSizeLimit: nil,
                                validFraction: 0, lag: nil, threads: Parallelism.threads)
         let tokens = batch.batch * (batch.steps + 1)
         let corpus = CorpusInfo(name: source.batchFile, synthetic: false, sha256: source.batchSHA256, tokens: tokens,
@@ -34,21 +87,63 @@ public enum ImportedProbe {
         var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command, config: config,
                                corpus: corpus, parameterCount: model.parameterCount,
                                parameters: model.layout.entries.map { ParameterInfo(name: $0.name, shape: $0.shape) })
-        let probe = model.probe(batch, step: 0, keepActivations: true, workspace: Workspace(model: model), state: input.state)
-        record.probes = [probe]
+        record.probes = probes
+        record.steps = metrics?.steps ?? []
+        record.evaluations = metrics?.evaluations ?? []
         record.probeTokens = (0..<batch.steps).map { t in
             let id = Int(batch.window[t * batch.batch])
             return source.vocabulary.map { $0[id] } ?? String(id)
         }
-        let top = probe.layers.last { $0.direction == "forward" }
-        let losses = probe.stepLosses.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
-        let loss = losses.reduce(0, +) / Double(max(losses.count, 1))
+        let top = probes.last.flatMap(topForward), topFirst = probes.first.flatMap(topForward)
+        // Without logged validation losses, the probe batch's mean loss at the last checkpoint.
+        let probeLoss = probes.last.map { probe -> Double in
+            let losses = probe.stepLosses.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
+            return losses.reduce(0, +) / Double(max(losses.count, 1))
+        }
+        let validLoss = record.evaluations.last?.validLoss ?? probeLoss
+        let recent = record.steps.suffix(50).map(\.loss).filter(\.isFinite)
+        let trainLoss = recent.isEmpty ? nil : recent.reduce(0, +) / Double(recent.count)
         record.summary = RunSummary(
-            finalValidLoss: loss, finalValidPerplexity: Foundation.exp(loss), decayPerStep: top?.decayPerStep,
-            horizon: top?.horizon, decayPerStepFirst: top?.decayPerStep, horizonFirst: top?.horizon,
-            spectralRadiusFirst: top?.spectrum.whole.spectralRadius, spectralRadiusLast: top?.spectrum.whole.spectralRadius,
+            finalTrainLoss: trainLoss, finalTrainPerplexity: trainLoss.map { Foundation.exp($0) },
+            finalValidLoss: validLoss, finalValidPerplexity: validLoss.map { Foundation.exp($0) },
+            decayPerStep: top?.decayPerStep, horizon: top?.horizon,
+            decayPerStepFirst: topFirst?.decayPerStep, horizonFirst: topFirst?.horizon,
+            spectralRadiusFirst: topFirst?.spectrum.whole.spectralRadius, spectralRadiusLast: top?.spectrum.whole.spectralRadius,
+            clippedFraction: metrics?.hasClipping == true && !record.steps.isEmpty
+                ? Double(record.steps.filter(\.clipped).count) / Double(record.steps.count) : nil,
             gateSaturation: top.map { Dictionary(uniqueKeysWithValues: $0.gates.map { ($0.name, $0.saturated) }) },
-            stepsCompleted: 0)
+            stepsCompleted: lastStep)
         return record
+    }
+
+    static func topForward(_ probe: ProbeRecord) -> LayerProbe? {
+        probe.layers.last { $0.direction == "forward" }
+    }
+
+    /// The smallest gap between consecutive probes (1 for a single probe).
+    static func probeSpacing(_ probes: [ProbeRecord]) -> Int {
+        zip(probes, probes.dropFirst()).map { $1.step - $0.step }.min() ?? 1
+    }
+}
+
+/// Results of concurrently probed checkpoints, filled in by index.
+private final class ResultSlots: @unchecked Sendable {
+    private var slots: [Result<ProbeRecord, Error>?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ result: Result<ProbeRecord, Error>) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+    var failed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.contains { if case .failure? = $0 { return true } else { return false } }
+    }
+    var values: [Result<ProbeRecord, Error>?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
     }
 }

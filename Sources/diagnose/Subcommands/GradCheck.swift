@@ -16,6 +16,7 @@ struct GradCheck: ParsableCommand {
     var dropout: Double = 0
 
     func validate() throws {
+        try model.requireSingleValues(command: "gradcheck")
         guard dropout >= 0 && dropout < 1 else {
             throw ValidationError("--dropout \(dropout): must lie in [0, 1), e.g. 0.5")
         }

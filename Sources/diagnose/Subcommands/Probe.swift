@@ -10,11 +10,23 @@ struct Probe: ParsableCommand {
         abstract: "Probe a model trained in PyTorch: gradient flow, spectra, Jacobians and gates on one batch.",
         discussion: "Save the model with safetensors.torch.save_file(model.state_dict(), \"model.safetensors\") and a "
             + "batch as {\"tokens\": [[id, ...], ...]} (B rows of T + 1 ids, optional \"h0\"/\"c0\" as [layer][B][H]); "
-            + "or give --corpus and --vocab to cut the batch from text. Writes <output>/<name>/run.json, its charts "
+            + "or give --corpus and --vocab to cut the batch from text. Several --weights files or --checkpoints DIR probe "
+            + "checkpoints saved over training (step from metadata \"step\", else the last number in the name), and "
+            + "--metrics adds the training loop's log. Writes <output>/<name>/run.json, its charts "
             + "and the report.")
 
-    @Option(help: "The model's weights (safetensors; F32, F16, BF16 or F64).")
-    var weights: String
+    @Option(parsing: .upToNextOption,
+            help: "The model's weights (safetensors; F32, F16, BF16 or F64); several files make a series over training.")
+    var weights: [String] = []
+
+    @Option(help: "A folder of checkpoints (every *.safetensors in it), probed as one run over training.")
+    var checkpoints: String?
+
+    @Option(help: "The training loop's metrics (JSON Lines or CSV: step, loss, grad_norm, clipped_grad_norm, lr, valid_loss).")
+    var metrics: String?
+
+    @Option(help: "Threads: checkpoints are probed concurrently. Default: all cores.")
+    var threads: Int?
 
     @Option(help: "The probe batch as JSON: {\"tokens\": [[...], ...]}.")
     var tokens: String?
@@ -49,6 +61,11 @@ struct Probe: ParsableCommand {
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
+        if weights.isEmpty && checkpoints == nil {
+            throw ValidationError("--weights FILE ... or --checkpoints DIR: give the model to probe")
+        }
+        if !weights.isEmpty && checkpoints != nil { throw ValidationError("--weights and --checkpoints: give one of them") }
+        if let threads { try positive("--threads", threads, max: 256) }
         if tokens == nil && corpus == nil {
             throw ValidationError("--tokens FILE or --corpus FILE --vocab FILE: give the batch to probe")
         }
@@ -70,34 +87,63 @@ struct Probe: ParsableCommand {
 
     func execute() throws {
         try output.renderOptions().validate()
-        guard FileManager.default.fileExists(atPath: weights) else { throw CommandError.missingInput(flag: "--weights", path: weights) }
-        let file = try Safetensors.read(from: URL(fileURLWithPath: weights))
-        let model = try ModelImport.model(
-            from: file.tensors, file: weights,
-            options: ModelImport.Options(cell: cell.flatMap(CellKind.init(rawValue:)),
-                                         activation: Activation(rawValue: activation)!, prefix: prefix))
-        let (input, source) = try loadBatch(model: model)
+        let files: [String]
+        if let checkpoints {
+            guard FileManager.default.fileExists(atPath: checkpoints) else {
+                throw CommandError.missingInput(flag: "--checkpoints", path: checkpoints)
+            }
+            files = try CheckpointSeries.files(inFolder: checkpoints)
+        } else {
+            for file in weights where !FileManager.default.fileExists(atPath: file) {
+                throw CommandError.missingInput(flag: "--weights", path: file)
+            }
+            files = weights
+        }
+        if let metrics, !FileManager.default.fileExists(atPath: metrics) {
+            throw CommandError.missingInput(flag: "--metrics", path: metrics)
+        }
+        // Every header, step and shape is checked, and the first model built, before any probe runs.
+        let series = try CheckpointSeries(files: files)
+        let options = ModelImport.Options(cell: cell.flatMap(CellKind.init(rawValue:)),
+                                          activation: Activation(rawValue: activation)!, prefix: prefix)
+        func load(_ file: String) throws -> LanguageModel {
+            try ModelImport.model(from: try Safetensors.read(from: URL(fileURLWithPath: file)).tensors, file: file, options: options)
+        }
+        let model = try load(series.checkpoints[0].file)
+        let (input, source) = try loadBatch(model: model, weightsFile: checkpoints ?? files[0])
+        let logged = try metrics.map { try TrainingMetrics.load(path: $0) }
+        if let logged, !logged.unknownColumns.isEmpty {
+            printError("warning: --metrics \(metrics!): column(s) \(logged.unknownColumns.prefix(8).joined(separator: ", ")) "
+                + "are not used (known: \(TrainingMetrics.columns.joined(separator: ", ")))")
+        }
         let outputDirectory = URL(fileURLWithPath: output.output)
         let runDirectory = try prepareRunDirectory(outputDirectory, name: name)
-        let record = ImportedProbe.record(model: model, input: input, source: source, name: name,
+        let probes = try ImportedProbe.probes(of: series, options: options, input: input,
+                                              threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let record = ImportedProbe.record(model: model, probes: probes, input: input, source: source, metrics: logged, name: name,
                                           command: Array(CommandLine.arguments.dropFirst()), toolVersion: Diagnose.version)
         try AtomicFile.write(RecordCoding.encode(record), to: runDirectory.appendingPathComponent("run.json"))
-        // The weights as read (float32, our names), so the report's link and --weights work.
-        try Safetensors.write(tensors: model.namedTensors().map {
+        // The last checkpoint's weights as read (float32, our names), so the report's link and --weights work.
+        let last = series.checkpoints.count > 1 ? try load(series.checkpoints.last!.file) : model
+        try Safetensors.write(tensors: last.namedTensors().map {
             SafetensorsTensor(name: $0.entry.name, shape: $0.entry.shape, values: $0.values)
-        }, metadata: ["format": "pt", "source": weights], to: runDirectory.appendingPathComponent("model.safetensors"))
+        }, metadata: ["format": "pt", "source": series.checkpoints.last!.file, "step": String(series.checkpoints.last!.step)],
+           to: runDirectory.appendingPathComponent("model.safetensors"))
         let summary = try ReportWriter.renderRuns(runDirectories: ReportWriter.discoverRuns(in: outputDirectory),
                                                   outputDirectory: outputDirectory, options: output.renderOptions())
-        let top = record.probes[0].layers.last { $0.direction == "forward" }!
         print("\(model.config.layers)-layer \(model.config.bidirectional ? "bidirectional " : "")\(model.config.cell.rawValue), "
             + "V=\(model.config.vocabularySize) E=\(model.config.embed) H=\(model.config.hidden); batch \(input.batch.batch) x \(input.batch.steps)")
-        print("decay per step \(format(top.decayPerStep, 3)), horizon \(top.horizon.map(String.init) ?? "beyond \(input.batch.steps)"), "
-            + "spectral radius \(format(top.spectrum.whole.spectralRadius, 3))")
+        for probe in probes {
+            let top = probe.layers.last { $0.direction == "forward" }!
+            let at = probes.count > 1 ? "step \(probe.step): " : ""
+            print("\(at)decay per step \(format(top.decayPerStep, 3)), horizon \(top.horizon.map(String.init) ?? "beyond \(input.batch.steps)"), "
+                + "spectral radius \(format(top.spectrum.whole.spectralRadius, 3))")
+        }
         print("record: \(runDirectory.appendingPathComponent("run.json").path)")
         print("report: \(summary.report.path)")
     }
 
-    func loadBatch(model: LanguageModel) throws -> (ProbeInput, ImportedProbe.Source) {
+    func loadBatch(model: LanguageModel, weightsFile weights: String) throws -> (ProbeInput, ImportedProbe.Source) {
         if let tokens {
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: tokens)) } catch {

@@ -15,14 +15,23 @@ struct Train: ParsableCommand {
     @OptionGroup var training: TrainingFlags
     @OptionGroup var output: OutputFlags
 
-    @Option(help: "Run folder name under --output (default: the cell name; with several cells, NAME-cell).")
+    @Option(help: "Run folder name under --output (default: the cell name; with several cells or lists, the prefix of each folder).")
     var name: String?
 
     @Option(help: "Continue training from a model.safetensors written by diagnose (or PyTorch with our names).")
     var weights: String?
 
-    @Option(help: "Threads: cells train concurrently when there are cores to spare. Default: all cores.")
+    @Option(help: "Threads: runs train concurrently when there are cores to spare. Default: all cores.")
     var threads: Int?
+
+    @Option(help: "Run only the K-th of N deterministic slices of the run list (K/N, e.g. 2/3), for spreading a sweep over machines.")
+    var shard: Shard?
+
+    @Flag(name: .customLong("dry-run"), help: "Print the runs (folder and flags, one per line) and exit without training.")
+    var dryRun = false
+
+    @Flag(help: "Run even when the lists make more than \(RunPlan.confirmationLimit) runs.")
+    var yes = false
 
     @Flag(help: "Print nothing but errors.")
     var quiet = false
@@ -30,72 +39,93 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let threads { try positive("--threads", threads, max: 256) }
         if let name { try validateRunName(name, flag: "--name") }
+        try shard?.check()
     }
 
     func run() throws {
         try reportingErrors(execute)
     }
 
+    /// The runs this command makes (after `--shard`), with the folder names of the whole plan.
+    func plannedRuns() throws -> [PlannedRun] {
+        let cells = try model.cells().map(\.rawValue)
+        let all = try RunPlan.expand(cells: cells, lists: model.lists + training.lists, name: name, confirmed: yes || dryRun)
+        for run in all { try validateRunName(run.name, flag: "--name") }
+        return RunPlan.shard(all, shard)
+    }
+
     func execute() throws {
-        let cells = try model.cells()
+        let planned = try plannedRuns()
+        if dryRun {
+            for run in planned { print(([run.name] + run.flags).joined(separator: " ")) }
+            return
+        }
+        guard !planned.isEmpty else {
+            if !quiet { printError("shard \(shard!.index)/\(shard!.count) holds no runs: the plan has fewer runs than shards") }
+            return
+        }
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let outputDirectory = URL(fileURLWithPath: output.output)
         try output.renderOptions().validate()
         if !quiet { for warning in training.ineffectiveFlags() { printError("warning: \(warning)") } }
-        let loading = CorpusLoadPrinter(quiet: quiet)
-        let corpus = try training.loadCorpus(progress: loading.update)
-        loading.finish()
-        // Build every trainer first: bad sizes and short corpora fail before any training starts.
-        var runs: [(name: String, trainer: Trainer)] = []
-        for cell in cells {
-            let runName = name.map { cells.count > 1 ? "\($0)-\(cell.rawValue)" : $0 } ?? cell.rawValue
-            let options = training.options(model: model.modelConfig(cell: cell), initialization: model.initialization(),
-                                           threads: threadCount)
-            let trainer = try Trainer(options: options, corpus: corpus)
-            let words = training.corpus != nil && training.tokenization == .word
-            trainer.corpusTokenization = words ? "word" : "char"
-            trainer.corpusVocabLimit = words ? training.vocabSize ?? 10_000 : nil
-            // 0 when the validation split is a file of its own.
-            trainer.corpusValidFraction = training.valid == nil ? training.validFraction ?? 0.1 : 0
-            trainer.corpusLag = training.corpus == nil ? training.lag ?? 8 : nil
-            if let weights { try trainer.load(tensors: try loadWeights(path: weights), file: weights) }
-            runs.append((runName, trainer))
-        }
-        let runDirectories = try runs.map { try prepareRunDirectory(outputDirectory, name: $0.name) }
-
-        let printer = ProgressPrinter(names: runs.map(\.name), quiet: quiet)
-        Interrupt.install()
-        let command = Array(CommandLine.arguments.dropFirst())
-        let records = RecordSlots(count: runs.count)
-        let concurrent = max(1, min(threadCount, runs.count))
+        let weightTensors = try weights.map { try loadWeights(path: $0) }
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let corpora = CorpusCache(quiet: quiet)
+        // Build every trainer once before training: bad sizes and short corpora fail before any
+        // training starts. They are built again when their turn comes, so memory holds only the runs
+        // in flight.
+        let concurrent = max(1, min(threadCount, planned.count))
         // Cores left over after one per concurrent run go to each model's matrix multiplies.
-        setComputeThreads(max(1, threadCount / concurrent))
-        let queue = DispatchQueue(label: "diagnose.train", attributes: .concurrent)
-        let group = DispatchGroup()
-        let slots = DispatchSemaphore(value: concurrent)
-        for (index, run) in runs.enumerated() {
-            slots.wait()
-            queue.async(group: group) {
-                defer { slots.signal() }
-                let record = run.trainer.run(name: run.name, command: command, toolVersion: Diagnose.version,
-                                             progress: { printer.update(index: index, $0) },
+        let computeThreads = max(1, threadCount / concurrent)
+        let jobs = planned.map { run in
+            TrainingJob(run: run, model: model.picking(run), training: training.picking(run), weights: weights,
+                        weightTensors: weightTensors, threads: computeThreads,
+                        command: RunPlan.command(for: run, arguments: arguments))
+        }
+        for job in jobs { _ = try job.makeTrainer(corpora) }
+        let runDirectories = try jobs.map { try prepareRunDirectory(outputDirectory, name: $0.run.name) }
+
+        let progress = RunProgress(names: jobs.map(\.run.name), concurrent: concurrent, quiet: quiet)
+        Interrupt.install()
+        let records = RecordSlots(count: jobs.count)
+        let failures = ErrorSlots()
+        setComputeThreads(computeThreads)
+        // Each worker takes the next run in plan order until none are left or Ctrl-C.
+        let next = Counter()
+        DispatchQueue.concurrentPerform(iterations: concurrent) { _ in
+            while !Interrupt.requested, failures.first == nil, let index = next.take(below: jobs.count) {
+                do {
+                    let job = jobs[index]
+                    let trainer = try job.makeTrainer(corpora)
+                    progress.started(index)
+                    let record = trainer.run(name: job.run.name, command: job.command, toolVersion: Diagnose.version,
+                                             progress: { progress.update(index: index, $0) },
                                              shouldStop: { Interrupt.requested })
-                records.set(index, record)
+                    // Written as soon as it is done: Ctrl-C later keeps every finished run.
+                    try AtomicFile.write(RecordCoding.encode(record), to: runDirectories[index].appendingPathComponent("run.json"))
+                    try Safetensors.write(tensors: trainer.modelTensors(), metadata: ["format": "pt", "diagnose": Diagnose.version],
+                                          to: runDirectories[index].appendingPathComponent("model.safetensors"))
+                    records.set(index, record)
+                    progress.finished(index, record)
+                } catch {
+                    failures.record(error)
+                }
             }
         }
-        group.wait()
-        printer.finish()
+        progress.finish()
+        if let error = failures.first { throw error }
 
-        let finished = records.values.map { $0! }
-        for (index, run) in runs.enumerated() {
-            let record = finished[index]
-            try AtomicFile.write(RecordCoding.encode(record), to: runDirectories[index].appendingPathComponent("run.json"))
-            try Safetensors.write(tensors: run.trainer.modelTensors(), metadata: ["format": "pt", "diagnose": Diagnose.version],
-                                  to: runDirectories[index].appendingPathComponent("model.safetensors"))
+        let finished = records.values.compactMap { $0 }
+        for record in finished {
             if let step = record.status.divergedAtStep, !quiet {
-                printError("warning: \(run.name) diverged at step \(step) (\(record.status.divergenceReason ?? "non-finite")); "
+                printError("warning: \(record.name) diverged at step \(step) (\(record.status.divergenceReason ?? "non-finite")); "
                     + "the record keeps everything up to it. To train on, lower --lr, --clip or --spectral-radius.")
             }
+        }
+        let skipped = jobs.count - finished.count
+        if skipped > 0 && !quiet {
+            printError("interrupted: \(finished.count) of \(jobs.count) runs written; \(skipped) not started "
+                + "(run the same command again with --dry-run to see the list)")
         }
         // The report covers every run in the output folder, old and new.
         let all = ReportWriter.discoverRuns(in: outputDirectory)
@@ -105,7 +135,83 @@ struct Train: ParsableCommand {
             print(SummaryTable.render(finished))
             print("report: \(summary.report.path)")
         }
-        if finished.contains(where: { $0.status.interrupted }) { throw ExitCode(130) }
+        if Interrupt.requested || finished.contains(where: { $0.status.interrupted }) { throw ExitCode(130) }
+    }
+}
+
+/// One run of the plan, ready to build its trainer.
+struct TrainingJob {
+    var run: PlannedRun
+    var model: ModelFlags
+    var training: TrainingFlags
+    var weights: String?
+    var weightTensors: [String: [Float]]?
+    var threads: Int
+    var command: [String]
+
+    func makeTrainer(_ corpora: CorpusCache) throws -> Trainer {
+        let cell = CellKind(rawValue: run.cell)!
+        let options = training.options(model: model.modelConfig(cell: cell), initialization: model.initialization(),
+                                       threads: threads)
+        let trainer = try Trainer(options: options, corpus: try corpora.corpus(for: training))
+        let words = training.corpus != nil && training.tokenization == .word
+        trainer.corpusTokenization = words ? "word" : "char"
+        trainer.corpusVocabLimit = words ? training.vocabSize ?? 10_000 : nil
+        // 0 when the validation split is a file of its own.
+        trainer.corpusValidFraction = training.valid == nil ? training.validFraction ?? 0.1 : 0
+        trainer.corpusLag = training.corpus == nil ? training.lags.value : nil
+        if let weights, let weightTensors { try trainer.load(tensors: weightTensors, file: weights) }
+        return trainer
+    }
+}
+
+/// Corpora by the flags that make them (a text file once; the synthetic corpus per seed and lag).
+final class CorpusCache: @unchecked Sendable {
+    private var corpora: [String: Corpus] = [:]
+    private let lock = NSLock()
+    private let quiet: Bool
+
+    init(quiet: Bool) { self.quiet = quiet }
+
+    func corpus(for flags: TrainingFlags) throws -> Corpus {
+        let key = flags.corpus == nil ? "synthetic \(flags.seed.value) \(flags.lags.value)" : "file"
+        lock.lock()
+        defer { lock.unlock() }
+        if let corpus = corpora[key] { return corpus }
+        let loading = CorpusLoadPrinter(quiet: quiet)
+        let corpus = try flags.loadCorpus(progress: loading.update)
+        loading.finish()
+        corpora[key] = corpus
+        return corpus
+    }
+}
+
+/// Hands out 0, 1, 2 ... to concurrent workers.
+final class Counter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func take(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
+}
+
+/// The first error a worker hit.
+final class ErrorSlots: @unchecked Sendable {
+    private var error: Error?
+    private let lock = NSLock()
+    func record(_ error: Error) {
+        lock.lock()
+        if self.error == nil { self.error = error }
+        lock.unlock()
+    }
+    var first: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return error
     }
 }
 

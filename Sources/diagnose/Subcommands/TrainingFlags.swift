@@ -11,26 +11,26 @@ struct ModelFlags: ParsableArguments {
     var activation: String = "tanh"
 
     @Option(help: "Stacked recurrent layers.")
-    var layers: Int = 1
+    var layers: FlagList<Int> = 1
 
     @Flag(help: "Also train a backward LM on the reversed text (ELMo-style), sharing embedding and decoder.")
     var bidirectional = false
 
     @Option(help: "Hidden units per layer (H).")
-    var hidden: Int = 64
+    var hidden: FlagList<Int> = 64
 
     @Option(help: "Embedding size (E).")
-    var embed: Int = 32
+    var embed: FlagList<Int> = 32
 
     @Option(help: "Input-weight initialisation: xavier or orthogonal.")
     var `init`: String = "xavier"
 
     @Option(name: .customLong("spectral-radius"),
             help: "Rescale every recurrent matrix W_h at initialisation to this spectral radius (e.g. 0.5 vanishes, 1.5 explodes).")
-    var spectralRadius: Double?
+    var spectralRadius: FlagList<Double>?
 
     @Option(name: .customLong("forget-bias"), help: "LSTM forget-gate bias at initialisation.")
-    var forgetBias: Double = 1
+    var forgetBias: FlagList<Double> = 1
 
     func cells() throws -> [CellKind] {
         let names = cell.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
@@ -56,26 +56,29 @@ struct ModelFlags: ParsableArguments {
         try positive("--layers", layers, max: 16)
         try positive("--hidden", hidden, max: 4096)
         try positive("--embed", embed, max: 4096)
-        if let spectralRadius, !(spectralRadius.isFinite && spectralRadius > 0) {
-            throw ValidationError("--spectral-radius \(spectralRadius): must be a positive finite number")
-        }
-        guard forgetBias.isFinite else { throw ValidationError("--forget-bias \(forgetBias): must be a finite number") }
+        try spectralRadius?.checkEach("--spectral-radius", "must be a positive finite number") { $0.isFinite && $0 > 0 }
+        try forgetBias.checkEach("--forget-bias", "must be a finite number") { $0.isFinite }
     }
 
     func modelConfig(cell: CellKind) -> ModelConfig {
-        ModelConfig(cell: cell, activation: Activation(rawValue: activation)!, layers: layers,
-                    bidirectional: bidirectional, vocabularySize: 0, embed: embed, hidden: hidden)
+        ModelConfig(cell: cell, activation: Activation(rawValue: activation)!, layers: layers.value,
+                    bidirectional: bidirectional, vocabularySize: 0, embed: embed.value, hidden: hidden.value)
     }
 
     func initialization() -> Initialization {
-        Initialization(inputWeights: Initialization.InputWeights(rawValue: `init`)!, spectralRadius: spectralRadius,
-                       forgetBias: forgetBias)
+        Initialization(inputWeights: Initialization.InputWeights(rawValue: `init`)!, spectralRadius: spectralRadius?.value,
+                       forgetBias: forgetBias.value)
     }
 }
 
 func positive(_ flag: String, _ value: Int, max limit: Int) throws {
     guard value > 0 else { throw ValidationError("\(flag) \(value): must be a positive whole number") }
     guard value <= limit else { throw ValidationError("\(flag) \(value): at most \(limit) is supported") }
+}
+
+func positive(_ flag: String, _ list: FlagList<Int>, max limit: Int) throws {
+    try list.check(flag)
+    for value in list.values { try positive(flag, value, max: limit) }
 }
 
 /// Data and optimisation flags.
@@ -104,20 +107,20 @@ struct TrainingFlags: ParsableArguments {
     var validFraction: Double?
 
     @Option(help: "Synthetic corpus: the recall lag (a symbol must be carried this many steps). Default: 8.")
-    var lag: Int?
+    var lag: FlagList<Int>?
 
     @Option(help: "Optimiser: sgd or adam.")
     var optimizer: String = "adam"
 
     @Option(help: "Learning rate.")
-    var lr: Double = 1e-2
+    var lr: FlagList<Double> = 0.01
 
     @Option(name: .customLong("lr-decay"),
             help: "Multiply the learning rate by this after an evaluation that did not improve the best validation loss.")
     var lrDecay: Double?
 
     @Option(help: "Rescale the gradient when its global norm exceeds this; 0 turns clipping off.")
-    var clip: Double = 1
+    var clip: FlagList<Double> = 1
 
     @Option(help: "Dropout probability on the embedding output, between layers and before the decoder (training only).")
     var dropout: Double = 0
@@ -129,13 +132,13 @@ struct TrainingFlags: ParsableArguments {
     var epochs: Int?
 
     @Option(help: "Parallel streams per batch (B).")
-    var batch: Int = 16
+    var batch: FlagList<Int> = 16
 
     @Option(help: "Steps per window for truncated backpropagation through time (T).")
-    var bptt: Int = 30
+    var bptt: FlagList<Int> = 30
 
     @Option(help: "Random seed: same seed and flags, same numbers.")
-    var seed: UInt64 = 0
+    var seed: FlagList<UInt64> = 0
 
     @Option(name: .customLong("eval-every"), help: "Evaluate on the validation split every N steps.")
     var evalEvery: Int = 250
@@ -144,6 +147,8 @@ struct TrainingFlags: ParsableArguments {
     var probeEvery: Int = 250
 
     var tokenization: Tokenization { tokenize.flatMap(Tokenization.init(rawValue:)) ?? .char }
+    /// The recall lags (the default when --lag is not given).
+    var lags: FlagList<Int> { lag ?? 8 }
 
     func validate() throws {
         if let tokenize, Tokenization(rawValue: tokenize) == nil {
@@ -152,18 +157,15 @@ struct TrainingFlags: ParsableArguments {
         guard OptimizerKind(rawValue: optimizer) != nil else {
             throw ValidationError("--optimizer \(optimizer): use sgd or adam")
         }
-        guard lr.isFinite && lr > 0 else {
-            throw ValidationError("--lr \(lr): the learning rate must be a positive finite number, e.g. 0.01")
-        }
+        try lr.checkEach("--lr", "the learning rate must be a positive finite number, e.g. 0.01") { $0.isFinite && $0 > 0 }
         if let lrDecay, !(lrDecay > 0 && lrDecay <= 1) {
             throw ValidationError("--lr-decay \(lrDecay): must lie in (0, 1], e.g. 0.25 to divide the learning rate by 4")
         }
-        guard clip.isFinite && clip >= 0 else {
-            throw ValidationError("--clip \(clip): must be a finite number >= 0 (0 turns clipping off)")
-        }
+        try clip.checkEach("--clip", "must be a finite number >= 0 (0 turns clipping off)") { $0.isFinite && $0 >= 0 }
         guard dropout >= 0 && dropout < 1 else {
             throw ValidationError("--dropout \(dropout): must lie in [0, 1), e.g. 0.5 (0 turns dropout off)")
         }
+        try seed.check("--seed")
         if let validFraction {
             guard validFraction > 0 && validFraction < 1 else {
                 throw ValidationError("--valid-fraction \(validFraction): must lie strictly between 0 and 1")
@@ -179,7 +181,7 @@ struct TrainingFlags: ParsableArguments {
             }
         }
         if let vocabSize { try positive("--vocab-size", vocabSize, max: 1_000_000) }
-        if let lag { try positive("--lag", lag, max: 10_000) }
+        try positive("--lag", lags, max: 10_000)
         if let steps, let epochs {
             throw ValidationError("--steps \(steps) and --epochs \(epochs): give one of the two")
         }
@@ -205,7 +207,7 @@ struct TrainingFlags: ParsableArguments {
             if noEOS && tokenization != .word {
                 warnings.append("--no-eos does nothing with character tokens (<eos> is a word-level token; add --tokenize word)")
             }
-            if let lag { warnings.append("--lag \(lag) does nothing with --corpus (it shapes the built-in synthetic corpus only)") }
+            if let lag { warnings.append("--lag \(lag.argument) does nothing with --corpus (it shapes the built-in synthetic corpus only)") }
         }
         return warnings
     }
@@ -213,15 +215,15 @@ struct TrainingFlags: ParsableArguments {
     func options(model: ModelConfig, initialization: Initialization, threads: Int) -> TrainingOptions {
         var options = TrainingOptions(model: model, initialization: initialization)
         options.optimizer = OptimizerKind(rawValue: optimizer)!
-        options.learningRate = lr
-        options.clip = clip
+        options.learningRate = lr.value
+        options.clip = clip.value
         options.steps = steps ?? 1500
         options.epochs = epochs
         options.learningRateDecay = lrDecay
         options.dropout = dropout
-        options.batch = batch
-        options.bptt = bptt
-        options.seed = seed
+        options.batch = batch.value
+        options.bptt = bptt.value
+        options.seed = seed.value
         options.probeEvery = probeEvery
         options.evalEvery = evalEvery
         options.threads = threads
@@ -235,6 +237,64 @@ struct TrainingFlags: ParsableArguments {
                                    vocabSizeLimit: tokenization == .word ? vocabSize ?? 10_000 : nil,
                                    validFraction: validFraction ?? 0.1, endOfLine: !noEOS, progress: progress)
         }
-        return try SyntheticCorpus.make(lag: lag ?? 8, tokens: 400_000, validFraction: validFraction ?? 0.1, seed: seed)
+        return try SyntheticCorpus.make(lag: lags.value, tokens: 400_000, validFraction: validFraction ?? 0.1, seed: seed.value)
+    }
+}
+
+// MARK: Lists of runs
+
+extension ModelFlags {
+    /// Each list flag's values as text, for `RunPlan.expand`.
+    var lists: [(SweepFlag, [String])] {
+        var lists: [(SweepFlag, [String])] = [(.forgetBias, forgetBias.values.map(\.text)), (.hidden, hidden.values.map(\.text)),
+                                              (.embed, embed.values.map(\.text)), (.layers, layers.values.map(\.text))]
+        if let spectralRadius { lists.append((.spectralRadius, spectralRadius.values.map(\.text))) }
+        return lists
+    }
+
+    /// These flags with the listed ones set to one run's values.
+    func picking(_ run: PlannedRun) -> ModelFlags {
+        var flags = self
+        for (flag, text) in run.values {
+            switch flag {
+            case .spectralRadius: flags.spectralRadius = FlagList(argument: text)
+            case .forgetBias: flags.forgetBias = FlagList(argument: text)!
+            case .hidden: flags.hidden = FlagList(argument: text)!
+            case .embed: flags.embed = FlagList(argument: text)!
+            case .layers: flags.layers = FlagList(argument: text)!
+            default: break
+            }
+        }
+        return flags
+    }
+
+    /// Single-run commands take one value per flag.
+    func requireSingleValues(command: String) throws {
+        for (flag, values) in lists where values.count > 1 {
+            throw ValidationError("--\(flag.rawValue) \(values.joined(separator: ",")): `diagnose \(command)` takes one value")
+        }
+    }
+}
+
+extension TrainingFlags {
+    var lists: [(SweepFlag, [String])] {
+        [(.lag, lags.values.map(\.text)), (.lr, lr.values.map(\.text)), (.clip, clip.values.map(\.text)),
+         (.bptt, bptt.values.map(\.text)), (.batch, batch.values.map(\.text)), (.seed, seed.values.map(\.text))]
+    }
+
+    func picking(_ run: PlannedRun) -> TrainingFlags {
+        var flags = self
+        for (flag, text) in run.values {
+            switch flag {
+            case .lag: flags.lag = FlagList(argument: text)!
+            case .lr: flags.lr = FlagList(argument: text)!
+            case .clip: flags.clip = FlagList(argument: text)!
+            case .bptt: flags.bptt = FlagList(argument: text)!
+            case .batch: flags.batch = FlagList(argument: text)!
+            case .seed: flags.seed = FlagList(argument: text)!
+            default: break
+            }
+        }
+        return flags
     }
 }

@@ -1,0 +1,106 @@
+import DiagnoseRecord
+import Foundation
+import Renderer
+import Testing
+
+/// `diagnose probe --checkpoints DIR --metrics FILE` end to end on the fixture series
+/// (Scripts/make_fixtures.py: a 2-layer GRU at steps 0, 20 and 45 and its training log).
+@Suite(.serialized) struct CheckpointSeriesTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../TrainingCoreTests/Fixtures").standardizedFileURL
+    static let series = fixtures.appendingPathComponent("series").path
+    static let tokens = fixtures.appendingPathComponent("series/tokens.json").path
+
+    static func probe(_ extra: [String], output: URL) throws -> Command {
+        try Command.run(["probe", "--checkpoints", series, "--tokens", tokens, "--output", output.path] + extra)
+    }
+
+    /// Pixels whose channels differ by more than 60: the coloured marks, not the grey frame and text.
+    static func colouredPixels(_ png: Data) throws -> Int {
+        let pixmap = try PNGCodec.decode(png)
+        var n = 0
+        for i in stride(from: 0, to: pixmap.bytes.count, by: 4) {
+            let (r, g, b) = (Int(pixmap.bytes[i]), Int(pixmap.bytes[i + 1]), Int(pixmap.bytes[i + 2]))
+            if max(r, g, b) - min(r, g, b) > 60 { n += 1 }
+        }
+        return n
+    }
+
+    @Test func seriesWithMetricsFillsEveryChartOverTraining() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try Self.probe(["--metrics", Self.fixtures.appendingPathComponent("series/metrics.jsonl").path], output: output)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("column(s) epoch are not used"))
+        let run = output.appendingPathComponent("imported")
+        let record = try RecordCoding.load(from: run.appendingPathComponent("run.json"))
+        #expect(record.probes.map(\.step) == [0, 20, 45])
+        #expect(record.steps.count == 45 && record.evaluations.map(\.step) == [15, 30, 45])
+        #expect(record.config.steps == 45 && record.config.optimizer == "none")
+
+        // The training chart of this run against the same run without its log.
+        let drawn = try Data(contentsOf: run.appendingPathComponent("training.png"))
+        var bare = record
+        bare.steps = []
+        bare.evaluations = []
+        let empty = try #require(try RunCharts.render(bare, options: RenderOptions()).first { $0.id == "training" })
+        let withLog = try Self.colouredPixels(drawn), without = try Self.colouredPixels(empty.png)
+        #expect(withLog > without + 10_000, "coloured pixels: \(withLog) with the log, \(without) without")
+
+        let html = try String(contentsOf: output.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("At the first checkpoint (step 0)"))
+        #expect(html.contains("elsewhere (imported checkpoints)"))
+    }
+
+    @Test func sameBytesWhateverTheThreadCount() throws {
+        let one = try temporaryDirectory(), four = try temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: one)
+            try? FileManager.default.removeItem(at: four)
+        }
+        #expect(try Self.probe(["--threads", "1"], output: one).status == 0)
+        #expect(try Self.probe(["--threads", "8"], output: four).status == 0)
+        for file in ["gradient-flow.png", "gradient-decay.png", "spectrum.png", "jacobian-products.png", "gates.png", "training.png",
+                     "model.safetensors"] {
+            let a = try Data(contentsOf: one.appendingPathComponent("imported/\(file)"))
+            let b = try Data(contentsOf: four.appendingPathComponent("imported/\(file)"))
+            #expect(a == b, "\(file)")
+        }
+        var a = try RecordCoding.load(from: one.appendingPathComponent("imported/run.json"))
+        var b = try RecordCoding.load(from: four.appendingPathComponent("imported/run.json"))
+        (a.config.threads, b.config.threads, a.command, b.command) = (0, 0, [], [])
+        #expect(a == b)
+    }
+
+    @Test(arguments: [
+        (["--weights", "A", "--checkpoints", "B"], Int32(64), "--weights and --checkpoints"),
+        (["--checkpoints", "/nonexistent-folder"], Int32(66), "--checkpoints /nonexistent-folder: no such file"),
+        (["--metrics", "/nonexistent.jsonl"], Int32(66), "--metrics /nonexistent.jsonl: no such file"),
+        (["--weights", "series/ckpt_000000.safetensors", "series_bad/hidden5_step-30.safetensors"], Int32(65),
+         "hidden5_step-30.safetensors: tensor \"decoder.weight\" has shape [9, 5] but [9, 4]"),
+        (["--weights", "series/ckpt_000020.safetensors", "series_bad/again_step-20.safetensors"], Int32(65),
+         "has step 20 (from its name), and so has"),
+        (["--threads", "0"], Int32(64), "--threads"),
+    ])
+    func badSeriesInputsExitWithTheirCode(arguments: [String], status: Int32, message: String) throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let resolved = arguments.map { $0.hasPrefix("series") ? Self.fixtures.appendingPathComponent($0).path : $0 }
+        var base = ["probe", "--tokens", Self.tokens, "--output", output.path]
+        if !resolved.contains("--weights") && !resolved.contains("--checkpoints") { base += ["--checkpoints", Self.series] }
+        let result = try Command.run(base + resolved)
+        #expect(result.status == status, "\(result.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("imported/run.json").path))
+    }
+
+    @Test func malformedMetricsLineIsNamed() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let metrics = output.appendingPathComponent("m.csv")
+        try Data("step,loss\n10,2.0\n5,1.9\n".utf8).write(to: metrics)
+        let result = try Self.probe(["--metrics", metrics.path], output: output)
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("m.csv, line 3: step 5 comes after step 10 (line 2)"), "\(result.stderr)")
+    }
+}
