@@ -74,6 +74,25 @@ public struct TokenStore: RandomAccessCollection, Sendable, Equatable {
 
     init(storage: Storage) { self.storage = storage }
 
+    /// `count` ids written in place by `fill`, which calls its argument with (position, id) for
+    /// every position: no intermediate array, one allocation of the final width.
+    init(count: Int, vocabularySize: Int, fill: ((Int, Int32) -> Void) -> Void) {
+        func make<T: FixedWidthInteger>(_: T.Type) -> [T] {
+            [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let base = buffer.baseAddress!
+                fill { base[$0] = T(truncatingIfNeeded: $1) }
+                initialized = count
+            }
+        }
+        if vocabularySize <= 256 {
+            storage = .byte(make(UInt8.self))
+        } else if vocabularySize <= 65_536 {
+            storage = .half(make(UInt16.self))
+        } else {
+            storage = .word(make(Int32.self))
+        }
+    }
+
     public var startIndex: Int { 0 }
     public var endIndex: Int {
         switch storage {
@@ -197,6 +216,8 @@ extension Corpus {
         func report(_ name: String, _ data: Data, _ phase: String) {
             if data.count >= progressBytes { progress(CorpusLoadProgress(file: name, bytes: data.count, phase: phase)) }
         }
+        // The checksum runs on another core while the text is tokenised.
+        let checksums = ([trainData] + [validData, testData].compactMap { $0 }).map(BackgroundChecksum.init)
         var sources = [Source(name: path, flag: "--corpus", data: trainData)]
         if let validPath, let validData { sources.append(Source(name: validPath, flag: "--valid", data: validData)) }
         if let testPath, let testData { sources.append(Source(name: testPath, flag: "--test", data: testData)) }
@@ -205,9 +226,9 @@ extension Corpus {
                                report: { report($0.name, $0.data, $1) })
         corpus.name = path
         for source in sources { report(source.name, source.data, "checksum") }
-        corpus.sha256 = SHA256.hex(trainData)
-        corpus.validFile = validPath.map { CorpusFile(name: $0, sha256: SHA256.hex(validData!)) }
-        corpus.testFile = testPath.map { CorpusFile(name: $0, sha256: SHA256.hex(testData!)) }
+        corpus.sha256 = checksums[0].value
+        corpus.validFile = validPath.map { CorpusFile(name: $0, sha256: checksums[1].value) }
+        corpus.testFile = testPath.map { CorpusFile(name: $0, sha256: checksums[checksums.count - 1].value) }
         return corpus
     }
 
@@ -268,6 +289,22 @@ extension Corpus {
         // The size may have changed since it was checked: bound what was actually read.
         guard data.count <= maximumBytes else { throw CorpusError.tooLarge(path: path, bytes: data.count, flag: flag) }
         return data
+    }
+}
+
+/// SHA-256 of some bytes, computed on a background thread from the moment it is made.
+final class BackgroundChecksum: @unchecked Sendable {
+    private var result = ""
+    private let group = DispatchGroup()
+
+    init(_ data: Data) {
+        DispatchQueue.global().async(group: group) { self.result = SHA256.hex(data) }
+    }
+
+    /// Waits for the digest (hex).
+    var value: String {
+        group.wait()
+        return result
     }
 }
 
@@ -339,7 +376,9 @@ extension Corpus {
         let test = testIndex.map { Span(source: $0, bytes: 0..<sources[$0].data.count) }
         // Which code points the training split holds: they, in order, are the vocabulary.
         var seen = [Bool](repeating: false, count: 0x11_0000)
-        sources[train.source].withBytes { bytes in forEachScalar(bytes, train.bytes) { seen[Int($0)] = true } }
+        seen.withUnsafeMutableBufferPointer { seen in
+            sources[train.source].withBytes { bytes in forEachScalar(bytes, train.bytes) { seen[Int($0)] = true } }
+        }
         var ids = [Int32](repeating: -1, count: 0x11_0000)
         var vocabulary: [String] = []
         for scalar in seen.indices where seen[scalar] {
@@ -350,16 +389,20 @@ extension Corpus {
         let width = vocabulary.count + 1
         let unknown = Int32(vocabulary.count)
         func encode(_ span: Span) -> (TokenStore, unknown: Int) {
-            var writer = TokenWriter(capacity: 0, vocabularySize: width)
             var unseen = 0
-            sources[span.source].withBytes { bytes in
-                writer = TokenWriter(capacity: countScalars(bytes, span.bytes), vocabularySize: width)
-                forEachScalar(bytes, span.bytes) { scalar in
-                    let id = ids[Int(scalar)]
-                    if id < 0 { unseen += 1; writer.append(unknown) } else { writer.append(id) }
+            let store = sources[span.source].withBytes { bytes in
+                ids.withUnsafeBufferPointer { ids in
+                    TokenStore(count: countScalars(bytes, span.bytes), vocabularySize: width) { out in
+                        var k = 0
+                        forEachScalar(bytes, span.bytes) { scalar in
+                            let id = ids[Int(scalar)]
+                            if id < 0 { unseen += 1; out(k, unknown) } else { out(k, id) }
+                            k += 1
+                        }
+                    }
                 }
             }
-            return (writer.finish(), unseen)
+            return (store, unseen)
         }
         let trainTokens = encode(train).0
         let (validTokens, validUnknown) = encode(valid)
