@@ -180,7 +180,10 @@ struct ReportPage {
         var parts = ["\(runs.count) run\(runs.count == 1 ? "" : "s")"]
         let corpora = Set(runs.map { $0.record.corpus.name + "\u{0}" + $0.record.corpus.sha256 })
         if corpora.count == 1, let corpus = runs.first?.record.corpus {
-            parts.append("corpus \(corpus.name) (\(ReportFormat.integer(corpus.tokens)) tokens)")
+            var splits = [corpus.validFile, corpus.testFile].compactMap { $0 }
+            splits = splits.isEmpty ? [] : [corpus.name] + splits
+            parts.append(splits.isEmpty ? "corpus \(corpus.name) (\(ReportFormat.integer(corpus.tokens)) tokens)"
+                : "corpus \(splits.joined(separator: " / ")) (\(ReportFormat.integer(corpus.trainTokens)) training tokens)")
         } else if corpora.count > 1 {
             parts.append("\(corpora.count) different corpora")
         }
@@ -368,7 +371,17 @@ struct ReportPage {
         var rows: [(String, [Cell])] = []
         rows.append(("Cell", records.map { (cellDescription($0.config) + ", H = \($0.config.hidden)", false) }))
         rows.append(("Parameters", records.map { (ReportFormat.integer($0.parameterCount), false) }))
-        rows.append(("Final train perplexity", records.map { cell(ReportFormat.number($0.summary.finalTrainPerplexity)) }))
+        // The train figure is a mean over the steps since the previous evaluation, early ones included: say
+        // which, or a reader sees train above valid and suspects a bug.
+        rows.append(("Final train perplexity", records.map { record in
+            var result = cell(ReportFormat.number(record.summary.finalTrainPerplexity))
+            let evaluations = record.evaluations.map(\.step)
+            if let last = evaluations.last, record.summary.finalTrainPerplexity != nil {
+                let first = (evaluations.dropLast().last ?? 0) + 1
+                if last > first { result.text += " (mean of steps \(ReportFormat.integer(first))–\(ReportFormat.integer(last)))" }
+            }
+            return result
+        }))
         // Perplexity on a split with <unk> tokens is not comparable with one without: say how many there were.
         rows.append(("Final valid perplexity", records.map { record in
             var result = cell(ReportFormat.number(record.summary.finalValidPerplexity))
