@@ -376,7 +376,7 @@ struct ReportPage {
         rows.append(("Final train perplexity", records.map { record in
             var result = cell(ReportFormat.number(record.summary.finalTrainPerplexity))
             let evaluations = record.evaluations.map(\.step)
-            if let last = evaluations.last, record.summary.finalTrainPerplexity != nil {
+            if let last = evaluations.last, record.summary.finalTrainPerplexity?.isFinite == true {
                 let first = (evaluations.dropLast().last ?? 0) + 1
                 if last > first { result.text += " (mean of steps \(ReportFormat.integer(first))–\(ReportFormat.integer(last)))" }
             }
