@@ -30,8 +30,7 @@ import Testing
 
     @Test func aTextCorpusHasNoRecallTaskAndKeepsItsTokenisation() throws {
         let text = String(repeating: "one two three two one four ", count: 80)
-        var corpus = Corpus.tokenize(text: text, tokenization: .word, vocabSizeLimit: 3)
-        corpus.split(validFraction: 0.25)
+        let corpus = try Corpus.make(text: text, tokenization: .word, vocabSizeLimit: 3, validFraction: 0.25)
         let record = try Trainer(options: TrainingTests.options(.rnn, steps: 2), corpus: corpus)
             .run(name: "t", command: [], toolVersion: "test")
         #expect(record.corpus.recall == nil && record.config.lag == nil)
