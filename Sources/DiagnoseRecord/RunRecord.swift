@@ -250,7 +250,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case cell, activation, layers, bidirectional, hidden, embed, batch, bptt, steps, optimizer, learningRate,
              clip, seed, initialization, spectralRadius, forgetBias, probeEvery, evalEvery, tokenize,
-             vocabSizeLimit, validFraction, lag, threads
+             vocabSizeLimit, validFraction, lag, threads, connections, endOfLine, dropout, epochs, learningRateDecay
     }
 
     public init(from decoder: Decoder) throws {
@@ -278,6 +278,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
         validFraction = try c.decode(Double.self, forKey: .validFraction)
         lag = try c.decodeIfPresent(Int.self, forKey: .lag)
         threads = try c.decode(Int.self, forKey: .threads)
+        connections = try c.decodeWord(LayerConnections.self, forKey: .connections, legacyAbsent: [])
+        endOfLine = try c.decodeIfPresent(Bool.self, forKey: .endOfLine)
+        dropout = try c.decodeIfPresent(Double.self, forKey: .dropout)
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
+        learningRateDecay = try c.decodeIfPresent(Double.self, forKey: .learningRateDecay)
     }
 }
 

@@ -102,4 +102,17 @@ import Testing
         #expect(record.summary.decayPerStep == top.decayPerStep)
         #expect(record.summary.spectralRadiusLast == top.spectrum.whole.spectralRadius)
     }
+
+    /// Every optional config field survives the trip through JSON (the decoder lists its keys).
+    @Test func optionalConfigFieldsRoundTrip() throws {
+        let (_, record) = try Self.syntheticRun(steps: 1)
+        var config = record.config
+        config.connections = .dense
+        config.endOfLine = true
+        config.dropout = 0.25
+        config.epochs = 3
+        config.learningRateDecay = 0.5
+        let decoded = try JSONDecoder().decode(RunConfig.self, from: JSONEncoder().encode(config))
+        #expect(decoded == config)
+    }
 }

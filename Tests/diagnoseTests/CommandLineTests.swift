@@ -237,7 +237,7 @@ let quickFlags = ["--steps", "6", "--hidden", "8", "--embed", "4", "--batch", "4
         (["--dropout", "1"], "--dropout 1"),
         (["--dropout=-0.1"], "--dropout -0.1"),
         (["--lr-decay", "2"], "--lr-decay 2"),
-        (["--tokenize", "bytes"], "--tokenize bytes"),
+        (["--tokenize", "bytes"], "'bytes' is invalid for '--tokenize"),
     ])
     func conflictingOrBadFlagsExit64(arguments: [String], expected: String) throws {
         let output = try temporaryDirectory()
