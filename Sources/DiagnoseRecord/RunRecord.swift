@@ -203,12 +203,14 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// Synthetic corpus only: the recall lag (also in `corpus.recall`, with what follows from it).
     public var lag: Int?
     public var threads: Int
+    /// How the layers are wired through depth; nil (records written before it existed) means plain.
+    public var connections: LayerConnections?
 
     public init(cell: CellKind, activation: Activation, layers: Int, bidirectional: Bool, hidden: Int, embed: Int,
                 batch: Int, bptt: Int, steps: Int, optimizer: Optimizer?, learningRate: Double, clip: Double,
                 seed: UInt64, initialization: InputWeights?, spectralRadius: Double?, forgetBias: Double,
                 probeEvery: Int, evalEvery: Int, tokenize: Tokenization?, vocabSizeLimit: Int?, validFraction: Double,
-                lag: Int?, threads: Int) {
+                lag: Int?, threads: Int, connections: LayerConnections? = nil) {
         self.cell = cell
         self.activation = activation
         self.layers = layers
@@ -232,6 +234,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
         self.validFraction = validFraction
         self.lag = lag
         self.threads = threads
+        self.connections = connections
     }
 
     enum CodingKeys: String, CodingKey {
@@ -419,6 +422,10 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var clippedFraction: Double?
     /// Gate name -> saturated fraction at the last probe (top layer, forward direction).
     public var gateSaturation: [String: Double]?
+    /// The depth profile's first entry (forward direction) at the first and the last probe: how much
+    /// of the top layer's gradient reaches the bottom layer. nil for one-layer models.
+    public var depthShareFirst: Double?
+    public var depthShareLast: Double?
     public var tokensPerSecond: Double?
     public var seconds: Double?
     public var stepsCompleted: Int
@@ -458,17 +465,37 @@ public struct ProbeRecord: Codable, Sendable, Equatable {
     public var parameterGradientNorms: [String: Double]
     /// One entry per (direction, layer): the forward stack first, each stack layer 0 first.
     public var layers: [LayerProbe]
-    public init(step: Int, stepLosses: [[Double]], parameterGradientNorms: [String: Double], layers: [LayerProbe]) {
+    /// Gradient flow through depth, one entry per direction (forward first); nil in records written
+    /// before it existed.
+    public var depth: [DepthProbe]?
+    public init(step: Int, stepLosses: [[Double]], parameterGradientNorms: [String: Double], layers: [LayerProbe],
+                depth: [DepthProbe]? = nil) {
         self.step = step
         self.stepLosses = stepLosses
         self.parameterGradientNorms = parameterGradientNorms
         self.layers = layers
+        self.depth = depth
     }
-
     /// The top layer's forward direction: the layer the summary numbers describe (the last layer
     /// when none is forward).
     public var topForward: LayerProbe? {
         layers.filter { $0.direction == .forward }.max { $0.layer < $1.layer } ?? layers.last
+    }
+}
+
+/// How far the gradient of the probe batch's mean loss J reaches down the stack of one direction.
+public struct DepthProbe: Codable, Sendable, Equatable {
+    public var direction: Direction
+    /// D[l][t] = mean_b ||dJ / dh_l,b(t)||_2 for every layer l (layer 0 first) and step t: the total
+    /// derivative, through the recurrence, the layers above and any skip connections.
+    public var gradient: [[Double]]
+    /// profile[l] = mean_t D[l][t] / mean_t D[L-1][t]: the share of the top layer's gradient that
+    /// reaches layer l (1 at the top).
+    public var profile: [Double]
+    public init(direction: Direction, gradient: [[Double]], profile: [Double]) {
+        self.direction = direction
+        self.gradient = gradient
+        self.profile = profile
     }
 }
 

@@ -6,8 +6,13 @@ import DiagnoseRecord
 import Foundation
 
 public enum CompareCharts {
-    /// Ids in the order `render` returns them.
+    /// Ids in the order `render` returns them ("compare-depth" follows when a run has two or more layers).
     public static let ids = ["compare-lag-profiles", "compare-training", "compare-spectra"]
+
+    /// The ids `render` returns for `records`.
+    public static func ids(for records: [RunRecord]) -> [String] {
+        ids + (records.contains(where: DepthChart.applies) ? [DepthChart.comparisonID] : [])
+    }
 
     /// The comparison charts of `records` (meant for two or more runs; one run or none still gives
     /// charts, with notes).
@@ -21,12 +26,14 @@ public enum CompareCharts {
     }
 
     static func figures(_ records: [RunRecord]) -> [ChartFigure] {
+        // Stacks add their depth profiles, one line per run (seed groups included).
+        let depth = [DepthChart.comparison(records, runStyles(records))].compactMap { $0 }
         let groups = RunGroups.seedGroups(records)
-        if groups.contains(where: { $0.records.count > 1 }) { return groupedFigures(groups) }
+        if groups.contains(where: { $0.records.count > 1 }) { return groupedFigures(groups) + depth }
         let styles = runStyles(records)
         let shown = min(records.count, maximumSpectrumPanels)
         return [lagProfiles(records, styles), training(records, styles),
-                spectra(Array(records.prefix(shown)), Array(styles.prefix(shown)))]
+                spectra(Array(records.prefix(shown)), Array(styles.prefix(shown)))] + depth
     }
 
     struct RunStyle {

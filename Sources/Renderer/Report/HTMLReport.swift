@@ -46,11 +46,11 @@ public enum HTMLReport {
 
 /// Where each chart id goes and in which order.
 enum ChartPlacement {
-    static let runOrder = ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"]
+    static let runOrder = ["gradient-flow", "gradient-decay", "depth", "spectrum", "jacobian-products", "gates", "training"]
 
     static func section(ofRunChart id: String) -> String {
         switch id {
-        case "gradient-flow", "gradient-decay": return "gradient-flow"
+        case "gradient-flow", "gradient-decay", "depth": return "gradient-flow"
         case "spectrum", "jacobian-products": return "spectra"
         case "gates": return "gates"
         default: return "training"  // "training" and any chart this report does not know yet
@@ -61,6 +61,7 @@ enum ChartPlacement {
         switch id {
         case "compare-lag-profiles": return "verdict"
         case "compare-spectra": return "spectra"
+        case "compare-depth": return "gradient-flow"
         default: return "training"
         }
     }

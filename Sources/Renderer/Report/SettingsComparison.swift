@@ -38,6 +38,8 @@ struct RunSetting: Sendable {
                    value: { $0.config.spectralRadius.map(exact) ?? "as initialised" }),
         RunSetting(field: "forgetBias", label: "forget-gate bias", value: { exact($0.config.forgetBias) },
                    applies: { $0.config.cell == .lstm }),
+        RunSetting(field: "connections", label: "layer connections",
+                   value: { ($0.config.connections ?? .plain).rawValue }, applies: { $0.config.layers > 1 }),
         RunSetting(field: "probeEvery", label: "probe every", value: { ReportFormat.integer($0.config.probeEvery) }),
         RunSetting(field: "evalEvery", label: "evaluate every", value: { ReportFormat.integer($0.config.evalEvery) }),
         RunSetting(field: "tokenize", label: "tokens", value: { $0.config.tokenize?.rawValue ?? "token ids" }),

@@ -262,10 +262,12 @@ extension RecurrentLayer {
     /// Full backward over the window, adding into `grads` (same layout as `params`).
     /// `dOutputs` (T*B, H): adjoints of the outputs from above. Returns nothing; writes
     /// the adjoint of the input into `dInput` (T*B, In) when given. The final state's adjoint is zero
-    /// (the carried state is detached between windows).
+    /// (the carried state is detached between windows). `dhSquares` (T*B), when given, receives the
+    /// squared norm of every row's total adjoint of h(t): the depth probe.
     func backward(params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, cache: LayerCache,
                   dOutputs: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, scratch: BackwardScratch,
-                  dGatesAll: inout FloatBuffer?, dGhAll: inout FloatBuffer?) {
+                  dGatesAll: inout FloatBuffer?, dGhAll: inout FloatBuffer?,
+                  dhSquares: UnsafeMutablePointer<Float>? = nil) {
         let steps = cache.steps, batch = cache.batch, rowsAll = steps * batch
         let allX = FloatBuffer.ensure(&dGatesAll, count: rowsAll * gateRows)
         let allH = cell == .gru ? FloatBuffer.ensure(&dGhAll, count: rowsAll * gateRows) : allX
@@ -285,6 +287,9 @@ extension RecurrentLayer {
                 // Total adjoint of h(t): from the layer above at t, plus from step t+1.
                 let above = dOutputs + (t * batch + first) * hidden
                 for i in 0..<(n * hidden) { dhRows[i] += above[i] }
+                if let dhSquares {
+                    Elementwise.rowSumsOfSquares(dhRows, rows: n, width: hidden, into: dhSquares + t * batch + first)
+                }
                 let row = (t * batch + first) * gateRows
                 backwardRows(params: params, cache: cache, t: t, rows: n, firstStream: first, dh: dhRows,
                              dc: dc.map { $0.pointer + first * hidden }, dGx: allX.pointer + row,

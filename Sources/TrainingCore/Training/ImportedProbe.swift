@@ -84,7 +84,7 @@ public enum ImportedProbe {
                                seed: 0, initialization: nil, spectralRadius: nil, forgetBias: 0,
                                probeEvery: probeSpacing(probes), evalEvery: 1,
                                tokenize: source.tokenization, vocabSizeLimit: nil,
-                               validFraction: 0, lag: nil, threads: Parallelism.threads)
+                               validFraction: 0, lag: nil, threads: Parallelism.threads, connections: c.connections)
         let tokens = batch.batch * (batch.steps + 1)
         let corpus = CorpusInfo(name: source.batchFile, synthetic: false, sha256: source.batchSHA256, tokens: tokens,
                                 trainTokens: 0, validTokens: tokens, vocabularySize: c.vocabularySize)
@@ -118,6 +118,8 @@ public enum ImportedProbe {
                 ? Double(record.steps.filter(\.clipped).count) / Double(record.steps.count) : nil,
             gateSaturation: top.map { Dictionary(uniqueKeysWithValues: $0.gates.map { ($0.name, $0.saturated) }) },
             stepsCompleted: lastStep)
+        record.summary.depthShareFirst = probes.first?.firstLayerShare
+        record.summary.depthShareLast = probes.last?.firstLayerShare
         return record
     }
 

@@ -194,7 +194,7 @@ public final class Trainer {
                   spectralRadius: options.initialization.spectralRadius, forgetBias: options.initialization.forgetBias,
                   probeEvery: options.probeEvery, evalEvery: options.evalEvery, tokenize: corpus.tokenization,
                   vocabSizeLimit: corpus.vocabSizeLimit, validFraction: corpus.validFraction, lag: corpus.recall?.lag,
-                  threads: options.threads)
+                  threads: options.threads, connections: options.model.connections)
     }
 
     func corpusInfo() -> CorpusInfo {
@@ -213,7 +213,7 @@ public final class Trainer {
         if let gates = top?.gates { saturation = Dictionary(uniqueKeysWithValues: gates.map { ($0.name, $0.saturated) }) }
         let recentSteps = record.steps.suffix(max(1, options.evalEvery))
         let trainLoss = lastEval?.trainLoss ?? (recentSteps.isEmpty ? nil : recentSteps.map(\.loss).reduce(0, +) / Double(recentSteps.count))
-        return RunSummary(
+        var summary = RunSummary(
             finalTrainLoss: trainLoss, finalTrainPerplexity: trainLoss.map { Foundation.exp($0) },
             finalValidLoss: lastEval?.validLoss, finalValidPerplexity: lastEval?.validPerplexity,
             recallAccuracy: lastEval?.recallAccuracy, decayPerStep: top?.decayPerStep, horizon: top?.horizon,
@@ -223,6 +223,9 @@ public final class Trainer {
             gateSaturation: saturation,
             tokensPerSecond: trainingSeconds > 0 ? Double(completed) * tokensPerStep / trainingSeconds : nil,
             seconds: trainingSeconds, stepsCompleted: completed)
+        summary.depthShareFirst = record.probes.first?.firstLayerShare
+        summary.depthShareLast = lastProbe?.firstLayerShare
+        return summary
     }
 
     /// The model's tensors as safetensors, with PyTorch's names and layouts.

@@ -55,6 +55,9 @@ struct Probe: ParsableCommand {
     @Option(help: "The recurrent module's name prefix in the file, e.g. model.lstm. (default: rnn.).")
     var prefix: String?
 
+    @Flag(help: "The layers are residual (y_l = h_l + y_(l-1)); shapes cannot tell. Dense stacks are recognised by their shapes.")
+    var residual = false
+
     @Option(help: "Run folder name under --output.")
     var name: String = "imported"
 
@@ -102,7 +105,8 @@ struct Probe: ParsableCommand {
         }
         // Every header, step and shape is checked, and the first model built, before any probe runs.
         let series = try CheckpointSeries(files: files)
-        let options = ModelImport.Options(cell: cell, activation: activation, prefix: prefix)
+        let options = ModelImport.Options(cell: cell, activation: activation, prefix: prefix,
+                                          connections: residual ? .residual : nil)
         func load(_ file: String) throws -> LanguageModel {
             try ModelImport.model(from: try Safetensors.read(from: URL(fileURLWithPath: file)).tensors, file: file, options: options)
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DiagnoseRecord
 import Foundation
+import DiagnoseRecord
 import TrainingCore
 
 /// The flags that define a model and how it is trained; shared by `train` and `bench`.
@@ -16,6 +17,12 @@ struct ModelFlags: ParsableArguments {
 
     @Flag(help: "Also train a backward LM on the reversed text (ELMo-style), sharing embedding and decoder.")
     var bidirectional = false
+
+    @Flag(help: "Residual stack: from the second layer up, add the layer below's output to each layer's output.")
+    var residual = false
+
+    @Flag(help: "Dense stack: each layer reads the embedding and every lower layer's output, concatenated.")
+    var dense = false
 
     @Option(help: "Hidden units per layer (H).")
     var hidden: FlagList<Int> = 64
@@ -37,6 +44,9 @@ struct ModelFlags: ParsableArguments {
 
     func validate() throws {
         try positive("--layers", layers, max: 16)
+        if residual && dense {
+            throw ValidationError("--residual and --dense: choose one way to connect the layers")
+        }
         try positive("--hidden", hidden, max: 4096)
         try positive("--embed", embed, max: 4096)
         try spectralRadius?.checkEach("--spectral-radius", "must be a positive finite number") { $0.isFinite && $0 > 0 }
@@ -45,7 +55,13 @@ struct ModelFlags: ParsableArguments {
 
     func modelConfig(cell: CellKind) -> ModelConfig {
         ModelConfig(cell: cell, activation: activation, layers: layers.value,
-                    bidirectional: bidirectional, vocabularySize: 0, embed: embed.value, hidden: hidden.value)
+                    bidirectional: bidirectional, vocabularySize: 0, embed: embed.value, hidden: hidden.value,
+                    connections: connections)
+    }
+
+    var connections: LayerConnections {
+        residual ? .residual : dense ? .dense : .plain
+
     }
 
     func initialization() -> Initialization {
