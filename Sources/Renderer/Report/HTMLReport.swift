@@ -2,8 +2,8 @@
 //
 // Sections, in order: verdict (a few sentences per run, the headline lag-profile chart, the summary
 // table), gradient flow, spectra, gates, training, reproduce. Every chart is an <img> whose source
-// is a base64 `data:` URI, the stylesheet is inline and there is no script, so the file can be
-// mailed, archived by CI or opened offline and looks the same. The page is a pure function of its
+// is a base64 `data:` URI and the stylesheet and the two small scripts (chart zoom, values under
+// the pointer) are inline, so the file can be mailed, archived by CI or opened offline and looks the same. The page is a pure function of its
 // inputs: no clock, no dictionary order, same bytes for the same runs.
 
 import DiagnoseRecord
@@ -643,8 +643,8 @@ struct ReportPage {
         html += """
         <section id="reproduce">
         <h2>Reproduce</h2>
-        <p class="lede">The exact command of each run. The same command, seed and corpus give the same numbers up to \
-        floating-point summation order; a different corpus checksum means different data.</p>
+        <p class="lede">The exact command of each run. The same command, seed and corpus give the same numbers, bit for \
+        bit, at any thread count; a different corpus checksum means different data.</p>
 
         """
         html += "<div class=\"runs\">\n"

@@ -21,6 +21,13 @@ public enum GradientCheck {
     /// is the masked network a training step computes.
     public static func run(config: ModelConfig, batch: Int = 2, steps: Int = 5, seed: UInt64 = 7,
                            epsilon: Float = 1e-2, dropout: Double = 0) -> [GradientCheckResult] {
+        run(config: config, batch: batch, steps: steps, seed: seed, epsilon: epsilon, dropout: dropout, corrupting: nil)
+    }
+
+    /// The same, with `corrupting` (tensor name, index within it, amount) added to one entry of the
+    /// analytic gradient first: the tests' proof that the check can fail.
+    static func run(config: ModelConfig, batch: Int = 2, steps: Int = 5, seed: UInt64 = 7, epsilon: Float = 1e-2,
+                    dropout: Double = 0, corrupting: (tensor: String, index: Int, amount: Float)?) -> [GradientCheckResult] {
         let model = LanguageModel(config: config)
         model.initialize(Initialization(seed: seed))
         var generator = SeededGenerator(seed: seed).derived(0xC4EC)
@@ -43,6 +50,9 @@ public enum GradientCheck {
         _ = loss()
         let gradients = FloatBuffer(count: model.parameterCount)
         model.backward(data, workspace: workspace, gradients: gradients)
+        if let corrupting, let entry = model.layout.entries.first(where: { $0.name == corrupting.tensor }) {
+            gradients[entry.offset + corrupting.index] += corrupting.amount
+        }
         let p = model.parameters.pointer
         return model.layout.entries.map { entry in
             var maxDiff = 0.0, maxNumeric = 0.0, norm = 0.0
