@@ -39,6 +39,11 @@ public final class Trainer {
 
     public init(options: TrainingOptions, corpus: Corpus) throws {
         let B = options.batch, T = options.bptt
+        if options.dropout > 0 && options.model.connections != .plain && options.model.layers > 1 {
+            throw TrainingSetupError.invalid(flag: "--dropout", value: String(options.dropout),
+                                             reason: "dropout is applied to plain stacks only so far; drop --dropout "
+                                                + "or --\(options.model.connections.rawValue)")
+        }
         let need = Batcher.tokensNeeded(batch: B, steps: T)
         guard let train = Batcher(tokens: corpus.train, mask: corpus.trainRecall, batch: B, steps: T) else {
             throw CorpusError.tooShort(name: corpus.name, split: "training", have: corpus.train.count, need: need)
