@@ -205,6 +205,16 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var threads: Int
     /// How the layers are wired through depth; nil (records written before it existed) means plain.
     public var connections: LayerConnections?
+    /// Word tokenisation: whether `<eos>` was appended at every line end (absent in older records).
+    public var endOfLine: Bool?
+    /// Dropout probability on the non-recurrent connections during training (absent: 0).
+    public var dropout: Double?
+    /// Set when the length was given as passes over the training windows; `steps` is then
+    /// epochs x windows per epoch.
+    public var epochs: Int?
+    /// The learning rate was multiplied by this after every evaluation that did not improve the
+    /// best validation loss (absent: never).
+    public var learningRateDecay: Double?
 
     public init(cell: CellKind, activation: Activation, layers: Int, bidirectional: Bool, hidden: Int, embed: Int,
                 batch: Int, bptt: Int, steps: Int, optimizer: Optimizer?, learningRate: Double, clip: Double,
@@ -240,7 +250,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case cell, activation, layers, bidirectional, hidden, embed, batch, bptt, steps, optimizer, learningRate,
              clip, seed, initialization, spectralRadius, forgetBias, probeEvery, evalEvery, tokenize,
-             vocabSizeLimit, validFraction, lag, threads
+             vocabSizeLimit, validFraction, lag, threads, connections, endOfLine, dropout, epochs, learningRateDecay
     }
 
     public init(from decoder: Decoder) throws {
@@ -268,6 +278,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
         validFraction = try c.decode(Double.self, forKey: .validFraction)
         lag = try c.decodeIfPresent(Int.self, forKey: .lag)
         threads = try c.decode(Int.self, forKey: .threads)
+        connections = try c.decodeWord(LayerConnections.self, forKey: .connections, legacyAbsent: [])
+        endOfLine = try c.decodeIfPresent(Bool.self, forKey: .endOfLine)
+        dropout = try c.decodeIfPresent(Double.self, forKey: .dropout)
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
+        learningRateDecay = try c.decodeIfPresent(Double.self, forKey: .learningRateDecay)
     }
 }
 
@@ -299,6 +314,16 @@ public struct CorpusInfo: Codable, Sendable, Equatable {
     /// The synthetic recall task's facts, written by the corpus that made it (nil for other corpora
     /// and for records written before this field).
     public var recall: RecallTask?
+    /// Validation (test) tokens represented by `<unk>`: not in the vocabulary, which comes from the
+    /// training split alone (word level also: cut by the vocabulary cap, or `<unk>` in the text).
+    public var unknownValidTokens: Int?
+    public var testTokens: Int?
+    public var unknownTestTokens: Int?
+    /// Separate validation and test files (`--valid`, `--test`): name as given and SHA-256.
+    public var validFile: String?
+    public var validSha256: String?
+    public var testFile: String?
+    public var testSha256: String?
     public init(name: String, synthetic: Bool, sha256: String, tokens: Int, trainTokens: Int,
                 validTokens: Int, vocabularySize: Int, recall: RecallTask? = nil) {
         self.name = name
@@ -412,6 +437,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var finalTrainPerplexity: Double?
     public var finalValidLoss: Double?
     public var finalValidPerplexity: Double?
+    /// With a test file: the loss over the whole test split with the final weights, measured once.
+    public var finalTestLoss: Double?
+    public var finalTestPerplexity: Double?
     public var recallAccuracy: Double?
     /// Top layer, forward direction, hidden state, at the last probe.
     public var decayPerStep: Double?

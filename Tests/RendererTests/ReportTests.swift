@@ -196,7 +196,7 @@ private func standardReport() -> String {
     @Test func settingsListCoversEveryRunConfigField() {
         let fields = Set(RunSetting.all.map(\.field))
         let properties = Mirror(reflecting: ReportFixtures.rnn.config).children.compactMap(\.label)
-        #expect(properties.count == 24)
+        #expect(properties.count == 28)
         for property in properties {
             #expect(fields.contains(property), "RunConfig.\(property) is not compared across runs")
         }

@@ -30,8 +30,7 @@ import Testing
 
     @Test func aTextCorpusHasNoRecallTaskAndKeepsItsTokenisation() throws {
         let text = String(repeating: "one two three two one four ", count: 80)
-        var corpus = Corpus.tokenize(text: text, tokenization: .word, vocabSizeLimit: 3)
-        corpus.split(validFraction: 0.25)
+        let corpus = try Corpus.make(text: text, tokenization: .word, vocabSizeLimit: 3, validFraction: 0.25)
         let record = try Trainer(options: TrainingTests.options(.rnn, steps: 2), corpus: corpus)
             .run(name: "t", command: [], toolVersion: "test")
         #expect(record.corpus.recall == nil && record.config.lag == nil)
@@ -102,5 +101,18 @@ import Testing
         #expect(top.layer == 1 && top.direction == .forward)
         #expect(record.summary.decayPerStep == top.decayPerStep)
         #expect(record.summary.spectralRadiusLast == top.spectrum.whole.spectralRadius)
+    }
+
+    /// Every optional config field survives the trip through JSON (the decoder lists its keys).
+    @Test func optionalConfigFieldsRoundTrip() throws {
+        let (_, record) = try Self.syntheticRun(steps: 1)
+        var config = record.config
+        config.connections = .dense
+        config.endOfLine = true
+        config.dropout = 0.25
+        config.epochs = 3
+        config.learningRateDecay = 0.5
+        let decoded = try JSONDecoder().decode(RunConfig.self, from: JSONEncoder().encode(config))
+        #expect(decoded == config)
     }
 }

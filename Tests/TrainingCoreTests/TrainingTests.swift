@@ -16,13 +16,8 @@ import Testing
         return options
     }
 
-    static let corpus = Corpus.tokenize(text: String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 60),
-                                        tokenization: .char, vocabSizeLimit: nil)
-    static var split: Corpus {
-        var c = corpus
-        c.split(validFraction: 0.1)
-        return c
-    }
+    static let split = try! Corpus.make(text: String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 60),
+                                        tokenization: .char, validFraction: 0.1)
 
     @Test(arguments: [CellKind.rnn, .lstm, .gru])
     func lossGoesDownOnASmallCorpus(cell: CellKind) throws {

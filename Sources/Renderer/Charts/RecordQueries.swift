@@ -109,6 +109,4 @@ enum Series {
         }
         return out
     }
-
-    static func finite(_ values: [Double]) -> [Double] { values.filter(\.isFinite) }
 }

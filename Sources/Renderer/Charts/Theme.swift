@@ -24,6 +24,8 @@ enum Theme {
     static let tickLength = 4.0
     static let dataWidth = 1.8
     static let noteColor = Color(hex: 0xB3261E)
+    /// Learning-rate decays on the training chart.
+    static let decayColor = Color(hex: 0x6A3D9A)
     static let referenceColor = Color(hex: 0x555555)
     static let missingColor = Color(hex: 0xF2F2F2)
 

@@ -2,8 +2,8 @@
 //
 // Sections, in order: verdict (a few sentences per run, the headline lag-profile chart, the summary
 // table), gradient flow, spectra, gates, training, reproduce. Every chart is an <img> whose source
-// is a base64 `data:` URI, the stylesheet is inline and there is no script, so the file can be
-// mailed, archived by CI or opened offline and looks the same. The page is a pure function of its
+// is a base64 `data:` URI and the stylesheet and the two small scripts (chart zoom, values under
+// the pointer) are inline, so the file can be mailed, archived by CI or opened offline and looks the same. The page is a pure function of its
 // inputs: no clock, no dictionary order, same bytes for the same runs.
 
 import DiagnoseRecord
@@ -181,7 +181,10 @@ struct ReportPage {
         var parts = ["\(runs.count) run\(runs.count == 1 ? "" : "s")"]
         let corpora = Set(runs.map { $0.record.corpus.name + "\u{0}" + $0.record.corpus.sha256 })
         if corpora.count == 1, let corpus = runs.first?.record.corpus {
-            parts.append("corpus \(corpus.name) (\(ReportFormat.integer(corpus.tokens)) tokens)")
+            var splits = [corpus.validFile, corpus.testFile].compactMap { $0 }
+            splits = splits.isEmpty ? [] : [corpus.name] + splits
+            parts.append(splits.isEmpty ? "corpus \(corpus.name) (\(ReportFormat.integer(corpus.tokens)) tokens)"
+                : "corpus \(splits.joined(separator: " / ")) (\(ReportFormat.integer(corpus.trainTokens)) training tokens)")
         } else if corpora.count > 1 {
             parts.append("\(corpora.count) different corpora")
         }
@@ -368,8 +371,33 @@ struct ReportPage {
         var rows: [(String, [Cell])] = []
         rows.append(("Cell", records.map { (cellDescription($0.config) + ", H = \($0.config.hidden)", false) }))
         rows.append(("Parameters", records.map { (ReportFormat.integer($0.parameterCount), false) }))
-        rows.append(("Final train perplexity", records.map { cell(ReportFormat.number($0.summary.finalTrainPerplexity)) }))
-        rows.append(("Final valid perplexity", records.map { cell(ReportFormat.number($0.summary.finalValidPerplexity)) }))
+        // The train figure is a mean over the steps since the previous evaluation, early ones included: say
+        // which, or a reader sees train above valid and suspects a bug.
+        rows.append(("Final train perplexity", records.map { record in
+            var result = cell(ReportFormat.number(record.summary.finalTrainPerplexity))
+            let evaluations = record.evaluations.map(\.step)
+            if let last = evaluations.last, record.summary.finalTrainPerplexity?.isFinite == true {
+                let first = (evaluations.dropLast().last ?? 0) + 1
+                if last > first { result.text += " (mean of steps \(ReportFormat.integer(first))–\(ReportFormat.integer(last)))" }
+            }
+            return result
+        }))
+        // Perplexity on a split with <unk> tokens is not comparable with one without: say how many there were.
+        rows.append(("Final valid perplexity", records.map { record in
+            var result = cell(ReportFormat.number(record.summary.finalValidPerplexity))
+            if let note = Self.unknownShare(record.corpus.unknownValidTokens, of: record.corpus.validTokens) { result.text += " (\(note))" }
+            return result
+        }))
+        if records.contains(where: { $0.summary.finalTestPerplexity != nil }) {
+            rows.append(("Test perplexity (final weights)", records.map { record in
+                guard record.corpus.testTokens != nil else { return ("no test split", false) }
+                var result = cell(ReportFormat.number(record.summary.finalTestPerplexity))
+                if let note = Self.unknownShare(record.corpus.unknownTestTokens, of: record.corpus.testTokens ?? 0) {
+                    result.text += " (\(note))"
+                }
+                return result
+            }))
+        }
         if records.contains(where: { $0.corpus.synthetic }) {
             rows.append(("Recall accuracy (synthetic corpus)", records.map { record in
                 guard record.corpus.synthetic else { return ("not synthetic", false) }
@@ -435,6 +463,12 @@ struct ReportPage {
     }
 
     /// Gate saturation in the cells' own gate order: "input 3.1%, forget 12%, ...".
+    /// "3.2% <unk>" when a split has unknown tokens; nil when it has none (or the record predates the count).
+    static func unknownShare(_ unknown: Int?, of total: Int) -> String? {
+        guard let unknown, unknown > 0, total > 0 else { return nil }
+        return "\(ReportFormat.percent(Double(unknown) / Double(total))) <unk>"
+    }
+
     private func saturationText(_ saturation: [String: Double]?) -> String {
         guard let saturation, !saturation.isEmpty else { return ReportFormat.missing }
         return ReportFormat.gateOrder(Array(saturation.keys)).map {
@@ -580,8 +614,24 @@ struct ReportPage {
                 rows.append(("Clipping", e("global norm \(RunSetting.exact(record.config.clip)); "
                     + "\(ReportFormat.percent(record.summary.clippedFraction)) of steps clipped")))
             }
-            rows.append(("Final perplexity", e("train \(ReportFormat.number(record.summary.finalTrainPerplexity)), "
-                + "valid \(ReportFormat.number(record.summary.finalValidPerplexity))")))
+            if let epochs = record.config.epochs {
+                rows.append(("Length", e("\(epochs) epoch\(epochs == 1 ? "" : "s") (\(ReportFormat.integer(record.config.steps)) steps)")))
+            }
+            if let decay = record.config.learningRateDecay {
+                let rates = record.steps.map(\.learningRate)
+                let decays = zip(rates.dropFirst(), rates).filter { $0.0 < $0.1 }.count
+                rows.append(("Learning-rate schedule", e("× \(RunSetting.exact(decay)) after an evaluation that did not improve "
+                    + "the best validation loss: lowered \(decays) time\(decays == 1 ? "" : "s")"
+                    + (rates.last.map { ", final rate \(ReportFormat.number($0))" } ?? ""))))
+            }
+            if let dropout = record.config.dropout, dropout > 0 {
+                rows.append(("Dropout", e("\(RunSetting.exact(dropout)) on the embedding output, between layers and before "
+                    + "the decoder, in training steps only: evaluation and every probe see the deterministic network")))
+            }
+            var final = "train \(ReportFormat.number(record.summary.finalTrainPerplexity)), "
+                + "valid \(ReportFormat.number(record.summary.finalValidPerplexity))"
+            if let test = record.summary.finalTestPerplexity { final += ", test \(ReportFormat.number(test))" }
+            rows.append(("Final perplexity", e(final)))
             return facts(rows) + charts(ofRun: index, in: "training")
         }
         html += "</section>\n"
@@ -593,8 +643,8 @@ struct ReportPage {
         html += """
         <section id="reproduce">
         <h2>Reproduce</h2>
-        <p class="lede">The exact command of each run. The same command, seed and corpus give the same numbers up to \
-        floating-point summation order; a different corpus checksum means different data.</p>
+        <p class="lede">The exact command of each run. The same command, seed and corpus give the same numbers, bit for \
+        bit, at any thread count; a different corpus checksum means different data.</p>
 
         """
         html += "<div class=\"runs\">\n"
@@ -602,9 +652,16 @@ struct ReportPage {
             let run = runs[index]
             let record = run.record
             let command = HTMLText.commandLine(program: record.tool.name, arguments: record.command)
-            var corpus = "\(e(record.corpus.name)) · \(ReportFormat.integer(record.corpus.tokens)) tokens · "
-                + "vocabulary \(ReportFormat.integer(record.corpus.vocabularySize))"
-            if record.corpus.synthetic { corpus += " · synthetic" }
+            let info = record.corpus
+            var splits = "\(ReportFormat.integer(info.trainTokens)) train, \(ReportFormat.integer(info.validTokens)) valid"
+            if let unknown = Self.unknownShare(info.unknownValidTokens, of: info.validTokens) { splits += " (\(unknown))" }
+            if let test = info.testTokens {
+                splits += ", \(ReportFormat.integer(test)) test"
+                if let unknown = Self.unknownShare(info.unknownTestTokens, of: test) { splits += " (\(unknown))" }
+            }
+            var corpus = e("\(info.name) · \(record.config.tokenize) tokens: \(splits) · vocabulary "
+                + "\(ReportFormat.integer(info.vocabularySize)) (from the training split)")
+            if info.synthetic { corpus += " · synthetic" }
             let files = ["run.json", "model.safetensors"].map { file in
                 "<a href=\"\(HTMLText.href(directory: run.directoryLink, file: file))\">\(e(file))</a>"
             }.joined(separator: " · ")
@@ -612,6 +669,9 @@ struct ReportPage {
                 ("Seed", e(String(record.config.seed))),
                 ("Corpus", corpus),
                 ("SHA-256", "<code>\(e(record.corpus.sha256))</code>"),
+            ] + [("Validation file", info.validFile, info.validSha256), ("Test file", info.testFile, info.testSha256)].compactMap { label, file, sha in
+                file.map { (label, "\(e($0)) · SHA-256 <code>\(e(sha ?? ""))</code>") }
+            } + [
                 ("Tool", e("\(record.tool.name) \(record.tool.version)")),
                 ("Record schema", e(String(record.schemaVersion))),
                 ("Folder", "<a href=\"\(HTMLText.href(directory: run.directoryLink))\">\(e(run.directoryLink))</a>"),

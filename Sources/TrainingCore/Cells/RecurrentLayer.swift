@@ -116,10 +116,6 @@ extension RecurrentLayer {
         return packed
     }
 
-    @inline(__always) func pointer(_ params: UnsafeMutablePointer<Float>, _ offset: Int) -> UnsafeMutablePointer<Float> {
-        params + offset
-    }
-
     /// Forward over a window: input (T*B, In), initial state h0 (B, H) and c0 (B, H) (nil = zeros).
     /// Fills `cache`; outputs are `cache.outputs(hidden:)`.
     public func forward(params: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, steps: Int, batch: Int,
@@ -322,6 +318,5 @@ extension RecurrentLayer {
     }
 }
 
-// Scalar activations. Kept in one place so the vectorised kernels can replace them.
-@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
+// The scalar tanh of the LSTM's tanh(c) loop.
 @inline(__always) func tanhf(_ x: Float) -> Float { Foundation.tanh(x) }

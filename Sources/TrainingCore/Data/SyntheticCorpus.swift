@@ -37,13 +37,11 @@ public enum SyntheticCorpus {
             text.append(first)
             mask.append(true)
         }
-        var corpus = Corpus.tokenize(text: text, tokenization: .char, vocabSizeLimit: nil)
-        corpus.name = name
+        var corpus = try Corpus.make(text: text, tokenization: .char, validFraction: validFraction, name: name)
         corpus.synthetic = true
-        corpus.sha256 = SHA256.hex(Data(text.utf8))
-        corpus.recallMask = mask
+        corpus.trainRecall = Array(mask[..<corpus.train.count])
+        corpus.validRecall = Array(mask[corpus.train.count...])
         corpus.recall = RecallTask(lag: lag, letters: symbols)
-        corpus.split(validFraction: validFraction)
         return corpus
     }
 }

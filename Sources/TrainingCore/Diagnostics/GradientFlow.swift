@@ -171,13 +171,6 @@ func meanOfRoots(_ squares: UnsafePointer<Float>, count: Int, only: ArraySlice<B
     return kept > 0 ? total / Double(kept) : nil
 }
 
-/// mean of the row norms over the rows where `only` is true; nil when there are none.
-func meanRowNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, only: ArraySlice<Bool>) -> Double? {
-    let squares = FloatBuffer(count: rows)
-    Elementwise.rowSumsOfSquares(x, rows: rows, width: width, into: squares.pointer)
-    return meanOfRoots(squares.pointer, count: rows, only: only)
-}
-
 /// mean over rows of the L2 norm of each row: each row's squares summed in Float in order, the
 /// roots accumulated in Double.
 func meanRowNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int) -> Double {

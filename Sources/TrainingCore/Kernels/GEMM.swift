@@ -26,6 +26,19 @@ import Darwin
 #endif
 
 /// Register tile and cache blocking of `sgemm`.
+/// Which micro-kernels serve the tiles, chosen here once: with TRAININGCORE_AVX512 the 6 x 32 SIMD16
+/// kernel takes whole and partial row panels; without it, 6 x 16 tiles and the 2 x 48 kernel for a
+/// thin last panel (whether that 8-lane path stays is the speed and portability issue's call).
+/// A stored `let`, not a literal, so the path not taken still compiles without "will never be
+/// executed" warnings.
+enum GEMMKernelChoice {
+    #if TRAININGCORE_AVX512
+    static let sixBy32 = true
+    #else
+    static let sixBy32 = false
+    #endif
+}
+
 enum GEMMBlocking {
     /// Rows of the register tile (broadcast side).
     static let mr = 6
@@ -289,12 +302,8 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
                 packA(transA: transA, a: a, lda: lda, row0: ic, col0: pc, rows: mc, depth: kc, into: packedA)
                 // A last panel of one or two rows (m = 32, 512, 2048 leave two) goes through the
                 // 2 x 48 kernel instead of a 6-row tile that would be two-thirds padding.
-                #if TRAININGCORE_AVX512
                 // The 6 x 32 kernel takes the last, partial row panel too (on its zero padding).
-                let thinRows = 0
-                #else
-                let thinRows = mc % mr <= 2 ? mc % mr : 0
-                #endif
+                let thinRows = GEMMKernelChoice.sixBy32 ? 0 : (mc % mr <= 2 ? mc % mr : 0)
                 let fullRows = mc - thinRows
 
                 /// The 6-row tile at (ir, jr); ragged ones through the padded scratch tile.

@@ -38,6 +38,12 @@ public final class Workspace {
     public internal(set) var depthSquares: [[FloatBuffer?]]
     /// Test hook: perturb one layer's state during the next forward passes.
     public var perturbation: StatePerturbation?
+    /// Training only: the dropout masks the next forward and backward pass apply (nil: none, as in
+    /// evaluation and the probes). Their batch and window must match the batch's.
+    public var dropout: DropoutMasks?
+    /// With dropout: [direction][layer] the layer's outputs after their mask (what the next layer,
+    /// or the decoder, reads).
+    var droppedOutputs: [[FloatBuffer?]]
 
     public init(model: LanguageModel) {
         let d = model.config.directions, l = model.config.layers
@@ -48,6 +54,7 @@ public final class Workspace {
         skip = Array(repeating: Array(repeating: nil, count: l), count: d)
         dDense = Array(repeating: nil, count: l)
         depthSquares = Array(repeating: Array(repeating: nil, count: l), count: d)
+        droppedOutputs = Array(repeating: Array(repeating: nil, count: l), count: d)
     }
 }
 
@@ -60,6 +67,8 @@ extension LanguageModel {
         let rows = T * B
         let p = parameters.pointer
         var losses: [Double] = []
+        let dropout = workspace.dropout
+        precondition(dropout == nil || (dropout!.batch == B && dropout!.steps == T))
         for direction in 0..<config.directions {
             let x = FloatBuffer.ensure(&workspace.embedded[direction], count: rows * E)
             for t in 0..<T {
@@ -68,6 +77,7 @@ extension LanguageModel {
                     (x.pointer + (t * B + b) * E).update(from: p + embedding + token * E, count: E)
                 }
             }
+            dropout?.apply(direction: direction, site: 0, to: x.pointer, count: rows * E)
             var input = UnsafePointer(x.pointer)
             for (l, layer) in stacks[direction].enumerated() {
                 if config.connections == .dense && l > 0 {
@@ -100,6 +110,14 @@ extension LanguageModel {
                     input = UnsafePointer(sum.pointer)
                 } else {
                     input = h
+                }
+                if let dropout {
+                    // (Plain stacks only: the trainer refuses dropout with skip connections.)
+                    // The state itself stays intact (it is carried and recurs); a masked copy feeds upwards.
+                    let dropped = FloatBuffer.ensure(&workspace.droppedOutputs[direction][l], count: rows * H)
+                    dropped.pointer.update(from: input, count: rows * H)
+                    dropout.apply(direction: direction, site: l + 1, to: dropped.pointer, count: rows * H)
+                    input = UnsafePointer(dropped.pointer)
                 }
             }
             // Decoder: logits = h W_dec^T + b_dec, then softmax and cross-entropy per row.
@@ -174,7 +192,9 @@ extension LanguageModel {
         let scale = 1 / Float(rows * config.directions)
         for direction in 0..<config.directions {
             let dLogits = logitAdjoints(batch, direction: direction, scale: scale, workspace: workspace)
-            let top = decoderInput(direction: direction, workspace: workspace)
+            let dropout = workspace.dropout
+            let top = dropout == nil ? decoderInput(direction: direction, workspace: workspace)
+                : workspace.droppedOutputs[direction][config.layers - 1]!.pointer
             // Decoder gradients: dW_dec += dlogits^T h, db_dec += column sums, dh = dlogits W_dec.
             sgemm(transA: true, transB: false, m: V, n: H, k: rows, alpha: 1, a: dLogits.pointer, lda: V,
                   b: top, ldb: H, beta: 1, c: g + decoderWeight, ldc: H, threads: Parallelism.threads)
@@ -186,6 +206,8 @@ extension LanguageModel {
             var dOut = FloatBuffer.ensure(&workspace.dOutputs, count: rows * max(H, E))
             sgemm(transA: false, transB: false, m: rows, n: H, k: V, alpha: 1, a: dLogits.pointer, lda: V,
                   b: p + decoderWeight, ldb: H, beta: 0, c: dOut.pointer, ldc: H, threads: Parallelism.threads)
+            // Backward through the mask before the decoder.
+            dropout?.apply(direction: direction, site: config.layers, to: dOut.pointer, count: rows * H)
             if config.connections == .dense {
                 dOut = denseBackward(direction: direction, rows: rows, top: dOut, gradients: g, workspace: workspace)
             } else {
@@ -206,6 +228,8 @@ extension LanguageModel {
                     // The input adjoint becomes the next layer down's output adjoint.
                     swap(&workspace.dOutputs, &workspace.dInputs)
                     dOut = workspace.dOutputs!
+                    // Backward through the mask on this layer's input (the layer below's output, or the embedding).
+                    dropout?.apply(direction: direction, site: l, to: dOut.pointer, count: rows * (l == 0 ? E : H))
                 }
             }
             // Embedding: scatter-add each row's input adjoint into its token's row.

@@ -179,14 +179,14 @@ struct Probe: ParsableCommand {
             throw ProbeInputError(file: vocab!, problem: "has \(vocabulary.count) tokens but the model's embedding has "
                 + "\(model.config.vocabularySize) rows")
         }
-        let text = try Corpus.load(path: corpus!, tokenization: tokenize, vocabSizeLimit: nil,
-                                   validFraction: 0.5)
+        // Word-level vocabularies made the PyTorch way hold <eos>: then the text gets one at every line end.
+        let pieces = try Corpus.pieces(path: corpus!, tokenization: tokenize,
+                                       endOfLine: vocabulary.contains(endOfLineToken), limit: batch * (bptt + 1))
         var index: [String: Int] = [:]
         for (i, token) in vocabulary.enumerated() { index[token] = i }
-        let unknown = index["<unk>"]
+        let unknown = index[unknownToken]
         var ids: [[Int]] = []
         var position = 0
-        let pieces = text.tokens.map { text.vocabulary[Int($0)] }
         for _ in 0..<batch {
             guard position + bptt + 1 <= pieces.count else {
                 throw CorpusError.tooShort(name: corpus!, split: "whole", have: pieces.count, need: batch * (bptt + 1))

@@ -81,9 +81,10 @@ struct Train: ParsableCommand {
         if let corpus = training.corpus { try requireInputFile(corpus, flag: "--corpus") }
         // Every path the runs will write is checked before any training time is spent.
         try checkOutput(outputDirectory, runNames: planned.map(\.name))
+        if !quiet { for warning in training.ineffectiveFlags() { printError("warning: \(warning)") } }
         let weightTensors = try weights.map { try loadWeights(path: $0) }
         let arguments = Array(CommandLine.arguments.dropFirst())
-        let corpora = CorpusCache()
+        let corpora = CorpusCache(quiet: quiet)
         // Build every trainer once before training: bad sizes and short corpora fail before any
         // training starts. They are built again when their turn comes, so memory holds only the runs
         // in flight.
@@ -196,13 +197,18 @@ struct TrainingJob {
 final class CorpusCache: @unchecked Sendable {
     private var corpora: [String: Corpus] = [:]
     private let lock = NSLock()
+    private let quiet: Bool
+
+    init(quiet: Bool) { self.quiet = quiet }
 
     func corpus(for flags: TrainingFlags) throws -> Corpus {
-        let key = flags.corpus == nil ? "synthetic \(flags.seed.value) \(flags.lag.value)" : "file"
+        let key = flags.corpus == nil ? "synthetic \(flags.seed.value) \(flags.lags.value)" : "file"
         lock.lock()
         defer { lock.unlock() }
         if let corpus = corpora[key] { return corpus }
-        let corpus = try flags.loadCorpus()
+        let loading = CorpusLoadPrinter(quiet: quiet)
+        let corpus = try flags.loadCorpus(progress: loading.update)
+        loading.finish()
         corpora[key] = corpus
         return corpus
     }

@@ -86,17 +86,28 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "UTF-8 text to train on. Without it: the built-in synthetic recall corpus.")
     var corpus: String?
 
-    @Option(help: "How text becomes tokens.")
-    var tokenize = Tokenization.char
+    @Option(help: "Validation text (the last --valid-fraction of --corpus if not given). Needs --corpus.")
+    var valid: String?
 
-    @Option(name: .customLong("vocab-size"), parsing: .unconditional, help: "Word tokenisation: keep this many words (the rest become <unk>).")
-    var vocabSize: Int = 10_000
+    @Option(parsing: .unconditional, help: "Test text, evaluated once with the final weights. Needs --corpus.")
+    var test: String?
 
-    @Option(name: .customLong("valid-fraction"), parsing: .unconditional, help: "Fraction of the tokens (at the end) held out for validation.")
-    var validFraction: Double = 0.1
+    @Option(parsing: .unconditional, help: "How text becomes tokens: char (Unicode code points) or word (white space). Default: char.")
+    var tokenize: Tokenization?
 
-    @Option(parsing: .unconditional, help: "Synthetic corpus: the recall lag (a symbol must be carried this many steps).")
-    var lag: FlagList<Int> = 8
+    @Option(name: .customLong("vocab-size"), parsing: .unconditional,
+            help: "Word tokenisation: keep this many words, <unk> included (the rest become <unk>). Default: 10000.")
+    var vocabSize: Int?
+
+    @Flag(name: .customLong("no-eos"), help: "Word tokenisation: no <eos> token at line ends.")
+    var noEOS = false
+
+    @Option(name: .customLong("valid-fraction"), parsing: .unconditional,
+            help: "Fraction of the tokens (at the end of --corpus) held out for validation. Default: 0.1.")
+    var validFraction: Double?
+
+    @Option(parsing: .unconditional, help: "Synthetic corpus: the recall lag (a symbol must be carried this many steps). Default: 8.")
+    var lag: FlagList<Int>?
 
     @Option(help: "Optimiser.")
     var optimizer = Optimizer.adam
@@ -104,11 +115,21 @@ struct TrainingFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: "Learning rate.")
     var lr: FlagList<Double> = 0.01
 
+    @Option(name: .customLong("lr-decay"), parsing: .unconditional,
+            help: "Multiply the learning rate by this after an evaluation that did not improve the best validation loss.")
+    var lrDecay: Double?
+
     @Option(parsing: .unconditional, help: "Rescale the gradient when its global norm exceeds this; 0 turns clipping off.")
     var clip: FlagList<Double> = 1
 
-    @Option(parsing: .unconditional, help: "Optimiser steps.")
-    var steps: Int = 1500
+    @Option(parsing: .unconditional, help: "Dropout probability on the embedding output, between layers and before the decoder (training only).")
+    var dropout: Double = 0
+
+    @Option(parsing: .unconditional, help: "Optimiser steps. Default: 1500.")
+    var steps: Int?
+
+    @Option(parsing: .unconditional, help: "Passes over the training windows (instead of --steps).")
+    var epochs: Int?
 
     @Option(parsing: .unconditional, help: "Parallel streams per batch (B).")
     var batch: FlagList<Int> = 16
@@ -125,23 +146,69 @@ struct TrainingFlags: ParsableArguments {
     @Option(name: .customLong("probe-every"), parsing: .unconditional, help: "Run the gradient-flow, spectrum and gate probes every N steps.")
     var probeEvery: Int = 250
 
+    var tokenization: Tokenization { tokenize ?? .char }
+    /// The recall lags (the default when --lag is not given).
+    var lags: FlagList<Int> { lag ?? 8 }
+
     func validate() throws {
         try lr.checkEach("--lr", "the learning rate must be a positive finite number, e.g. 0.01") { $0.isFinite && $0 > 0 }
+        if let lrDecay, !(lrDecay > 0 && lrDecay <= 1) {
+            throw ValidationError("--lr-decay \(lrDecay): must lie in (0, 1], e.g. 0.25 to divide the learning rate by 4")
+        }
         try clip.checkEach("--clip", "must be a finite number >= 0 (0 turns clipping off)") { $0.isFinite && $0 >= 0 }
+        guard dropout >= 0 && dropout < 1 else {
+            throw ValidationError("--dropout \(dropout): must lie in [0, 1), e.g. 0.5 (0 turns dropout off)")
+        }
         try seed.check("--seed")
-        guard validFraction > 0 && validFraction < 1 else {
-            throw ValidationError("--valid-fraction \(validFraction): must lie strictly between 0 and 1")
+        if let validFraction {
+            guard validFraction > 0 && validFraction < 1 else {
+                throw ValidationError("--valid-fraction \(validFraction): must lie strictly between 0 and 1")
+            }
+            if let valid {
+                throw ValidationError("--valid-fraction \(validFraction): cannot be used with --valid \(valid); "
+                    + "with a validation file nothing is cut from --corpus, so drop one of the two")
+            }
         }
-        try positive("--vocab-size", vocabSize, max: 1_000_000)
-        try positive("--lag", lag, max: 10_000)
-        guard steps >= 0 else { throw ValidationError("--steps \(steps): negative values are not allowed; give 0 or more") }
-        guard steps <= RecordLimits.maxTrainingSteps else {
-            throw ValidationError("--steps \(steps): at most \(RecordLimits.maxTrainingSteps) is supported")
+        for (flag, file) in [("--valid", valid), ("--test", test)] {
+            if let file, corpus == nil {
+                throw ValidationError("\(flag) \(file): needs --corpus (the training text) as well")
+            }
         }
+        if let vocabSize { try positive("--vocab-size", vocabSize, max: 1_000_000) }
+        try positive("--lag", lags, max: 10_000)
+        if let steps, let epochs {
+            throw ValidationError("--steps \(steps) and --epochs \(epochs): give one of the two")
+        }
+        if let steps {
+            guard steps >= 0 else { throw ValidationError("--steps \(steps): negative values are not allowed; give 0 or more") }
+            guard steps <= RecordLimits.maxTrainingSteps else {
+                throw ValidationError("--steps \(steps): at most \(RecordLimits.maxTrainingSteps) is supported")
+            }
+        }
+        if let epochs { try positive("--epochs", epochs, max: 100_000) }
         try positive("--batch", batch, max: RecordLimits.maxBatch)
         try positive("--bptt", bptt, max: RecordLimits.maxSteps)
         try positive("--eval-every", evalEvery, max: Int.max)
         try positive("--probe-every", probeEvery, max: Int.max)
+    }
+
+    /// Flags given that have no effect with the others: worth a warning, not an error.
+    func ineffectiveFlags() -> [String] {
+        var warnings: [String] = []
+        if corpus == nil {
+            if let tokenize { warnings.append("--tokenize \(tokenize.rawValue) does nothing without --corpus (the built-in synthetic corpus is character-level)") }
+            if let vocabSize { warnings.append("--vocab-size \(vocabSize) does nothing without --corpus and --tokenize word") }
+            if noEOS { warnings.append("--no-eos does nothing without --corpus and --tokenize word") }
+        } else {
+            if let vocabSize, tokenization != .word {
+                warnings.append("--vocab-size \(vocabSize) does nothing with character tokens (it caps word vocabularies; add --tokenize word)")
+            }
+            if noEOS && tokenization != .word {
+                warnings.append("--no-eos does nothing with character tokens (<eos> is a word-level token; add --tokenize word)")
+            }
+            if let lag { warnings.append("--lag \(lag.argument) does nothing with --corpus (it shapes the built-in synthetic corpus only)") }
+        }
+        return warnings
     }
 
     func options(model: ModelConfig, initialization: Initialization, threads: Int) -> TrainingOptions {
@@ -149,7 +216,10 @@ struct TrainingFlags: ParsableArguments {
         options.optimizer = optimizer
         options.learningRate = lr.value
         options.clip = clip.value
-        options.steps = steps
+        options.steps = steps ?? 1500
+        options.epochs = epochs
+        options.learningRateDecay = lrDecay
+        options.dropout = dropout
         options.batch = batch.value
         options.bptt = bptt.value
         options.seed = seed.value
@@ -160,12 +230,13 @@ struct TrainingFlags: ParsableArguments {
     }
 
     /// The corpus these flags name. The synthetic corpus is made large enough for the run.
-    func loadCorpus() throws -> Corpus {
+    func loadCorpus(progress: (CorpusLoadProgress) -> Void = { _ in }) throws -> Corpus {
         if let corpus {
-            return try Corpus.load(path: corpus, tokenization: tokenize, vocabSizeLimit: vocabSize,
-                                   validFraction: validFraction)
+            return try Corpus.load(path: corpus, validPath: valid, testPath: test, tokenization: tokenization,
+                                   vocabSizeLimit: tokenization == .word ? vocabSize ?? 10_000 : nil,
+                                   validFraction: validFraction ?? 0.1, endOfLine: !noEOS, progress: progress)
         }
-        return try SyntheticCorpus.make(lag: lag.value, tokens: 400_000, validFraction: validFraction, seed: seed.value)
+        return try SyntheticCorpus.make(lag: lags.value, tokens: 400_000, validFraction: validFraction ?? 0.1, seed: seed.value)
     }
 }
 
@@ -206,7 +277,7 @@ extension ModelFlags {
 
 extension TrainingFlags {
     var lists: [(SweepFlag, [String])] {
-        [(.lag, lag.values.map(\.text)), (.lr, lr.values.map(\.text)), (.clip, clip.values.map(\.text)),
+        [(.lag, lags.values.map(\.text)), (.lr, lr.values.map(\.text)), (.clip, clip.values.map(\.text)),
          (.bptt, bptt.values.map(\.text)), (.batch, batch.values.map(\.text)), (.seed, seed.values.map(\.text))]
     }
 
