@@ -301,18 +301,18 @@ private enum Variants {
     @Test func leadsWithTheInitialisationThenSaysWhatTrainingDid() throws {
         let html = standardReport()
         let rnn = try #require(Variants.verdict("rnn", in: html))
-        #expect(rnn == "At initialisation (step 0) the gradient falls about ×0.4 per step back and drops below 1e-3 of "
-            + "the local one after 8 steps; the recall answers send 1e-4 of their local gradient to the letter 10 steps back. "
-            + "Training grew the spectral radius of the recurrent weights from 0.85 to 1. "
-            + "At the end (step 200) the gradient falls about ×0.46 per step back and drops below 1e-3 of the local one after "
-            + "9 steps; the recall answers send 4.2e-4 of their local gradient to the letter 10 steps back. "
-            + "It gets 16% of the recall answers right (chance 6.2%).")
+        #expect(rnn == "At initialisation the gradient falls ×0.4 per step and is below 1e-3 of "
+            + "the local one after 8 steps; the recall answers send 1e-4 of their gradient to the letter 10 steps back. "
+            + "Training grew the spectral radius from 0.85 to 1. "
+            + "At the end (step 200) the gradient falls ×0.46 per step and is below 1e-3 of the local one after "
+            + "9 steps; the recall answers send 4.2e-4 of their gradient to the letter 10 steps back. "
+            + "Recall: 16% right (chance 6.2%).")
         let lstm = try #require(Variants.verdict("lstm", in: html))
-        #expect(lstm.hasPrefix("At initialisation (step 0) the gradient falls about ×0.96 per step back but stays above "
-            + "1e-3 of the local one across the 30-step window (along the cell state, 0.15 of the local gradient reaches lag 10); "
-            + "the recall answers send 0.15 of their local gradient to the letter 10 steps back."))
-        #expect(lstm.contains("the recall answers send 1.9 times their local gradient to the letter 10 steps back."))
-        #expect(lstm.hasSuffix("It gets 99% of the recall answers right (chance 6.2%)."))
+        #expect(lstm.hasPrefix("At initialisation the gradient falls ×0.96 per step but stays above "
+            + "1e-3 of the local one across the 30-step window (cell state: 0.15 of the local gradient at lag 10); "
+            + "the recall answers send 0.15 of their gradient to the letter 10 steps back."))
+        #expect(lstm.contains("the recall answers send 1.9 times their gradient to the letter 10 steps back."))
+        #expect(lstm.hasSuffix("Recall: 99% right (chance 6.2%)."))
         // The parts sit on lines of their own; the badge gives the fitted factor at both probes.
         #expect(html.contains("<span class=\"then\">Training grew the spectral radius"))
         #expect(html.contains("<span class=\"badge\">×0.4 → ×0.46 per step</span>"))
@@ -321,11 +321,11 @@ private enum Variants {
     @Test func aGradientThatStopsVanishingGetsBothHalvesSaid() throws {
         let html = Variants.page([Variants.stopsVanishing])
         let text = try #require(Variants.verdict("rnn", in: html))
-        #expect(text.contains("At initialisation (step 0) the gradient falls about ×0.4 per step back and drops below "
+        #expect(text.contains("At initialisation the gradient falls ×0.4 per step and is below "
             + "1e-3 of the local one after 8 steps"))
-        #expect(text.contains("Training grew the spectral radius of the recurrent weights from 0.85 to 2.5. "
-            + "At the end (step 200) the gradient falls about ×0.9 per step back but stays above 1e-3 of the local one "
-            + "across the 30-step window; the recall answers send 0.35 of their local gradient to the letter 10 steps back."))
+        #expect(text.contains("Training grew the spectral radius from 0.85 to 2.5. "
+            + "At the end (step 200) the gradient falls ×0.9 per step but stays above 1e-3 of the local one "
+            + "across the 30-step window; the recall answers send 0.35 of their gradient to the letter 10 steps back."))
         #expect(!text.contains("vanishing"), "the numbers speak; no verdict word that one probe would contradict")
         #expect(html.contains("<td>8 steps → beyond T = 30</td>"))
         #expect(html.contains("<td>×0.4 → ×0.9</td>"))
@@ -334,10 +334,10 @@ private enum Variants {
     @Test func aGrowingGradientAndADivergedRunAreSaidAsSuch() throws {
         let html = Variants.page([Variants.explodes])
         let text = try #require(Variants.verdict("rnn", in: html))
-        #expect(text == "At initialisation (step 0) the gradient grows about ×1.5 per step back: 10 steps back it is 58 "
-            + "times the local one; the recall answers send 58 times their local gradient to the letter 10 steps back. "
-            + "Training diverged at step 1 (the loss became inf). Until then it left the spectral radius of the recurrent "
-            + "weights near 1.5. At the last probe (step 1) the lag profile reads the same.")
+        #expect(text == "At initialisation the gradient grows ×1.5 per step: 10 steps back it is 58 "
+            + "times the local one; the recall answers send 58 times their gradient to the letter 10 steps back. "
+            + "Training diverged at step 1 (the loss became inf). Until then it left the spectral radius "
+            + "near 1.5. At the last probe (step 1) the lag profile reads the same.")
         #expect(html.contains("<li class=\"exploding\">"))
         #expect(html.contains("<span class=\"badge exploding\">×1.5 → ×1.5 per step</span>"))
         #expect(html.contains("<td>beyond T = 30 → beyond T = 30</td>"))
@@ -347,7 +347,7 @@ private enum Variants {
         let html = Variants.page([Variants.noProbes])
         let text = try #require(Variants.verdict("rnn", in: html))
         #expect(text == "No gradient probe was recorded, so there is no lag profile to read. "
-            + "It gets 16% of the recall answers right (chance 6.2%).")
+            + "Recall: 16% right (chance 6.2%).")
         #expect(html.contains("<tr><th scope=\"row\">Gradient factor per step, at the probe</th><td>—</td></tr>"))
         #expect(!html.contains("Gradient reaching the recalled letter"))
         #expect(html.contains("<span class=\"badge\">no probe</span>"))
@@ -360,12 +360,12 @@ private enum Variants {
         #expect(!rnn.contains("recall") && !lstm.contains("recall"))
         #expect(!html.contains("Recall accuracy") && !html.contains("Gradient reaching the recalled letter"))
         // Without a recall lag, the cell state is compared by its horizon, like the hidden state.
-        #expect(rnn.hasPrefix("At initialisation (step 0) the gradient falls about ×0.4 per step back and drops below "
+        #expect(rnn.hasPrefix("At initialisation the gradient falls ×0.4 per step and is below "
             + "1e-3 of the local one after 8 steps. Training grew"))
         // A profile that holds is quoted at the reference lag, the window's last.
-        #expect(lstm.hasPrefix("At initialisation (step 0) the gradient falls about ×0.96 per step back but stays above "
+        #expect(lstm.hasPrefix("At initialisation the gradient falls ×0.96 per step but stays above "
             + "1e-3 of the local one across the 30-step window; 29 steps back it is 0.051 of the local one "
-            + "(along the cell state, 0.051 of the local gradient reaches lag 29)."))
+            + "(cell state: 0.051 of the local gradient at lag 29)."))
     }
 
     @Test func importedAndContinuedWeightsAreNotCalledAnInitialisation() throws {
@@ -380,8 +380,8 @@ private enum Variants {
         continued.origin = .continued(weights: "output/lstm/model.safetensors")
         let html = Variants.page([imported, continued])
         let first = try #require(Variants.verdict("rnn", in: html))
-        #expect(first == "For the imported weights the gradient falls about ×0.4 per step back and drops below 1e-3 of "
-            + "the local one after 8 steps; the recall answers send 1e-4 of their local gradient to the letter 10 steps back.")
+        #expect(first == "For the imported weights the gradient falls ×0.4 per step and is below 1e-3 of "
+            + "the local one after 8 steps; the recall answers send 1e-4 of their gradient to the letter 10 steps back.")
         let second = try #require(Variants.verdict("lstm", in: html))
         #expect(second.hasPrefix("At the start (step 0, weights loaded with --weights) the gradient"))
         #expect(html.contains("Gradient factor per step, first → last probe"))
@@ -395,16 +395,16 @@ private enum Variants {
         record.config.steps = 1_000
         record.summary.spectralRadiusLast = .infinity
         let text = try #require(Variants.verdict("rnn", in: Variants.page([record])))
-        #expect(text.contains("after 8 steps; the recall answers send 1e-4 of their local gradient to the letter 10 steps back. "
-            + "Training was interrupted after 200 of 1,000 steps. Until then it took the spectral radius of the recurrent "
-            + "weights from 0.85 to a value that is not finite. At the last probe (step 200) the gradient falls about ×0.9"))
+        #expect(text.contains("after 8 steps; the recall answers send 1e-4 of their gradient to the letter 10 steps back. "
+            + "Training was interrupted after 200 of 1,000 steps. Until then it took the spectral radius "
+            + "from 0.85 to a value that is not finite. At the last probe (step 200) the gradient falls ×0.9"))
     }
 
     @Test func stackedModelsSayWhichLayerTheNumbersDescribe() throws {
         var record = ReportFixtures.rnn
         record.config.layers = 2
         let text = try #require(Variants.verdict("rnn", in: Variants.page([record])))
-        #expect(text.hasPrefix("At initialisation (step 0), in the top layer's forward direction, the gradient falls"))
+        #expect(text.hasPrefix("At initialisation, in the top layer's forward direction, the gradient falls"))
     }
 }
 

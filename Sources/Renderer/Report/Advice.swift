@@ -371,6 +371,12 @@ struct AdviceInput {
             index += 1
         }
         var result = kept
+        // The initial spectral radius is in the config only when a flag set it: keep it even where the
+        // recorded command left it out.
+        if let radius = record.config.spectralRadius, replacing["--spectral-radius"] == nil,
+           !kept.contains(where: { $0 == "--spectral-radius" || $0.hasPrefix("--spectral-radius=") }) {
+            result += ["--spectral-radius", RunSetting.exact(radius)]
+        }
         if replacing["--cell"] == nil { result += ["--cell", record.config.cell.rawValue] }
         for flag in replacing.keys.sorted() { result += [flag, replacing[flag]!] }
         result += ["--seed", "0,1,2", "--output", output.hasSuffix("/") ? output + folder : output + "/" + folder]

@@ -98,19 +98,18 @@ struct GradientReading: Equatable {
         case .notFinite:
             return "lag profile is not finite (n/a): the gradient overflowed or the run diverged"
         case .vanishing(let horizon):
-            let rate = factor.map { "falls about \($0) per step back and " } ?? ""
-            return rate + "drops below 1e-3 of the local one after \(horizon) step\(horizon == 1 ? "" : "s")"
+            let rate = factor.map { "falls \($0) per step and " } ?? ""
+            return rate + "is below 1e-3 of the local one after \(horizon) step\(horizon == 1 ? "" : "s")"
         case .growing:
-            return "grows about \(factor ?? ReportFormat.missing) per step back: \(back) it is "
+            return "grows \(factor ?? ReportFormat.missing) per step: \(back) it is "
                 + GradientReading.share(ratio, of: "the local one")
         case .holding:
             var text: String
             if let d = decayPerStep, d.isFinite, d < 1 {
-                text = "falls about \(factor!) per step back but stays above 1e-3 of the local one across the "
-                    + "\(window)-step window"
+                text = "falls \(factor!) per step but stays above 1e-3 of the local one across the \(window)-step window"
             } else {
                 text = "stays above 1e-3 of the local one across the \(window)-step window"
-                if let factor { text += " (fitted factor \(factor) per step)" }
+                if let factor { text += " (\(factor) per step)" }
             }
             if withRatio { text += "; \(back) it is " + GradientReading.share(ratio, of: "the local one") }
             return text
@@ -255,7 +254,7 @@ struct GradientVerdict: Equatable {
         if let training = trainingSentence() { parts.append(training) }
         if let accuracy = facts.recallAccuracy, accuracy.isFinite {
             let chance = facts.chance.map { " (chance \(ReportFormat.percent($0)))" } ?? ""
-            parts.append("It gets \(ReportFormat.percent(accuracy)) of the recall answers right\(chance).")
+            parts.append("Recall: \(ReportFormat.percent(accuracy)) right\(chance).")
         }
         return parts
     }
@@ -267,7 +266,7 @@ struct GradientVerdict: Equatable {
     private func firstSentence(_ reading: GradientReading) -> String {
         let opening: String
         switch start {
-        case .initialisation: opening = "At initialisation (step \(ReportFormat.integer(reading.step)))"
+        case .initialisation: opening = "At initialisation"
         case .loadedWeights: opening = "At the start (step \(ReportFormat.integer(reading.step)), weights loaded with --weights)"
         case .imported:
             opening = last == nil ? "For the imported weights" : "At the first checkpoint (step \(ReportFormat.integer(reading.step)))"
@@ -283,15 +282,15 @@ struct GradientVerdict: Equatable {
         if let cell = reading.cellRatio, cell.isFinite {
             if case .vanishing = reading.kind, recallLag == nil {
                 // Compare like with like: the hidden state's sentence gave a horizon, not a ratio.
-                let horizon = reading.cellHorizon.map { "drops below 1e-3 after \($0) step\($0 == 1 ? "" : "s")" }
-                    ?? "stays above 1e-3 across the window"
-                text += " (along the cell state it \(horizon))"
+                let horizon = reading.cellHorizon.map { "below 1e-3 after \($0) step\($0 == 1 ? "" : "s")" }
+                    ?? "above 1e-3 across the window"
+                text += " (cell state: \(horizon))"
             } else {
-                text += " (along the cell state, \(GradientReading.share(cell, of: "the local gradient")) reaches lag \(reading.lag))"
+                text += " (cell state: \(GradientReading.share(cell, of: "the local gradient")) at lag \(reading.lag))"
             }
         }
         if let recall = reading.recallRatio, let recallLag {
-            text += "; the recall answers send \(GradientReading.share(recall, of: "their local gradient")) "
+            text += "; the recall answers send \(GradientReading.share(recall, of: "their gradient")) "
                 + "to the letter \(recallLag) step\(recallLag == 1 ? "" : "s") back"
         }
         return text
@@ -300,7 +299,7 @@ struct GradientVerdict: Equatable {
     /// How the spectral radius moved over training, as a clause after "training ", or nil.
     private func radiusChange() -> String? {
         guard let a = facts.radiusFirst, let b = facts.radiusLast else { return nil }
-        let subject = "the spectral radius of the recurrent weights"
+        let subject = "the spectral radius"
         guard a.isFinite else { return nil }
         guard b.isFinite else { return "took \(subject) from \(ReportFormat.number(a)) to a value that is not finite" }
         if abs(b - a) <= 0.05 * max(abs(a), 1e-12) {
