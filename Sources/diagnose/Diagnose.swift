@@ -10,6 +10,6 @@ struct Diagnose: ParsableCommand {
             + "gradient that each step's loss sends back to every earlier hidden state, and writes PNG charts and "
             + "one HTML report (output/report.html) comparing them. Run `diagnose help train` for every flag.",
         version: version,
-        subcommands: [Train.self, Report.self, GradCheck.self, Bench.self, Probe.self],
+        subcommands: [Train.self, Report.self, Check.self, Export.self, GradCheck.self, Bench.self, Probe.self],
         defaultSubcommand: Train.self)
 }

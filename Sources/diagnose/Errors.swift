@@ -54,7 +54,8 @@ func fail(_ error: Error) -> ExitCode {
     case is TrainingSetupError, is RunPlanError: return ExitCode(64)
     case is SafetensorsError, is RecordError, is ModelImportError, is ProbeInputError, is CheckpointError, is MetricsError:
         return ExitCode(65)
-    case is AtomicFileError: return ExitCode(73)
+    case is AtomicFileError, is StepSummaryError: return ExitCode(73)
+    case is CheckUsageError: return ExitCode(64)
     default: return ExitCode(1)
     }
 }

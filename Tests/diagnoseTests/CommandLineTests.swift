@@ -20,10 +20,16 @@ struct Command {
         return directory.appendingPathComponent("diagnose")
     }
 
-    static func run(_ arguments: [String]) throws -> Command {
+    /// `environment` is added to this process's own, from which GitHub Actions' variables are
+    /// removed so that tests behave the same inside and outside a workflow.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Command {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        var inherited = ProcessInfo.processInfo.environment
+        inherited["GITHUB_ACTIONS"] = nil
+        inherited["GITHUB_STEP_SUMMARY"] = nil
+        process.environment = inherited.merging(environment) { _, given in given }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -60,6 +60,9 @@ struct Probe: ParsableCommand {
 
     @OptionGroup var output: OutputFlags
 
+    @Flag(name: .customLong("no-tensorboard"), help: "Do not write a TensorBoard event file in the run folder.")
+    var noTensorBoard = false
+
     func validate() throws {
         if weights.isEmpty && checkpoints == nil {
             throw ValidationError("--weights FILE ... or --checkpoints DIR: give the model to probe")
@@ -131,6 +134,7 @@ struct Probe: ParsableCommand {
            to: runDirectory.appendingPathComponent("model.safetensors"))
         let summary = try ReportWriter.renderRuns(runDirectories: ReportWriter.discoverRuns(in: outputDirectory),
                                                   outputDirectory: outputDirectory, options: output.renderOptions())
+        if !noTensorBoard { try writeTensorBoardEvents(record, in: runDirectory) }
         print("\(model.config.layers)-layer \(model.config.bidirectional ? "bidirectional " : "")\(model.config.cell.rawValue), "
             + "V=\(model.config.vocabularySize) E=\(model.config.embed) H=\(model.config.hidden); batch \(input.batch.batch) x \(input.batch.steps)")
         for probe in probes {
@@ -141,6 +145,7 @@ struct Probe: ParsableCommand {
         }
         print("record: \(runDirectory.appendingPathComponent("run.json").path)")
         print("report: \(summary.report.path)")
+        try GitHubActions.appendStepSummary(MarkdownSummary.runs([record], title: "diagnose probe"))
     }
 
     func loadBatch(model: LanguageModel, weightsFile weights: String) throws -> (ProbeInput, ImportedProbe.Source) {

@@ -26,6 +26,11 @@ struct Report: ParsableCommand {
             let summary = try ReportWriter.renderRuns(runDirectories: runs, outputDirectory: outputDirectory,
                                                       options: output.renderOptions())
             print("report: \(summary.report.path)")
+            if GitHubActions.annotates || GitHubActions.environment["GITHUB_STEP_SUMMARY"] != nil {
+                let records = try runs.map(loadRunRecord)
+                annotateDivergence(records)
+                try GitHubActions.appendStepSummary(MarkdownSummary.runs(records, title: "diagnose report"))
+            }
         }
     }
 }

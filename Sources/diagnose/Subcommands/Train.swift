@@ -36,6 +36,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
+    @Flag(name: .customLong("no-tensorboard"), help: "Do not write a TensorBoard event file in each run folder.")
+    var noTensorBoard = false
+
     func validate() throws {
         if let threads { try positive("--threads", threads, max: 256) }
         if let name { try validateRunName(name, flag: "--name") }
@@ -121,6 +124,7 @@ struct Train: ParsableCommand {
                     + "the record keeps everything up to it. To train on, lower --lr, --clip or --spectral-radius.")
             }
         }
+        annotateDivergence(finished)
         let skipped = jobs.count - finished.count
         if skipped > 0 && !quiet {
             printError("interrupted: \(finished.count) of \(jobs.count) runs written; \(skipped) not started "
@@ -130,10 +134,17 @@ struct Train: ParsableCommand {
         let all = ReportWriter.discoverRuns(in: outputDirectory)
         let summary = try ReportWriter.renderRuns(runDirectories: all, outputDirectory: outputDirectory,
                                                   options: output.renderOptions())
+        // TensorBoard events after the charts, which they carry as images.
+        if !noTensorBoard {
+            for (index, record) in records.values.enumerated() {
+                if let record { try writeTensorBoardEvents(record, in: runDirectories[index]) }
+            }
+        }
         if !quiet {
             print(SummaryTable.render(finished))
             print("report: \(summary.report.path)")
         }
+        try GitHubActions.appendStepSummary(MarkdownSummary.runs(finished))
         if Interrupt.requested || finished.contains(where: { $0.status.interrupted }) { throw ExitCode(130) }
     }
 }
