@@ -9,6 +9,8 @@
 # 2. Headless Chromium (Debian's `chromium`, installed with apt-get if missing) screenshots the page
 #    at 1280 px, at 400 px (phone) and in dark mode; each screenshot must not be blank: enough
 #    distinct colours and enough pixels that differ from the page background.
+# 3. The pointer readout, driven over Chromium's DevTools pipe: a hover over a gradient-flow cell
+#    must show that cell's G[t][j] as the run's record has it; report-tooltip.png keeps the readout.
 #
 # Screenshots are kept in DIR (default: a fresh temporary folder) so a person, or CI as an
 # artifact, can look at them. Exit status: 0 all good, 1 a check failed, 2 usage or tool error.
@@ -44,7 +46,7 @@ path = sys.argv[1]
 html = open(path, encoding="utf-8").read()
 problems = []
 
-for section in ["verdict", "gradient-flow", "spectra", "gates", "training", "reproduce"]:
+for section in ["verdict", "what-to-try", "gradient-flow", "spectra", "gates", "training", "reproduce"]:
     if f'<section id="{section}">' not in html:
         problems.append(f'section "{section}" is missing')
 for pattern, what in [(r'<script[^>]*\bsrc=', "an external script"), (r'<link\b', "a <link> element"),
@@ -231,5 +233,172 @@ for path in sys.argv[1:]:
           f"{inked:.0%} of pixels differ from the background: {verdict}")
     failed |= not ok
 sys.exit(1 if failed else 0)
+PY
+# --- 3. Values under the pointer ----------------------------------------------------------------
+# Chromium driven over its DevTools pipe: the pointer moves over one gradient-flow heatmap cell,
+# the readout must name that cell and show G[t][j] as the run's record has it (3 significant
+# digits); the arrow key moves it one column; a click on a run's name in the headline comparison
+# highlights that run. Screenshots of the readout and the highlight are kept with the others.
+python3 - "$browser" "$url" "$report" "$out" <<'PY' || exit 1
+import base64, json, os, re, subprocess, sys, tempfile, time, urllib.parse
+
+browser, url, report, out = sys.argv[1:5]
+html = open(report, encoding="utf-8").read()
+
+def fail(message):
+    print(f"check-report: pointer readout: {message}", file=sys.stderr)
+    sys.exit(1)
+
+# The first run's record, found the way a reader would: its run.json link in the Reproduce section.
+links = re.findall(r'href="([^"]*/run\.json|run\.json)"', html)
+if not links:
+    fail("the report links to no run.json")
+record_path = os.path.join(os.path.dirname(report), urllib.parse.unquote(links[0]))
+record = json.load(open(record_path))
+layer = next(l for l in record["probes"][-1]["layers"] if l["layer"] == 0 and l["direction"] == "forward")
+G = layer["gradientFlow"]
+t = len(G) - 1
+j = max(0, t - 8)
+expected = G[t][j]
+
+profile = tempfile.mkdtemp(prefix="check-report-cdp.")
+read_in, write_in = os.pipe()    # we write commands, Chromium reads them on fd 3
+read_out, write_out = os.pipe()  # Chromium writes replies and events on fd 4
+def child_fds():
+    os.dup2(read_in, 3)
+    os.dup2(write_out, 4)
+chrome = subprocess.Popen([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                           "--hide-scrollbars", "--no-first-run", f"--user-data-dir={profile}",
+                           "--remote-debugging-pipe", "about:blank"],
+                          pass_fds=(3, 4), preexec_fn=child_fds, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+os.close(read_in); os.close(write_out)
+buffer = b""
+next_id = 0
+events = []
+
+def receive(deadline):
+    global buffer
+    while b"\0" not in buffer:
+        if time.time() > deadline:
+            fail("Chromium did not answer within the time limit")
+        chunk = os.read(read_out, 1 << 20)
+        if not chunk:
+            fail("Chromium closed its DevTools pipe")
+        buffer += chunk
+    message, buffer = buffer.split(b"\0", 1)
+    return json.loads(message)
+
+def send(method, params=None, session=None, timeout=60):
+    global next_id
+    next_id += 1
+    message = {"id": next_id, "method": method, "params": params or {}}
+    if session:
+        message["sessionId"] = session
+    os.write(write_in, json.dumps(message).encode() + b"\0")
+    deadline = time.time() + timeout
+    while True:
+        reply = receive(deadline)
+        if reply.get("id") == next_id:
+            if "error" in reply:
+                fail(f"{method}: {reply['error']}")
+            return reply.get("result", {})
+        events.append(reply)
+
+def wait_for(method, timeout=60):
+    deadline = time.time() + timeout
+    while True:
+        for index, event in enumerate(events):
+            if event.get("method") == method:
+                return events.pop(index)
+        events.append(receive(deadline))
+
+try:
+    target = send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 1000, "deviceScaleFactor": 1, "mobile": False}, session)
+    send("Page.enable", {}, session)
+    send("Page.navigate", {"url": url}, session)
+    wait_for("Page.loadEventFired")
+
+    def evaluate(expression):
+        result = send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
+        if "exceptionDetails" in result:
+            fail(f"script error: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    # Where cell (t, j) is on screen, from the geometry the renderer exported.
+    where = evaluate(f"""(function () {{
+        var node = document.querySelector('figure[id$="-gradient-flow"] script.hover-data');
+        if (!node) {{ return null; }}
+        var fig = node.closest('figure'), img = fig.querySelector('img'), d = JSON.parse(node.textContent);
+        img.scrollIntoView({{block: 'center'}});
+        var p = d.panels[0], r = img.getBoundingClientRect(), s = r.width / d.w;
+        function map(ax, v) {{
+          var f = ax.log ? (Math.log10(v) - Math.log10(ax.lo)) / (Math.log10(ax.hi) - Math.log10(ax.lo)) : (v - ax.lo) / (ax.hi - ax.lo);
+          return ax.a + (ax.b - ax.a) * f;
+        }}
+        return {{x: r.left + map(p.x, {j}) * s, y: r.top + map(p.y, {t}) * s, id: fig.id}};
+    }})()""")
+    if not where:
+        fail("no gradient-flow figure carries readout data")
+    send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": where["x"], "y": where["y"]}, session)
+    shown = evaluate("(function () { var tip = document.querySelector('.hover-tip'); "
+                     "return tip && !tip.hidden ? tip.innerText : null; })()")
+    if not shown:
+        fail(f"no readout appeared over cell t = {t}, j = {j} of {where['id']}")
+    match = re.search(r"G\[(\d+)\]\[(\d+)\] = (\S+)", shown)
+    if not match or (int(match.group(1)), int(match.group(2))) != (t, j):
+        fail(f"the readout over t = {t}, j = {j} says {shown!r}")
+    value = float(match.group(3).replace("\u2212", "-"))
+    if abs(value - expected) > 5e-3 * abs(expected):
+        fail(f"the readout shows G[{t}][{j}] = {value}, the record has {expected}")
+    if f"t = {t}" not in shown or f"j = {j}" not in shown:
+        fail(f"the readout does not name the steps: {shown!r}")
+    tip = evaluate("(function () { var r = document.querySelector('.hover-tip').getBoundingClientRect(); "
+                   "return {x: r.left, y: r.top, w: r.width, h: r.height, sx: window.scrollX, sy: window.scrollY}; })()")
+    left, top = min(tip["x"], where["x"]) - 160, min(tip["y"], where["y"]) - 120
+    # The clip is in page coordinates: viewport position plus the scroll offset.
+    clip = {"x": max(0, left) + tip["sx"], "y": max(0, top) + tip["sy"], "scale": 1,
+            "width": max(tip["x"] + tip["w"], where["x"]) - left + 40, "height": max(tip["y"] + tip["h"], where["y"]) - top + 40}
+    shot = send("Page.captureScreenshot", {"format": "png", "clip": clip}, session)
+    open(os.path.join(out, "report-tooltip.png"), "wb").write(base64.b64decode(shot["data"]))
+    print(f"check-report: readout over {where['id']} cell t = {t}, j = {j}: {shown.splitlines()[-1]} "
+          f"(record {expected:.4g}): ok")
+
+    # Keyboard focus reads out like the pointer: one column left.
+    evaluate("document.querySelector('figure[id$=\"-gradient-flow\"] img').focus()")
+    for kind in ("keyDown", "keyUp"):
+        send("Input.dispatchKeyEvent", {"type": kind, "key": "ArrowLeft", "code": "ArrowLeft", "windowsVirtualKeyCode": 37}, session)
+    keyed = evaluate("document.querySelector('figure[id$=\"-gradient-flow\"] img').getAttribute('data-readout')") or ""
+    if "G[" in keyed and f"[{j - 1}] =" not in keyed and j > 0:
+        fail(f"the arrow key did not move the readout one column left: {keyed!r}")
+    print(f"check-report: keyboard readout: {keyed.split(' | ')[-1]}: ok")
+
+    # A click on a run's name in the headline comparison highlights that run.
+    spot = evaluate("""(function () {
+        var node = document.querySelector('#fig-compare-lag-profiles script.hover-data');
+        if (!node) { return null; }
+        var fig = node.closest('figure'), img = fig.querySelector('img'), d = JSON.parse(node.textContent);
+        if (!d.names.length) { return null; }
+        img.scrollIntoView({block: 'center'});
+        var n = d.names[d.names.length - 1], r = img.getBoundingClientRect(), s = r.width / d.w;
+        return {x: r.left + (n.r[0] + n.r[2] / 2) * s, y: r.top + (n.r[1] + n.r[3] / 2) * s, g: n.g};
+    })()""")
+    if spot:
+        for kind in ("mousePressed", "mouseReleased"):
+            send("Input.dispatchMouseEvent", {"type": kind, "x": spot["x"], "y": spot["y"], "button": "left", "clickCount": 1}, session)
+        lit = evaluate("document.getElementById('fig-compare-lag-profiles').getAttribute('data-highlight')")
+        if lit != str(spot["g"]):
+            fail(f"a click on run {spot['g']}'s name did not highlight it (highlight: {lit!r})")
+        zoomed = evaluate("!!document.querySelector('figure.zoomed')")
+        if zoomed:
+            fail("a click on a run's name zoomed the chart instead of only highlighting the run")
+        shot = send("Page.captureScreenshot", {"format": "png"}, session)
+        open(os.path.join(out, "report-highlight.png"), "wb").write(base64.b64decode(shot["data"]))
+        print(f"check-report: a click on run {spot['g'] + 1}'s name highlights it: ok")
+finally:
+    chrome.kill()
+    chrome.wait()
+    subprocess.run(["rm", "-rf", profile])
 PY
 echo "check-report: $report rendered with its images (screenshots in $out)"

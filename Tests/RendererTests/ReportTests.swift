@@ -75,8 +75,10 @@ private func standardReport() -> String {
 
     @Test func pageNeedsNoNetworkAndOnlyItsOwnOptionalScript() {
         let html = standardReport()
-        #expect(occurrences(of: "<script", in: html) == 1)
+        // The zoom and the pointer readout; the fixture charts carry no readout data.
+        #expect(occurrences(of: "<script", in: html) == 2)
         #expect(html.contains("<script>\(ReportStyle.zoomScript)</script>"))
+        #expect(html.contains("<script>\(Hover.script)</script>"))
         #expect(!html.contains("http://") && !html.contains("https://"))
         #expect(!html.contains("<link"))
         #expect(html.contains("@media (prefers-color-scheme: dark)"))
@@ -146,7 +148,7 @@ private func standardReport() -> String {
         let html = HTMLReport.build(runs: [run, ReportFixtures.reportRun(ReportFixtures.lstm)],
                                     comparison: [ReportFixtures.chart("compare-lag-profiles", title: attack)],
                                     generatedBy: "diagnose <b>0.1</b>")
-        #expect(occurrences(of: "<script", in: html) == 1, "only the report's own zoom script")
+        #expect(occurrences(of: "<script", in: html) == 2, "only the report's own zoom and readout scripts")
         #expect(!html.contains("alert(1)</script>"))
         #expect(!html.contains("<img src=x"))
         #expect(!html.contains("<b>"))

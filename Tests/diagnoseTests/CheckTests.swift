@@ -52,6 +52,12 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
         #expect(quoted.right == .number(-.infinity))
         #expect(try parseExpectation("-0.5 < wide-lstm.decayPerStep").left == .number(-0.5))
         #expect(try parseExpectation("lstm.gateSaturation(forget) < .5").right == .number(0.5))
+
+        let scaled = try parseExpectation("lstm.gradientAtLag(8) > 10 * rnn.gradientAtLag(8)")
+        guard case .figure(let right) = scaled.right else { Issue.record("not a figure"); return }
+        #expect(right.factor == 10 && right.run == .named("rnn") && right.runColumn == 29)
+        guard case .figure(let every) = try parseExpectation("2*  *.horizon <= 40").left else { Issue.record("not a figure"); return }
+        #expect(every.factor == 2 && every.run == .every)
     }
 
     @Test(arguments: [
@@ -67,6 +73,8 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
         ("\"lstm.horizon > 1", 0, "quote is not closed"),
         ("lstm.horizon > 3 ; rm", 17, "unexpected character ';'"),
         ("3 < 4", 0, "compares two numbers"),
+        ("lstm.horizon > 10 * 3", 20, "expected a run's figure after '*'"),
+        ("lstm.horizon > 10 *.horizon", 18, "expected the end"),
         ("   ", 0, "empty"),
     ])
     func errorsNameTheColumn(text: String, column: Int, message: String) throws {
@@ -104,6 +112,14 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
         let star = try results("*.diverged == 0")
         #expect(star.map(\.text) == ["rnn.diverged == 0", "lstm.diverged == 0", "gru.diverged == 0"])
         #expect(star.map(\.holds) == [true, true, false])
+        // A factor scales the figure; the measured value printed is the figure's own.
+        let scaled = try results("gru.horizonFirst < 2 * rnn.horizonFirst")
+        #expect(scaled.map(\.holds) == [true])
+        #expect(scaled[0].text == "gru.horizonFirst < 2 * rnn.horizonFirst")
+        #expect(scaled[0].measuredText == "gru.horizonFirst = 12, rnn.horizonFirst = 8")
+        #expect(try results("gru.horizonFirst > 1.5 * rnn.horizonFirst").map(\.holds) == [false])
+        #expect(try results("2 * *.horizonFirst > 20").map(\.text)
+            == ["2 * rnn.horizonFirst > 20", "2 * lstm.horizonFirst > 20", "2 * gru.horizonFirst > 20"])
         // `*` is the same run on both sides.
         #expect(try results("*.recallAccuracy <= *.recallAccuracy").map(\.holds) == [true, true, true])
         // A figure the run did not record fails the expectation and says so.
@@ -303,6 +319,31 @@ enum SummaryFixture {
                                          environment: ["GITHUB_STEP_SUMMARY": "/nonexistent/dir/summary.md"])
         #expect(unwritable.status == 73)
         #expect(unwritable.stderr.contains("GITHUB_STEP_SUMMARY=/nonexistent/dir/summary.md"))
+    }
+}
+
+@Suite struct ExportCommandTests {
+    @Test func csvTablesAndTheEventFileFromTheRecord() throws {
+        let run = TrainedRuns.output.appendingPathComponent("lstm")
+        let target = try temporaryDirectory().appendingPathComponent("tables")
+        let result = try Command.run(["export", run.path, "--format", "csv", "--to", target.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let steps = try String(contentsOf: target.appendingPathComponent("steps.csv"), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(steps.first == "step,loss,perplexity,gradientNorm,clippedGradientNorm,clipped,learningRate")
+        let record = try TrainedRuns.record("lstm")
+        #expect(steps.count == 1 + record.steps.count)
+        #expect(steps[1].split(separator: ",").map(String.init)[1] == "\(record.steps[0].loss)")
+        let evaluations = try String(contentsOf: target.appendingPathComponent("evaluations.csv"), encoding: .utf8)
+        #expect(evaluations.split(separator: "\n").count == 1 + record.evaluations.count)
+        // The event file written by training is the one the record and charts give.
+        let events = run.appendingPathComponent(TensorBoardEvents.fileName)
+        let trained = try Data(contentsOf: events)
+        let again = try Command.run(["export", run.path, "--format", "tensorboard"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try Data(contentsOf: events) == trained)
+        let twoTo = try Command.run(["export", run.path, run.path, "--to", target.path])
+        #expect(twoTo.status == 64)
     }
 }
 

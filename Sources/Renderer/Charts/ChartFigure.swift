@@ -22,7 +22,8 @@ struct ChartFigure {
             let (chart, figure) = pair
             let png = try encoded.get(i).get()
             return (ChartImage(id: chart.id, title: chart.title, caption: chart.caption, png: png, width: figure.pixmap.width,
-                               height: figure.pixmap.height, scale: typesetter.scale), figure)
+                               height: figure.pixmap.height, scale: typesetter.scale,
+                               hover: HoverExport.json(spec: chart.spec, rendered: figure)), figure)
         }
     }
 }

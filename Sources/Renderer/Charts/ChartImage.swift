@@ -18,8 +18,12 @@ public struct ChartImage: Sendable, Equatable {
     public var height: Int
     /// The render scale the pixels were drawn at (2 for high-density screens): CSS width = width / scale.
     public var scale: Double
+    /// What the report's pointer readout needs (panel geometry, axis mappings, data), as compact
+    /// JSON; nil when the chart has nothing to read out. See `HoverExport`.
+    public var hover: String?
 
-    public init(id: String, title: String, caption: String, png: Data, width: Int, height: Int, scale: Double) {
+    public init(id: String, title: String, caption: String, png: Data, width: Int, height: Int, scale: Double,
+                hover: String? = nil) {
         self.id = id
         self.title = title
         self.caption = caption
@@ -27,5 +31,6 @@ public struct ChartImage: Sendable, Equatable {
         self.width = width
         self.height = height
         self.scale = scale
+        self.hover = hover
     }
 }

@@ -142,22 +142,22 @@ public enum CompareCharts {
                                           label: "horizon 10^{−3}", labelAtStart: true, labelBelow: true)))
             var below: [String] = []
             var recallMarks: [Mark] = []  // drawn last, over every line
-            for ((record, style), profile) in zip(zip(records, styles), profiles) {
+            for (run, ((record, style), profile)) in zip(zip(records, styles), profiles).enumerated() {
                 guard let profile else { continue }
                 // The cell is in the subtitle and the colour; the legend keeps to the numbers.
                 var label = record.displayName
                 if let d = profile.layer.decayPerStep, d.isFinite { label += ": ×\(NumberFormat.plain(d, decimals: 2)) per step" }
                 label += profile.layer.horizon.map { ", horizon \($0)" } ?? ", no horizon"
                 p.marks.append(.line(LineMark(points: Series.indexed(profile.hidden), color: style.color, width: 2.6,
-                                              dash: style.dash, label: label)))
+                                              dash: style.dash, label: label, group: run)))
                 // Direct label in the margin, level with the end of the line (inside the axis).
                 if let end = profile.hidden.indices.last(where: { profile.hidden[$0].isFinite && profile.hidden[$0] > 0 }) {
                     p.marks.append(.endLabel(EndLabelMark(y: max(profile.hidden[end], yDomain.lo), text: record.displayName,
-                                                          color: style.color)))
+                                                          color: style.color, group: run)))
                 }
                 if let cell = profile.cell {
                     p.marks.append(.line(LineMark(points: Series.indexed(cell), color: style.color.withAlpha(0.8), width: 1.4,
-                                                  dash: [2, 2.5], label: "\(record.displayName): cell state c")))
+                                                  dash: [2, 2.5], label: "\(record.displayName): cell state c", group: run)))
                 }
                 if let recall = profile.recall {
                     let point = [(x: Double(recall.lag), y: recall.share)]
@@ -249,21 +249,22 @@ public enum CompareCharts {
         norm.y = AxisSpec(title: "‖∇‖_{2}", kind: .log10)
         norm.legend = .below
         norm.emptyMessage = loss.emptyMessage
-        for (record, style) in zip(records, styles) {
+        for (run, (record, style)) in zip(records, styles).enumerated() {
             let xs = record.steps.map { Double($0.step) }
             let window = max(1, record.steps.count / 40)
             if !record.steps.isEmpty {
                 let smooth = Series.smoothed(record.steps.map(\.loss), window: window)
                 loss.marks.append(.line(LineMark(points: zip(xs, smooth).map { (x: $0.0, y: $0.1) }, color: style.color, width: 2,
-                                                 dash: style.dash, label: "\(record.displayName) train")))
+                                                 dash: style.dash, label: "\(record.displayName) train", group: run)))
                 let norms = Series.smoothed(record.steps.map { log($0.gradientNorm) }, window: window).map { exp($0) }
                 norm.marks.append(.line(LineMark(points: zip(xs, norms).map { (x: $0.0, y: $0.1) }, color: style.color, width: 2,
-                                                 dash: style.dash, label: record.displayName)))
+                                                 dash: style.dash, label: record.displayName, group: run)))
             }
             if !record.evaluations.isEmpty {
                 loss.marks.append(.line(LineMark(points: record.evaluations.map { (x: Double($0.step), y: $0.validLoss) },
                                                  color: Theme.shade(style.color, 0.3), width: 1, dash: [3, 3],
-                                                 label: "\(record.displayName) validation", marker: style.marker, markerSize: 3)))
+                                                 label: "\(record.displayName) validation", marker: style.marker, markerSize: 3,
+                                                 group: run)))
             }
             if let d = record.status.divergedAtStep {
                 loss.marks.append(.rule(RuleMark(orientation: .vertical, value: Double(d), color: Theme.noteColor, width: 1.3,

@@ -38,6 +38,8 @@ struct LineMark {
     var markerSize: Double = 3
     /// Whether the points take part in fitting the axes' domains.
     var fitsDomain = true
+    /// Which run of a comparison chart the line belongs to (the report's pointer readout highlights by it).
+    var group: Int? = nil
 }
 
 struct ScatterMark {
@@ -114,6 +116,8 @@ struct EndLabelMark {
     var y: Double
     var text: String
     var color: Color
+    /// The run the label names, as in `LineMark.group`.
+    var group: Int? = nil
 }
 
 enum Mark {
@@ -138,6 +142,8 @@ struct LegendEntry {
     }
     var label: String
     var sample: Sample
+    /// The run the entry stands for, from its line's `group`.
+    var group: Int? = nil
 }
 
 enum LegendPlacement: Equatable { case none, auto, upperLeft, upperRight, lowerLeft, lowerRight, below }
@@ -170,6 +176,18 @@ struct PanelSpec {
     var plotHeight: Double? = nil
     /// Text shown when the panel has nothing to draw.
     var emptyMessage = "no data"
+    /// Names for the report's pointer readout of this panel's heatmap; nil leaves the heatmap out of it.
+    var heatmapReadout: HeatmapReadout? = nil
+}
+
+/// What the pointer readout calls a heatmap's row, column and value, and the token at each step.
+struct HeatmapReadout {
+    var row: String
+    var column: String
+    /// The value's name, with `{row}` and `{column}` standing for the indices: "G[{row}][{column}]".
+    var value: String
+    /// The token at each step (row and column index the same sequence), or empty.
+    var tokens: [String] = []
 }
 
 struct FigureSpec {

@@ -14,6 +14,8 @@ struct PanelGeometry {
     var colorBar: Rect?
     var colorScale: ColorScale?
     var notes: [(text: String, rect: Rect)] = []
+    /// Where each legend entry and each end label went, with the run it stands for (nil: no run).
+    var names: [(group: Int?, rect: Rect)] = []
 }
 
 struct RenderedFigure {

@@ -37,13 +37,19 @@ enum GradientFlowChart {
         for slot in slots.isEmpty ? [nil] : slots.map(Optional.some) {
             let layer = slot.flatMap { probe?.layer($0) }
             let where_ = slot.map { record.hasManyLayerSlots ? " — \($0.label)" : "" } ?? ""
-            panels.append(panel(title: "Hidden state h(j)" + where_, matrix: layer?.gradientFlow, horizon: layer?.horizon,
-                                T: T, colorScale: colorScale, barTitle: columns == 1 ? barTitle : nil,
-                                missing: probe == nil ? "no probes recorded in this run" : "no gradient-flow data"))
+            // The probe text reads in processing order: reversed for a backward direction.
+            let tokens = slot?.direction == "backward" ? Array(record.probeTokens.reversed()) : record.probeTokens
+            var hidden = panel(title: "Hidden state h(j)" + where_, matrix: layer?.gradientFlow, horizon: layer?.horizon,
+                               T: T, colorScale: colorScale, barTitle: columns == 1 ? barTitle : nil,
+                               missing: probe == nil ? "no probes recorded in this run" : "no gradient-flow data")
+            hidden.heatmapReadout = HeatmapReadout(row: "t", column: "j", value: "G[{row}][{column}]", tokens: tokens)
+            panels.append(hidden)
             if wantsCell {
-                panels.append(panel(title: "Cell state c(j)" + where_, matrix: layer?.cellGradientFlow, horizon: layer?.cellHorizon,
-                                    T: T, colorScale: colorScale, barTitle: barTitle,
-                                    missing: probe == nil ? "no probes recorded in this run" : "no cell-state data recorded"))
+                var cell = panel(title: "Cell state c(j)" + where_, matrix: layer?.cellGradientFlow, horizon: layer?.cellHorizon,
+                                 T: T, colorScale: colorScale, barTitle: barTitle,
+                                 missing: probe == nil ? "no probes recorded in this run" : "no cell-state data recorded")
+                cell.heatmapReadout = HeatmapReadout(row: "t", column: "j", value: "G_c[{row}][{column}]", tokens: tokens)
+                panels.append(cell)
             }
         }
 

@@ -17,8 +17,10 @@ enum Legend {
         return (2 * padding + sampleWidth + gap + widest, 2 * padding + Double(entries.count) * rowHeight(ts) - 2)
     }
 
+    /// Draws the box; returns where each entry went (sample and label), with its run.
+    @discardableResult
     static func drawInside(_ entries: [LegendEntry], on canvas: inout Canvas, plot: Rect, placement: LegendPlacement,
-                           occupied: Occupancy, avoid: [Rect], typesetter ts: Typesetter) {
+                           occupied: Occupancy, avoid: [Rect], typesetter ts: Typesetter) -> [(group: Int?, rect: Rect)] {
         let size = boxSize(entries, typesetter: ts)
         let inset = 6.0
         // Candidate positions as fractions of the free space (0 = left/top, 1 = right/bottom).
@@ -51,11 +53,15 @@ enum Legend {
         canvas.fillRect(rect, Color.white.withAlpha(0.88))
         canvas.strokeRect(rect, style: StrokeStyle(width: 0.75), Color(hex: 0xCCCCCC))
         let rh = rowHeight(ts)
+        var placed: [(group: Int?, rect: Rect)] = []
         for (i, entry) in entries.enumerated() {
             let midY = rect.minY + padding + (Double(i) + 0.5) * rh - 1
             drawSample(entry.sample, on: &canvas, at: Rect(x: rect.minX + padding, y: midY - rh / 2, width: sampleWidth, height: rh))
-            canvas.text(entry.label, Theme.legend, at: Point(rect.minX + padding + sampleWidth + gap, midY), using: ts, .left, .middle)
+            let line = canvas.text(entry.label, Theme.legend, at: Point(rect.minX + padding + sampleWidth + gap, midY),
+                                   using: ts, .left, .middle)
+            placed.append((entry.group, Rect(x: rect.minX + padding, y: midY - rh / 2, width: sampleWidth + gap + line.width, height: rh)))
         }
+        return placed
     }
 
     /// Entries laid out left to right, wrapping at `width`: the index lists of each row.
@@ -74,18 +80,22 @@ enum Legend {
         return rows.filter { !$0.isEmpty }
     }
 
+    @discardableResult
     static func drawBelow(_ entries: [LegendEntry], on canvas: inout Canvas, at origin: Point, width: Double,
-                          typesetter ts: Typesetter) {
+                          typesetter ts: Typesetter) -> [(group: Int?, rect: Rect)] {
         let rh = rowHeight(ts)
+        var placed: [(group: Int?, rect: Rect)] = []
         for (r, row) in flowRows(entries, width: width, typesetter: ts).enumerated() {
             var x = origin.x
             let midY = origin.y + (Double(r) + 0.5) * rh
             for i in row {
                 drawSample(entries[i].sample, on: &canvas, at: Rect(x: x, y: midY - rh / 2, width: sampleWidth, height: rh))
                 let line = canvas.text(entries[i].label, Theme.legend, at: Point(x + sampleWidth + gap, midY), using: ts, .left, .middle)
+                placed.append((entries[i].group, Rect(x: x, y: midY - rh / 2, width: sampleWidth + gap + line.width, height: rh)))
                 x += sampleWidth + gap + line.width + entrySpacing
             }
         }
+        return placed
     }
 
     static func drawSample(_ sample: LegendEntry.Sample, on canvas: inout Canvas, at r: Rect) {

@@ -108,7 +108,8 @@ extension PanelLayout {
         }
 
         let endLabels = spec.marks.compactMap { if case let .endLabel(m) = $0 { return m } else { return nil } }
-        if !endLabels.isEmpty { EndLabels.draw(endLabels, on: &canvas, plot: plot, y: yScale, typesetter: ts) }
+        var names: [(group: Int?, rect: Rect)] = []
+        if !endLabels.isEmpty { names += EndLabels.draw(endLabels, on: &canvas, plot: plot, y: yScale, typesetter: ts) }
 
         // Colour bar.
         var barRect: Rect? = nil
@@ -146,13 +147,14 @@ extension PanelLayout {
         switch legendPlacement {
         case .none: break
         case .below:
-            Legend.drawBelow(legendEntries, on: &canvas, at: Point(plot.minX, belowY + 8), width: plot.width + right - 10, typesetter: ts)
+            names += Legend.drawBelow(legendEntries, on: &canvas, at: Point(plot.minX, belowY + 8),
+                                      width: plot.width + right - 10, typesetter: ts)
         default:
-            Legend.drawInside(legendEntries, on: &canvas, plot: plot, placement: legendPlacement, occupied: occupied,
-                              avoid: avoid, typesetter: ts)
+            names += Legend.drawInside(legendEntries, on: &canvas, plot: plot, placement: legendPlacement, occupied: occupied,
+                                       avoid: avoid, typesetter: ts)
         }
         return PanelGeometry(plot: plot, x: xScale, y: yScale, colorBar: barRect, colorScale: spec.colorBar?.scale,
-                             notes: placedNotes)
+                             notes: placedNotes, names: names)
     }
 
     private var hasVisibleData: Bool {

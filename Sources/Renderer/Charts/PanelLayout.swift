@@ -112,7 +112,7 @@ struct PanelLayout {
                 if let label = m.label {
                     entries.append(LegendEntry(label: label, sample: m.marker.map {
                         .lineWithMarker(m.color, width: m.width, dash: m.dash, $0)
-                    } ?? .line(m.color, width: m.width, dash: m.dash)))
+                    } ?? .line(m.color, width: m.width, dash: m.dash), group: m.group))
                 }
             case let .scatter(m):
                 if let label = m.label { entries.append(LegendEntry(label: label, sample: .marker(m.shape, m.color, filled: m.filled))) }

@@ -107,7 +107,7 @@ enum CheckEvaluator {
                     let measurement = figure.measure(run.record, reference.argument)
                     let label = reference.label(run: run.name)
                     if !measured.contains(where: { $0.label == label }) { measured.append((label, measurement)) }
-                    return measurement.value
+                    return measurement.value.map { reference.factor * $0 }
                 }
             }
             let a = value(expectation.left), b = value(expectation.right)
@@ -126,8 +126,8 @@ enum CheckEvaluator {
             switch operand {
             case .number(let value): return formatNumber(value)
             case .figure(let reference):
-                if case .named(let named) = reference.run { return reference.label(run: named) }
-                return reference.label(run: name)
+                if case .named(let named) = reference.run { return reference.expression(run: named) }
+                return reference.expression(run: name)
             }
         }
         return "\(side(expectation.left)) \(expectation.comparator.rawValue) \(side(expectation.right))"

@@ -1,7 +1,7 @@
 // `--expect` expressions: a comparison of two operands, each a number or a figure of a run.
 //
 //   expectation := operand comparator operand
-//   operand     := number | run "." figure [ "(" argument ")" ]
+//   operand     := number | [ number "*" ] run "." figure [ "(" argument ")" ]
 //   run         := name | "*" | quoted            ("*": every run, the same run on both sides)
 //   comparator  := "<" | "<=" | ">" | ">=" | "==" | "!="
 //   argument    := number | name
@@ -46,9 +46,16 @@ struct FigureReference: Equatable {
     var run: Run
     var figure: String
     var argument: FigureArgument?
+    /// A factor the figure is multiplied by before comparing (`10 * rnn.gradientAtLag(8)`).
+    var factor: Double = 1
     /// Column of the run name and of the figure name in the expression (for error messages).
     var runColumn: Int
     var figureColumn: Int
+
+    /// "10 * lstm.gradientAtLag(8)" with `run` substituted for `*`.
+    func expression(run name: String) -> String {
+        (factor == 1 ? "" : "\(formatNumber(factor)) * ") + label(run: name)
+    }
 
     /// "lstm.gradientAtLag(8)" with `run` substituted for `*`.
     func label(run name: String) -> String {
@@ -231,7 +238,17 @@ func parseExpectation(_ text: String) throws -> Expectation {
     }
 
     func operand() throws -> Operand {
-        let token = tokens[position]
+        var token = tokens[position]
+        var factor = 1.0
+        // "10 * rnn.x" scales a figure; "10 *" followed by "." is not a product.
+        if case .number(let value) = token.kind, tokens[position + 1].kind == .star,
+           position + 2 < tokens.count, tokens[position + 2].kind != .dot {
+            guard value.isFinite else { throw fail("a factor must be a finite number", token) }
+            factor = value
+            position += 2
+            token = tokens[position]
+            if case .number = token.kind { throw fail("expected a run's figure after '*', found \(describe(token))", token) }
+        }
         let run: FigureReference.Run
         switch token.kind {
         case .number(let value):
@@ -267,8 +284,8 @@ func parseExpectation(_ text: String) throws -> Expectation {
             }
             position += 1
         }
-        return .figure(FigureReference(run: run, figure: figure, argument: argument, runColumn: token.column,
-                                       figureColumn: figureToken.column))
+        return .figure(FigureReference(run: run, figure: figure, argument: argument, factor: factor,
+                                       runColumn: token.column, figureColumn: figureToken.column))
     }
 
     guard tokens.count > 1 else {

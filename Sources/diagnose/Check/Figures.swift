@@ -137,6 +137,10 @@ enum Figures {
                scale: .exact, worse: .higher, inBaseline: false) { record, _ in
             Measurement(record.status.interrupted ? 1 : 0)
         },
+        Figure(name: "seconds", argument: .none, meaning: "training time (varies between machines)",
+               scale: .relative, worse: .higher, inBaseline: false) { record, _ in
+            Measurement(record.summary.seconds)
+        },
         Figure(name: "tokensPerSecond", argument: .none, meaning: "training speed (varies between machines)",
                scale: .relative, worse: .lower, inBaseline: false) { record, _ in
             Measurement(record.summary.tokensPerSecond)
@@ -159,9 +163,8 @@ enum Figures {
     private static func gradientAtLag(_ probe: ProbeRecord?, _ argument: FigureArgument?) -> Measurement {
         guard case .number(let lag)? = argument, let layer = probe.flatMap(topForward) else { return Measurement(nil) }
         let profile = layer.lagProfile
-        let index = Int(lag)
-        guard index >= 0, index < profile.count, profile[0] > 0 else { return Measurement(nil) }
-        return Measurement(profile[index] / profile[0])
+        guard lag >= 0, lag < Double(profile.count), profile[0] > 0 else { return Measurement(nil) }
+        return Measurement(profile[Int(lag)] / profile[0])
     }
 
     /// The layer the summary figures describe: the top layer's forward direction.

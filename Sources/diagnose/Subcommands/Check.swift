@@ -13,9 +13,10 @@ struct Check: ParsableCommand {
               lstm.horizonFirst > rnn.horizonFirst
               lstm.recallAccuracy >= 0.9
               rnn.gradientAtLagFirst(8) < 1e-2
+              lstm.gradientAtLagFirst(8) > 10 * rnn.gradientAtLagFirst(8)
               *.diverged == 0                  (* = every run, one line each)
 
-            Comparisons: <  <=  >  >=  ==  !=. Runs go by their records' names (the run folder names diagnose gave them); quote any other name: "2-layers".horizon. Numbers: 0.5, 1e-3, inf. A figure a run did not record (recall accuracy on a text corpus) fails the expectation.
+            Comparisons: <  <=  >  >=  ==  !=; a number before "*" scales the figure after it. Runs go by their records' names (the run folder names diagnose gave them); quote any other name: "2-layers".horizon. Numbers: 0.5, 1e-3, inf. A figure a run did not record (recall accuracy on a text corpus) fails the expectation.
 
             Figures (First: the first probe, the initialisation; otherwise the last probe; top layer, forward direction):
             \(Figures.helpText)
