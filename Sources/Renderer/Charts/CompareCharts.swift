@@ -21,8 +21,12 @@ public enum CompareCharts {
     }
 
     static func figures(_ records: [RunRecord]) -> [ChartFigure] {
+        let groups = RunGroups.seedGroups(records)
+        if groups.contains(where: { $0.records.count > 1 }) { return groupedFigures(groups) }
         let styles = runStyles(records)
-        return [lagProfiles(records, styles), training(records, styles), spectra(records, styles)]
+        let shown = min(records.count, maximumSpectrumPanels)
+        return [lagProfiles(records, styles), training(records, styles),
+                spectra(Array(records.prefix(shown)), Array(styles.prefix(shown)))]
     }
 
     struct RunStyle {

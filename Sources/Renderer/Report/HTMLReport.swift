@@ -35,8 +35,11 @@ public enum HTMLReport {
     /// becomes the headline under the verdict); `generatedBy` names the tool, e.g. "diagnose 0.3.0".
     /// Every chart in `runs` and `comparison` appears exactly once. Charts with a known id get the
     /// report's own caption (`ReportCaptions`, computed from the records); others keep their own.
-    public static func build(runs: [ReportRun], comparison: [ChartImage], generatedBy: String) -> String {
-        var page = ReportPage(runs: runs, comparison: comparison, generatedBy: generatedBy)
+    /// With `runPages`, each run's own charts are left out and its name links to `<run>/report.html`,
+    /// a page of its own (ReportWriter writes them when there are many runs).
+    public static func build(runs: [ReportRun], comparison: [ChartImage], generatedBy: String,
+                             runPages: Bool = false) -> String {
+        var page = ReportPage(runs: runs, comparison: comparison, generatedBy: generatedBy, runPages: runPages)
         return page.render()
     }
 }
@@ -78,6 +81,8 @@ struct ReportPage {
     let runs: [ReportRun]
     let comparison: [ChartImage]
     let generatedBy: String
+    /// Runs' charts live on their own pages; this page links to them.
+    let runPages: Bool
     let verdicts: [GradientVerdict]
     /// What to try, per run (`Advice.rules` applied to each record).
     let findings: [[Finding]]
@@ -86,8 +91,9 @@ struct ReportPage {
     let headlineRun: Int?
     var html = ""
 
-    init(runs: [ReportRun], comparison: [ChartImage], generatedBy: String) {
+    init(runs: [ReportRun], comparison: [ChartImage], generatedBy: String, runPages: Bool) {
         self.runs = runs
+        self.runPages = runPages
         self.comparison = comparison
         self.generatedBy = generatedBy
         let lag = GradientVerdict.referenceLag(for: runs.map(\.record))
@@ -230,7 +236,7 @@ struct ReportPage {
         } else if record.status.interrupted {
             badges += " <span class=\"badge interrupted\">interrupted</span>"
         }
-        return "<h3><span class=\"name\">\(e(record.name))</span> \(badges)</h3>\n"
+        return "<h3>\(runName(index)) \(badges)</h3>\n"
     }
 
     private func charts(ofRun index: Int, in section: String) -> String {
@@ -261,8 +267,21 @@ struct ReportPage {
         return "<dl class=\"facts\">" + rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl>\n"
     }
 
+    /// The run's name, linked to its own page when it has one.
+    private func runName(_ index: Int) -> String {
+        let name = "<span class=\"name\">\(e(runs[index].record.name))</span>"
+        guard runPages else { return name }
+        return "<a href=\"\(HTMLText.href(directory: runs[index].directoryLink, file: ReportWriter.reportFileName))\">\(name)</a>"
+    }
+
+    /// With run pages, the place of a section's run charts: one sentence pointing to the pages.
+    private var runPagesNote: String {
+        "<p class=\"notice\">Each run's own charts are on its page: follow a run's name in the verdict or in Reproduce.</p>\n"
+    }
+
     /// A grid with one card per run; `body` returns the card's HTML after the heading.
     private func runGrid(_ body: (Int) -> String) -> String {
+        if runPages { return runPagesNote }
         var out = "<div class=\"runs\">\n"
         for index in runs.indices {
             out += "<article class=\"run\">\n" + runHeading(index) + body(index) + "</article>\n"
@@ -294,11 +313,11 @@ struct ReportPage {
             html += "<p>No runs were given.</p>\n"
         } else {
             html += "<ul class=\"verdicts\">\n"
-            for (index, run) in runs.enumerated() {
+            for index in runs.indices {
                 let verdict = verdicts[index]
                 // The first probe right after the name; what training did, and the outcome, each on a line of its own.
                 let parts = verdict.parts
-                html += "<li\(attentionClass(verdict))><span class=\"name\">\(e(run.record.name))</span>: "
+                html += "<li\(attentionClass(verdict))>\(runName(index)): "
                     + e(parts.first ?? "")
                     + parts.dropFirst().map { " <span class=\"then\">\(e($0))</span>" }.joined() + "</li>\n"
             }
@@ -310,6 +329,16 @@ struct ReportPage {
             html += "</div>\n"
         }
         html += comparisonCharts(in: "verdict")
+        let groups = RunGroups.seedGroups(runs.map(\.record))
+        if groups.contains(where: { $0.records.count > 1 }) {
+            html += "<h3 id=\"seeds\">Settings over seeds</h3>\n"
+            let sentences = SeedSummary.sentences(groups)
+            if !sentences.isEmpty {
+                html += "<ul class=\"verdicts\" id=\"seed-verdicts\">\n" + sentences.map { "<li>\(e($0))</li>\n" }.joined() + "</ul>\n"
+            }
+            html += SeedSummary.table(groups, escape: e)
+            html += "<h3>Every run</h3>\n"
+        }
         if !runs.isEmpty { summaryTable() }
         html += "</section>\n"
     }
@@ -568,7 +597,8 @@ struct ReportPage {
         floating-point summation order; a different corpus checksum means different data.</p>
 
         """
-        html += runGrid { index in
+        html += "<div class=\"runs\">\n"
+        for index in runs.indices {
             let run = runs[index]
             let record = run.record
             let command = HTMLText.commandLine(program: record.tool.name, arguments: record.command)
@@ -587,8 +617,14 @@ struct ReportPage {
                 ("Folder", "<a href=\"\(HTMLText.href(directory: run.directoryLink))\">\(e(run.directoryLink))</a>"),
                 ("Files", files),
             ]
-            return "<pre><code>\(e(command))</code></pre>\n" + facts(rows)
+            var pages = rows
+            if runPages {
+                pages.append(("Page", "<a href=\"\(HTMLText.href(directory: run.directoryLink, file: ReportWriter.reportFileName))\">"
+                    + "report.html</a> (this run's charts)"))
+            }
+            html += "<article class=\"run\">\n" + runHeading(index) + "<pre><code>\(e(command))</code></pre>\n" + facts(pages)
+                + "</article>\n"
         }
-        html += "</section>\n"
+        html += "</div>\n</section>\n"
     }
 }

@@ -9,6 +9,7 @@
 // nothing on disk, and a failure while writing leaves the previous report in place.
 
 import DiagnoseRecord
+import Dispatch
 import Foundation
 
 /// What `ReportWriter.renderRuns` wrote.
@@ -23,15 +24,20 @@ public struct ReportSummary: Sendable, Equatable {
     /// The names the report shows for the runs (record names, made unique), in report order.
     public var runNames: [String]
 
-    public init(report: URL, runCharts: [URL], comparisonCharts: [URL], runNames: [String]) {
+    /// `<runDir>/report.html` for every run when the report has more than
+    /// `ReportWriter.inlineRunLimit` runs; empty otherwise.
+    public var runPages: [URL]
+
+    public init(report: URL, runCharts: [URL], comparisonCharts: [URL], runNames: [String], runPages: [URL] = []) {
         self.report = report
         self.runCharts = runCharts
         self.comparisonCharts = comparisonCharts
         self.runNames = runNames
+        self.runPages = runPages
     }
 
     /// Every file written, the report last.
-    public var files: [URL] { runCharts + comparisonCharts + [report] }
+    public var files: [URL] { runCharts + runPages + comparisonCharts + [report] }
 }
 
 public enum ReportError: Error, CustomStringConvertible, Equatable {
@@ -59,6 +65,20 @@ public enum ReportWriter {
     public static let reportFileName = "report.html"
     public static let recordFileName = "run.json"
     public static let comparisonFolderName = "compare"
+    /// Up to this many runs the report inlines every run's charts; with more, it holds the summary,
+    /// comparison and sweep charts and links to a self-contained `report.html` in each run's folder,
+    /// so it stays small (about 1 MB of charts per run otherwise).
+    public static let inlineRunLimit = 6
+
+    /// `body` applied to every record on all cores; results in order. Rendering is independent per
+    /// run (each has its own FreeType library and buffers), so the bytes do not depend on the threads.
+    static func renderConcurrently<T>(_ records: [RunRecord], _ body: (RunRecord) throws -> T) throws -> [T] {
+        let results = ResultSlots<T>(count: records.count)
+        DispatchQueue.concurrentPerform(iterations: records.count) { index in
+            results.set(index, Result { try body(records[index]) })
+        }
+        return try results.values.map { try $0!.get() }
+    }
 
     /// Loads `run.json` from each folder, writes each run's charts as `<runDir>/<id>.png`, the
     /// comparison charts as `<outputDirectory>/compare/<id>.png` (two or more runs), and
@@ -84,8 +104,9 @@ public enum ReportWriter {
         var records = ordered.map(\.1)
         let names = uniqueNames(records.map(\.name), directories: directories)
         for index in records.indices { records[index].name = names[index] }
-        let runCharts = try records.map { try RunCharts.render($0, options: options) }
+        let runCharts = try renderConcurrently(records) { try RunCharts.render($0, options: options) }
         let comparison = records.count >= 2 ? try CompareCharts.render(records, options: options) : []
+        let ownPages = records.count > inlineRunLimit
 
         do {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
@@ -95,6 +116,7 @@ public enum ReportWriter {
         let outputResolved = output.resolvingSymlinksInPath()
 
         var runChartFiles: [URL] = []
+        var runPages: [URL] = []
         var runs: [ReportRun] = []
         for (index, directory) in directories.enumerated() {
             for chart in runCharts[index] {
@@ -104,6 +126,14 @@ public enum ReportWriter {
             }
             let link = relativePath(from: outputResolved, to: directory.resolvingSymlinksInPath())
             runs.append(ReportRun(record: records[index], directoryLink: link, charts: runCharts[index]))
+            if ownPages {
+                // The run's own self-contained page, next to its charts.
+                let own = ReportRun(record: records[index], directoryLink: ".", charts: runCharts[index])
+                let page = HTMLReport.build(runs: [own], comparison: [], generatedBy: "\(records[index].tool.name) \(records[index].tool.version)")
+                let file = directory.appendingPathComponent(reportFileName)
+                try AtomicFile.write(page, to: file)
+                runPages.append(file)
+            }
         }
 
         var comparisonFiles: [URL] = []
@@ -122,11 +152,12 @@ public enum ReportWriter {
         }
 
         let tool = records[0].tool
-        let html = HTMLReport.build(runs: runs, comparison: comparison, generatedBy: "\(tool.name) \(tool.version)")
+        let html = HTMLReport.build(runs: runs, comparison: comparison, generatedBy: "\(tool.name) \(tool.version)",
+                                    runPages: ownPages)
         let report = output.appendingPathComponent(reportFileName)
         try AtomicFile.write(html, to: report)
         return ReportSummary(report: report, runCharts: runChartFiles, comparisonCharts: comparisonFiles,
-                             runNames: names)
+                             runNames: names, runPages: runPages)
     }
 
     /// The immediate subfolders of `outputDirectory` that hold a `run.json`, sorted by name
@@ -224,5 +255,22 @@ public enum ReportWriter {
         while common < from.count && common < to.count && from[common] == to[common] { common += 1 }
         let parts = Array(repeating: "..", count: from.count - common) + to[common...]
         return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+}
+
+/// Results filled in by index from concurrent work.
+final class ResultSlots<T>: @unchecked Sendable {
+    private var slots: [Result<T, Error>?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ result: Result<T, Error>) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+    var values: [Result<T, Error>?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
     }
 }
