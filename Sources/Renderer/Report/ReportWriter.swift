@@ -19,7 +19,8 @@ public struct ReportSummary: Sendable, Equatable {
     /// `<runDir>/<id>.png` for every run, runs in report order (simple RNN, GRU, LSTM; runs of one
     /// cell in the order given).
     public var runCharts: [URL]
-    /// `<outputDirectory>/compare/<id>.png`; empty for a single run.
+    /// `<outputDirectory>/compare/<id>.png` (the comparison charts, then the sweep charts
+    /// `sweep-*.png` when a flag varies across the runs); empty for a single run.
     public var comparisonCharts: [URL]
     /// The names the report shows for the runs (record names, made unique), in report order.
     public var runNames: [String]
@@ -105,7 +106,8 @@ public enum ReportWriter {
         let names = uniqueNames(records.map(\.name), directories: directories)
         for index in records.indices { records[index].name = names[index] }
         let runCharts = try renderConcurrently(records) { try RunCharts.render($0, options: options) }
-        let comparison = records.count >= 2 ? try CompareCharts.render(records, options: options) : []
+        let comparison = records.count >= 2
+            ? try CompareCharts.render(records, options: options) + SweepCharts.render(records, options: options) : []
         let ownPages = records.count > inlineRunLimit
 
         do {
