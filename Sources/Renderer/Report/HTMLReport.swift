@@ -125,7 +125,11 @@ struct ReportPage {
     mutating func render() -> String {
         html = ""
         let names = runs.map { $0.record.name }
-        let title = names.isEmpty ? "No runs" : names.joined(separator: " vs ")
+        // Many runs: the cells, not every name (the names are in the tables and the run list).
+        let cells = runs.reduce(into: [String]()) { if !$0.contains($1.record.config.cell) { $0.append($1.record.config.cell) } }
+        let title = names.isEmpty ? "No runs"
+            : names.count > ReportWriter.inlineRunLimit ? "\(names.count) runs of " + cells.joined(separator: ", ")
+            : names.joined(separator: " vs ")
         html += """
         <!DOCTYPE html>
         <html lang="en">
