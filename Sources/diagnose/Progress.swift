@@ -163,7 +163,7 @@ enum SummaryTable {
             var time = format(s.seconds, 1) + "s"
             if let step = r.status.divergedAtStep { time += " (diverged at \(step))" }
             if r.status.interrupted { time += " (interrupted)" }
-            return [r.name, r.config.cell, "\(r.parameterCount)", format(s.finalTrainPerplexity, 2),
+            return [r.name, r.config.cell.rawValue, "\(r.parameterCount)", format(s.finalTrainPerplexity, 2),
                     format(s.finalValidPerplexity, 2), s.recallAccuracy.map { format($0 * 100, 1) + "%" } ?? "-",
                     format(s.decayPerStepFirst, 3) + " -> " + format(s.decayPerStep, 3),
                     horizon(s.horizonFirst, r) + " -> " + horizon(s.horizon, r),

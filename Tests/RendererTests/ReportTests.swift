@@ -196,7 +196,7 @@ private func standardReport() -> String {
     @Test func settingsListCoversEveryRunConfigField() {
         let fields = Set(RunSetting.all.map(\.field))
         let properties = Mirror(reflecting: ReportFixtures.rnn.config).children.compactMap(\.label)
-        #expect(properties.count == 23)
+        #expect(properties.count == 24)
         for property in properties {
             #expect(fields.contains(property), "RunConfig.\(property) is not compared across runs")
         }
@@ -276,6 +276,7 @@ private enum Variants {
         record.corpus = CorpusInfo(name: "tinyshakespeare.txt", synthetic: false, sha256: String(repeating: "a", count: 64),
                                    tokens: 1_115_394, trainTokens: 1_003_854, validTokens: 111_540, vocabularySize: 65)
         record.config.lag = nil
+        record.corpus.recall = nil
         record.summary.recallAccuracy = nil
         for p in record.probes.indices { record.probes[p].layers[0].recallLagProfile = nil }
         for e in record.evaluations.indices { record.evaluations[e].recallAccuracy = nil }
@@ -369,14 +370,14 @@ private enum Variants {
 
     @Test func importedAndContinuedWeightsAreNotCalledAnInitialisation() throws {
         var imported = ReportFixtures.rnn
-        imported.command = ["probe", "--weights", "model.safetensors", "--corpus", "text.txt"]
-        imported.config.optimizer = "none"
+        imported.origin = .imported(weights: "model.safetensors")
+        imported.config.optimizer = nil
         imported.config.steps = 0
         imported.probes = [imported.probes[0]]
         imported.summary.spectralRadiusLast = imported.summary.spectralRadiusFirst
         imported.summary.recallAccuracy = nil
         var continued = ReportFixtures.lstm
-        continued.command = ["--cell", "lstm", "--weights=output/lstm/model.safetensors"]
+        continued.origin = .continued(weights: "output/lstm/model.safetensors")
         let html = Variants.page([imported, continued])
         let first = try #require(Variants.verdict("rnn", in: html))
         #expect(first == "For the imported weights the gradient falls about ×0.4 per step back and drops below 1e-3 of "
@@ -442,15 +443,17 @@ private enum Variants {
         #expect(lstm.boundClaim() == nil, "the bound is about the simple RNN")
     }
 
-    @Test func trainingCaptionComputesTheRecallCorpusFloor() throws {
-        let floor = try #require(RunOutcome.lossFloor(for: ReportFixtures.rnn))
+    @Test func trainingCaptionQuotesTheRecallCorpusFloor() throws {
+        let floor = try #require(ReportFixtures.rnn.corpus.recall?.lossFloor)
         // lag 10 of every 12 tokens are uniform over 16 letters.
         #expect(abs(floor - 10.0 / 12.0 * log(16.0)) < 1e-12)
-        #expect(abs(try #require(RunOutcome.chance(for: ReportFixtures.rnn)) - 1.0 / 16.0) < 1e-12)
+        #expect(abs(try #require(ReportFixtures.rnn.corpus.recall?.chanceAccuracy) - 1.0 / 16.0) < 1e-12)
         let caption = ReportCaptions.training(RunNumbers(record: ReportFixtures.rnn,
                                                          verdict: GradientVerdict(record: ReportFixtures.rnn, referenceLag: 29)))
         #expect(caption.contains("lowest possible on this corpus \(ReportFormat.number(floor)) (perplexity \(ReportFormat.number(exp(floor))))"))
-        #expect(RunOutcome.lossFloor(for: Variants.realCorpus(ReportFixtures.rnn)) == nil)
+        let real = ReportCaptions.training(RunNumbers(record: Variants.realCorpus(ReportFixtures.rnn),
+                                                      verdict: GradientVerdict(record: ReportFixtures.rnn, referenceLag: 29)))
+        #expect(!real.contains("lowest possible"))
     }
 }
 

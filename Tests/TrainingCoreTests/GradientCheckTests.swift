@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Testing
 @testable import TrainingCore
 
@@ -14,7 +15,16 @@ import Testing
         ModelConfig(cell: .rnn, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4),
         ModelConfig(cell: .lstm, layers: 2, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4),
         ModelConfig(cell: .gru, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4),
-    ]
+    ] + skipCases
+
+    /// Residual and dense stacks of every cell, three layers so that a skip crosses a whole layer;
+    /// E != H so that a dense concatenation is sliced at the right columns.
+    static let skipCases: [ModelConfig] = LayerConnections.allCases.filter { $0 != .plain }.flatMap { wiring in
+        CellKind.allCases.map { cell in
+            ModelConfig(cell: cell, layers: 3, bidirectional: cell == .lstm, vocabularySize: 6, embed: 3, hidden: 4,
+                        connections: wiring)
+        }
+    }
 
     @Test(arguments: cases)
     func backwardMatchesFiniteDifferences(config: ModelConfig) {

@@ -20,7 +20,7 @@ import Testing
                                         tokenization: .char, vocabSizeLimit: nil)
     static var split: Corpus {
         var c = corpus
-        c.trainCount = Corpus.splitPoint(count: c.tokens.count, validFraction: 0.1)
+        c.split(validFraction: 0.1)
         return c
     }
 

@@ -26,8 +26,8 @@ public enum SweepCharts {
     /// A line of a sweep chart: the runs of one cell (and activation).
     struct Line {
         var label: String
-        var cell: String
-        var activation: String
+        var cell: CellKind
+        var activation: Activation
         var records: [RunRecord]
     }
 
@@ -40,9 +40,9 @@ public enum SweepCharts {
                 lines.append(Line(label: record.cellLabel, cell: record.config.cell, activation: record.config.activation, records: [record]))
             }
         }
-        let activations = Set(lines.filter { $0.cell == "rnn" }.map(\.activation))
-        for index in lines.indices where lines[index].cell == "rnn" && activations.count > 1 {
-            lines[index].label += " (\(lines[index].activation))"
+        let activations = Set(lines.filter { $0.cell == .rnn }.map(\.activation))
+        for index in lines.indices where lines[index].cell == .rnn && activations.count > 1 {
+            lines[index].label += " (\(lines[index].activation.rawValue))"
         }
         return lines
     }
@@ -173,7 +173,7 @@ public enum SweepCharts {
                            ticks: xs.enumerated().map { Tick(value: Double($0.offset), label: NumberFormat.plain($0.element, decimals: 3)) })
             p.y = AxisSpec(title: down.title, domain: (-0.5, Double(ys.count) - 0.5),
                            ticks: ys.enumerated().map { Tick(value: Double($0.offset), label: NumberFormat.plain($0.element, decimals: 3)) })
-            if across == .spectralRadius && line.cell == "rnn", let position = indexPosition(of: 1, in: xs) {
+            if across == .spectralRadius && line.cell == .rnn, let position = indexPosition(of: 1, in: xs) {
                 // gamma = max sigma' = 1 for tanh, relu and linear: the boundary is rho = 1.
                 p.marks.append(.rule(RuleMark(orientation: .vertical, value: position, color: .white, width: 2, dash: [6, 3],
                                               legendLabel: "ρ = 1/γ: vanishing guaranteed to its left")))

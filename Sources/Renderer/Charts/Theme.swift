@@ -1,5 +1,6 @@
 // The look shared by every chart: sizes, greys, and the fixed colours of the cell types.
 
+import DiagnoseRecord
 import Foundation
 
 enum Theme {
@@ -42,12 +43,11 @@ enum Theme {
 
     /// One fixed colour per cell type, the same in every chart: simple RNN vermillion,
     /// LSTM blue, GRU green.
-    static func cellColor(_ cell: String) -> Color {
-        switch cell.lowercased() {
-        case "rnn": return vermillion
-        case "lstm": return blue
-        case "gru": return green
-        default: return purple
+    static func cellColor(_ cell: CellKind) -> Color {
+        switch cell {
+        case .rnn: return vermillion
+        case .lstm: return blue
+        case .gru: return green
         }
     }
 

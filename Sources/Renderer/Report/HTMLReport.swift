@@ -46,11 +46,11 @@ public enum HTMLReport {
 
 /// Where each chart id goes and in which order.
 enum ChartPlacement {
-    static let runOrder = ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"]
+    static let runOrder = ["gradient-flow", "gradient-decay", "depth", "spectrum", "jacobian-products", "gates", "training"]
 
     static func section(ofRunChart id: String) -> String {
         switch id {
-        case "gradient-flow", "gradient-decay": return "gradient-flow"
+        case "gradient-flow", "gradient-decay", "depth": return "gradient-flow"
         case "spectrum", "jacobian-products": return "spectra"
         case "gates": return "gates"
         default: return "training"  // "training" and any chart this report does not know yet
@@ -61,6 +61,7 @@ enum ChartPlacement {
         switch id {
         case "compare-lag-profiles": return "verdict"
         case "compare-spectra": return "spectra"
+        case "compare-depth": return "gradient-flow"
         case let id where id.hasPrefix("sweep-"): return "sweep"
         default: return "training"
         }
@@ -126,7 +127,7 @@ struct ReportPage {
         html = ""
         let names = runs.map { $0.record.name }
         // Many runs: the cells, not every name (the names are in the tables and the run list).
-        let cells = runs.reduce(into: [String]()) { if !$0.contains($1.record.config.cell) { $0.append($1.record.config.cell) } }
+        let cells = runs.reduce(into: [String]()) { if !$0.contains($1.record.config.cell.rawValue) { $0.append($1.record.config.cell.rawValue) } }
         let title = names.isEmpty ? "No runs"
             : names.count > ReportWriter.inlineRunLimit ? "\(names.count) runs of " + cells.joined(separator: ", ")
             : names.joined(separator: " vs ")
@@ -234,10 +235,9 @@ struct ReportPage {
     private func cellDescription(_ config: RunConfig) -> String {
         var text: String
         switch config.cell {
-        case "rnn": text = "simple RNN (\(config.activation))"
-        case "lstm": text = "LSTM"
-        case "gru": text = "GRU"
-        default: text = config.cell
+        case .rnn: text = "simple RNN (\(config.activation.rawValue))"
+        case .lstm: text = "LSTM"
+        case .gru: text = "GRU"
         }
         if config.layers > 1 { text += ", \(config.layers) layers" }
         if config.bidirectional { text += ", bidirectional" }
@@ -399,7 +399,7 @@ struct ReportPage {
             rows.append(("Recall accuracy (synthetic corpus)", records.map { record in
                 guard record.corpus.synthetic else { return ("not synthetic", false) }
                 var result = cell(ReportFormat.percent(record.summary.recallAccuracy))
-                if record.summary.recallAccuracy != nil, let chance = RunOutcome.chance(for: record) {
+                if record.summary.recallAccuracy != nil, let chance = record.corpus.recall?.chanceAccuracy {
                     result.text += " (chance \(ReportFormat.percent(chance)))"
                 }
                 return result
@@ -538,9 +538,9 @@ struct ReportPage {
         html += runGrid { index in
             let record = runs[index].record
             var out = ""
-            let gateNames = GradientVerdict.probe(of: record)?.gates.map(\.name) ?? []
-            if record.config.cell == "rnn" || (gateNames == ["activation"]) {
-                out += "<p>A simple RNN has no gates: the chart shows its \(e(record.config.activation)) activation "
+            let gateNames = record.probes.last?.topForward?.gates.map(\.name) ?? []
+            if record.config.cell == .rnn || (gateNames == ["activation"]) {
+                out += "<p>A simple RNN has no gates: the chart shows its \(e(record.config.activation.rawValue)) activation "
                     + "h(t) instead.</p>\n"
             }
             let numbers = RunNumbers(record: record, verdict: verdicts[index])
@@ -551,7 +551,7 @@ struct ReportPage {
                 out += facts([("Saturated at the last probe", e(saturationText(saturation)))])
             }
             out += charts(ofRun: index, in: "gates")
-            out += probeText(record.probeTokens, words: record.config.tokenize == "word")
+            out += probeText(record.probeTokens, words: record.config.tokenize == .word)
             return out
         }
         html += comparisonCharts(in: "gates")
@@ -591,11 +591,11 @@ struct ReportPage {
         html += runGrid { index in
             let record = runs[index].record
             var rows: [(String, String)] = []
-            if record.config.optimizer == "none" {
+            if let optimizer = record.config.optimizer, !record.origin.isImported {
+                rows.append(("Optimizer", e("\(optimizer.rawValue), learning rate \(RunSetting.exact(record.config.learningRate))")))
+            } else {
                 let rate = record.config.learningRate > 0 ? "; learning rate \(RunSetting.exact(record.config.learningRate)) at the first logged step" : ""
                 rows.append(("Trained", e("elsewhere (imported checkpoints)" + rate)))
-            } else {
-                rows.append(("Optimizer", e("\(record.config.optimizer), learning rate \(RunSetting.exact(record.config.learningRate))")))
             }
             if record.clippingNotRecorded {
                 rows.append(("Clipping", "not logged"))

@@ -97,8 +97,8 @@ public enum ReportWriter {
         // The lecture's order: simple RNN, then GRU, then LSTM; runs of one cell by their flags and
         // seed (so shards merge in the same order as one sweep), then in the order given.
         let ordered = loaded.enumerated().sorted { a, b in
-            let ra = cellRank(a.element.1.config.cell), rb = cellRank(b.element.1.config.cell)
-            if ra != rb { return ra < rb }
+            let ca = a.element.1.config.cell, cb = b.element.1.config.cell
+            if ca != cb { return ca < cb }
             return RunGroups.precedes(a.element.1.config, b.element.1.config) ?? (a.offset < b.offset)
         }.map(\.element)
         let directories = ordered.map(\.0)
@@ -179,15 +179,6 @@ public enum ReportWriter {
     }
 
     // MARK: Helpers
-
-    static func cellRank(_ cell: String) -> Int {
-        switch cell {
-        case "rnn": return 0
-        case "gru": return 1
-        case "lstm": return 2
-        default: return 3
-        }
-    }
 
     /// The folders, standardised, each kept once (first occurrence), checked to be folders.
     static func uniqueRunDirectories(_ directories: [URL]) throws -> [URL] {

@@ -42,7 +42,7 @@ public enum SweepAxis: String, CaseIterable, Sendable {
     public func value(_ config: RunConfig) -> Double? {
         switch self {
         case .spectralRadius: return config.spectralRadius
-        case .forgetBias: return config.cell == "lstm" ? config.forgetBias : nil
+        case .forgetBias: return config.cell == .lstm ? config.forgetBias : nil
         case .lag: return config.lag.map(Double.init)
         case .hidden: return Double(config.hidden)
         case .embed: return Double(config.embed)
@@ -104,7 +104,7 @@ public enum RunGroups {
             let x = axis.value(a) ?? -.infinity, y = axis.value(b) ?? -.infinity
             if x != y { return x < y }
         }
-        if a.activation != b.activation { return a.activation < b.activation }
+        if a.activation != b.activation { return a.activation.rawValue < b.activation.rawValue }
         if a.seed != b.seed { return a.seed < b.seed }
         return nil
     }

@@ -71,7 +71,7 @@ enum SeedSummary {
                 var a = RunGroups.groupKey(groups[i].config), b = RunGroups.groupKey(groups[j].config)
                 guard a.cell != b.cell else { continue }
                 // The forget bias means nothing to a simple RNN or a GRU, nor the activation to gated cells.
-                a.cell = ""; b.cell = ""; a.activation = ""; b.activation = ""; a.forgetBias = 0; b.forgetBias = 0
+                a.cell = .rnn; b.cell = .rnn; a.activation = .tanh; b.activation = .tanh; a.forgetBias = 0; b.forgetBias = 0
                 if a == b { pairs.append((i, j)) }
             }
         }

@@ -58,7 +58,7 @@ struct GradientReading: Equatable {
 
     /// Reads `probe`'s top forward layer; nil when that layer has fewer than two lags.
     init?(probe: ProbeRecord, lag quoteLag: Int) {
-        guard let layer = GradientVerdict.topForward(probe), layer.lagProfile.count >= 2 else { return nil }
+        guard let layer = probe.topForward, layer.lagProfile.count >= 2 else { return nil }
         let profile = layer.lagProfile
         step = probe.step
         window = profile.count
@@ -166,20 +166,10 @@ struct GradientVerdict: Equatable {
     /// What the sentences quote besides the probes.
     private var facts: RecordFacts
 
-    /// The top layer's forward direction of `probe`: the layer the summary numbers describe.
-    static func topForward(_ probe: ProbeRecord) -> LayerProbe? {
-        let forward = probe.layers.filter { $0.direction == "forward" }
-        return forward.max { $0.layer < $1.layer } ?? probe.layers.last
-    }
-
-    /// The top forward layer at the last probe.
-    static func probe(of record: RunRecord) -> LayerProbe? {
-        record.probes.last.flatMap(topForward)
-    }
 
     /// The longest lag every run's profile covers (at least 1): the lag quoted where no recall lag applies.
     static func referenceLag(for records: [RunRecord]) -> Int {
-        let longest = records.compactMap { probe(of: $0).map { $0.lagProfile.count - 1 } }.filter { $0 >= 1 }
+        let longest = records.compactMap { $0.probes.last?.topForward.map { $0.lagProfile.count - 1 } }.filter { $0 >= 1 }
         return longest.min() ?? 1
     }
 
@@ -190,8 +180,11 @@ struct GradientVerdict: Equatable {
     }
 
     static func start(of record: RunRecord) -> Start {
-        if record.command.first == "probe" || record.config.optimizer == "none" { return .imported }
-        if record.command.contains(where: { $0 == "--weights" || $0.hasPrefix("--weights=") }) { return .loadedWeights }
+        switch record.origin {
+        case .imported: return .imported
+        case .continued: return .loadedWeights
+        case .trained: break
+        }
         if let step = record.probes.first?.step, step != 0 { return .laterProbe }
         return .initialisation
     }
@@ -204,8 +197,8 @@ struct GradientVerdict: Equatable {
     init(record: RunRecord, referenceLag: Int) {
         facts = RecordFacts(record)
         start = GradientVerdict.start(of: record)
-        let window = GradientVerdict.probe(of: record).map { $0.lagProfile.count } ?? record.config.bptt
-        if record.corpus.synthetic, let recall = record.config.lag, recall >= 1, recall < window {
+        let window = record.probes.last?.topForward.map { $0.lagProfile.count } ?? record.config.bptt
+        if let recall = record.corpus.recall?.lag, recall >= 1, recall < window {
             recallLag = recall
             lag = recall
         } else {
@@ -241,7 +234,7 @@ struct GradientVerdict: Equatable {
             divergenceReason = record.status.divergenceReason
             interrupted = record.status.interrupted
             recallAccuracy = record.corpus.synthetic ? record.summary.recallAccuracy : nil
-            chance = RunOutcome.chance(for: record)
+            chance = record.corpus.recall?.chanceAccuracy
         }
     }
 
@@ -361,25 +354,5 @@ struct GradientVerdict: Equatable {
         if kinds.contains(.notFinite) { return "not-finite" }
         if kinds.contains(.growing) { return "exploding" }
         return nil
-    }
-}
-
-/// Facts about a run's outcome that the verdict and the captions quote.
-enum RunOutcome {
-    /// Synthetic recall corpus: the chance of guessing a recall answer. The corpus's vocabulary is
-    /// its letters plus the marker `#`, and an answer is one of the letters, equally likely.
-    static func chance(for record: RunRecord) -> Double? {
-        guard record.corpus.synthetic, record.corpus.vocabularySize > 2 else { return nil }
-        return 1 / Double(record.corpus.vocabularySize - 1)
-    }
-
-    /// Synthetic recall corpus: the lowest possible mean loss per token in nats. Of every `lag + 2`
-    /// tokens, `lag` are uniform random letters (log(letters) nats each) and the marker and the
-    /// answer are predictable, so the floor is lag / (lag + 2) * log(letters).
-    static func lossFloor(for record: RunRecord) -> Double? {
-        guard record.corpus.synthetic, let lag = record.config.lag, lag >= 1, record.corpus.vocabularySize > 2 else {
-            return nil
-        }
-        return Double(lag) / Double(lag + 2) * log(Double(record.corpus.vocabularySize - 1))
     }
 }

@@ -1,12 +1,5 @@
+import DiagnoseRecord
 import Foundation
-
-/// How text becomes tokens.
-public enum Tokenization: String, Sendable, CaseIterable {
-    /// One token per Unicode scalar... per Character (grapheme cluster), so "é" is one token.
-    case char
-    /// Whitespace-separated words; the vocabulary is capped and rarer words become `<unk>`.
-    case word
-}
 
 /// A token stream with its vocabulary, split into training and validation parts.
 public struct Corpus: Sendable {
@@ -20,6 +13,13 @@ public struct Corpus: Sendable {
     public var recallMask: [Bool]?
     /// tokens[..<trainCount] train, the rest validation.
     public var trainCount: Int
+    public var tokenization: Tokenization
+    /// Word tokenisation: the vocabulary cap asked for (nil for characters).
+    public var vocabSizeLimit: Int?
+    /// The share of the tokens, at the end, held out for validation.
+    public var validFraction: Double
+    /// The synthetic corpus's recall task.
+    public var recall: RecallTask?
 
     public var vocabularySize: Int { vocabulary.count }
     public var train: ArraySlice<Int32> { tokens[..<trainCount] }
@@ -77,12 +77,14 @@ extension Corpus {
         var corpus = tokenize(text: text, tokenization: tokenization, vocabSizeLimit: vocabSizeLimit)
         corpus.name = path
         corpus.sha256 = SHA256.hex(data)
-        corpus.trainCount = splitPoint(count: corpus.tokens.count, validFraction: validFraction)
+        corpus.split(validFraction: validFraction)
         return corpus
     }
 
-    static func splitPoint(count: Int, validFraction: Double) -> Int {
-        count - Int((Double(count) * validFraction).rounded())
+    /// Holds out the last `validFraction` of the tokens for validation.
+    mutating func split(validFraction: Double) {
+        self.validFraction = validFraction
+        trainCount = tokens.count - Int((Double(tokens.count) * validFraction).rounded())
     }
 
     /// Builds the vocabulary (sorted, so it does not depend on the order words appear in) and the ids.
@@ -109,7 +111,8 @@ extension Corpus {
         let unknownID = unknown.map { index[$0]! } ?? 0
         let tokens = pieces.map { index[$0] ?? unknownID }
         return Corpus(name: "", synthetic: false, sha256: "", vocabulary: kept, tokens: tokens, recallMask: nil,
-                      trainCount: tokens.count)
+                      trainCount: tokens.count, tokenization: tokenization,
+                      vocabSizeLimit: tokenization == .word ? vocabSizeLimit : nil, validFraction: 0)
     }
 
     static func firstInvalidUTF8Offset(_ data: Data) -> Int {

@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 
 /// The built-in corpus: a recall task with a long-range dependency of known lag.
@@ -41,7 +42,8 @@ public enum SyntheticCorpus {
         corpus.synthetic = true
         corpus.sha256 = SHA256.hex(Data(text.utf8))
         corpus.recallMask = mask
-        corpus.trainCount = Corpus.splitPoint(count: corpus.tokens.count, validFraction: validFraction)
+        corpus.recall = RecallTask(lag: lag, letters: symbols)
+        corpus.split(validFraction: validFraction)
         return corpus
     }
 }

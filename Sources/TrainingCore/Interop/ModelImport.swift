@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 
 /// Builds a `LanguageModel` from tensors saved from PyTorch (Embedding -> nn.RNN / nn.LSTM / nn.GRU
@@ -12,11 +13,16 @@ public enum ModelImport {
         /// The recurrent module's name prefix in the file, e.g. `model.lstm.`; its parent
         /// (`model.`) is also stripped from the other tensors' names.
         public var prefix: String?
+        /// Residual stacks look exactly like plain ones, so they must be declared; dense stacks are
+        /// recognised by the width of `weight_ih_l1` (E + H). nil: infer.
+        public var connections: LayerConnections?
 
-        public init(cell: CellKind? = nil, activation: Activation = .tanh, prefix: String? = nil) {
+        public init(cell: CellKind? = nil, activation: Activation = .tanh, prefix: String? = nil,
+                    connections: LayerConnections? = nil) {
             self.cell = cell
             self.activation = activation
             self.prefix = prefix
+            self.connections = connections
         }
     }
 
@@ -59,8 +65,15 @@ public enum ModelImport {
         while named["rnn.weight_ih_l\(layers)"] != nil { layers += 1 }
         guard layers > 0 else { throw fail("rnn.weight_ih_l0", "is missing") }
         let bidirectional = named["rnn.weight_ih_l0_reverse"] != nil
+        // A dense stack's second layer reads the embedding and the first layer: (gH, E + H).
+        let looksDense = layers > 1 && named["rnn.weight_ih_l1"]?.shape.last == E + H
+        let connections = options.connections ?? (looksDense ? .dense : .plain)
+        if connections == .dense && !looksDense {
+            throw fail("rnn.weight_ih_l1", "has shape \(named["rnn.weight_ih_l1"]?.shape ?? []); a dense stack's needs (g*H, E + H) = (\(hh.shape[0]), \(E + H))")
+        }
         let config = ModelConfig(cell: inferred, activation: inferred == .rnn ? options.activation : .tanh, layers: layers,
-                                 bidirectional: bidirectional, vocabularySize: V, embed: E, hidden: H)
+                                 bidirectional: bidirectional, vocabularySize: V, embed: E, hidden: H,
+                                 connections: connections)
         let model = LanguageModel(config: config)
         var used: Set<String> = ["embedding.weight"]
 

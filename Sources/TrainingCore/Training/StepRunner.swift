@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 
 /// One optimiser step of truncated BPTT: forward from the carried state, backward, global-norm
@@ -8,7 +9,7 @@ public final class StepRunner {
     public let clip: Double
     let workspace: Workspace
     let gradients: FloatBuffer
-    var optimizer: Optimizer
+    var optimizer: OptimizerState
     var state: RecurrentState?
 
     public struct Outcome {
@@ -18,12 +19,12 @@ public final class StepRunner {
         public var finite: Bool { loss.isFinite && gradientNorm.isFinite }
     }
 
-    public init(model: LanguageModel, optimizer: OptimizerKind, learningRate: Double, clip: Double) {
+    public init(model: LanguageModel, optimizer: Optimizer, learningRate: Double, clip: Double) {
         self.model = model
         self.clip = clip
         workspace = Workspace(model: model)
         gradients = FloatBuffer(count: model.parameterCount)
-        self.optimizer = Optimizer(kind: optimizer, learningRate: learningRate)
+        self.optimizer = OptimizerState(kind: optimizer, learningRate: learningRate)
     }
 
     /// Runs one step. A non-finite loss or gradient leaves the parameters untouched.

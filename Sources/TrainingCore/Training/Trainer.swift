@@ -32,6 +32,8 @@ public final class Trainer {
     /// The fixed probe batch: the first B validation windows of T + 1 tokens, one per row.
     let probeBatch: Batch
     let probeWorkspace: Workspace
+    /// `.continued` once `load` has replaced the initial weights.
+    public private(set) var origin: RunOrigin = .trained
 
     public init(options: TrainingOptions, corpus: Corpus) throws {
         let B = options.batch, T = options.bptt
@@ -82,6 +84,7 @@ public final class Trainer {
             }
             for (i, v) in values.enumerated() { model.parameters[entry.offset + i] = v }
         }
+        origin = .continued(weights: file)
     }
 
     public func run(name: String, command: [String], toolVersion: String,
@@ -90,7 +93,7 @@ public final class Trainer {
         let tokensPerStep = Double(B * T * model.config.directions)
         let runner = StepRunner(model: model, optimizer: options.optimizer, learningRate: options.learningRate,
                                 clip: options.clip)
-        var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command,
+        var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command, origin: origin,
                                config: runConfig(), corpus: corpusInfo(), parameterCount: model.parameterCount,
                                parameters: model.layout.entries.map { ParameterInfo(name: $0.name, shape: $0.shape) })
         record.probeTokens = (0..<T).map { corpus.vocabulary[Int(probeBatch.window[$0 * B])] }
@@ -182,53 +185,47 @@ public final class Trainer {
     }
 
     func runConfig() -> RunConfig {
-        RunConfig(cell: options.model.cell.rawValue,
-                  activation: options.model.cell == .rnn ? options.model.activation.rawValue : "tanh",
+        RunConfig(cell: options.model.cell,
+                  activation: options.model.cell == .rnn ? options.model.activation : .tanh,
                   layers: options.model.layers, bidirectional: options.model.bidirectional, hidden: options.model.hidden,
                   embed: options.model.embed, batch: options.batch, bptt: options.bptt, steps: options.steps,
-                  optimizer: options.optimizer.rawValue, learningRate: options.learningRate, clip: options.clip,
-                  seed: options.seed, initialization: options.initialization.inputWeights.rawValue,
+                  optimizer: options.optimizer, learningRate: options.learningRate, clip: options.clip,
+                  seed: options.seed, initialization: options.initialization.inputWeights,
                   spectralRadius: options.initialization.spectralRadius, forgetBias: options.initialization.forgetBias,
-                  probeEvery: options.probeEvery, evalEvery: options.evalEvery, tokenize: corpusTokenization,
-                  vocabSizeLimit: corpusVocabLimit, validFraction: corpusValidFraction, lag: corpusLag,
-                  threads: options.threads)
+                  probeEvery: options.probeEvery, evalEvery: options.evalEvery, tokenize: corpus.tokenization,
+                  vocabSizeLimit: corpus.vocabSizeLimit, validFraction: corpus.validFraction, lag: corpus.recall?.lag,
+                  threads: options.threads, connections: options.model.connections)
     }
-
-    /// Corpus facts the record's config repeats (set by whoever built the corpus).
-    public var corpusTokenization = "char"
-    public var corpusVocabLimit: Int? = nil
-    public var corpusValidFraction = 0.1
-    public var corpusLag: Int? = nil
 
     func corpusInfo() -> CorpusInfo {
         CorpusInfo(name: corpus.name, synthetic: corpus.synthetic, sha256: corpus.sha256, tokens: corpus.tokens.count,
                    trainTokens: corpus.trainCount, validTokens: corpus.tokens.count - corpus.trainCount,
-                   vocabularySize: corpus.vocabularySize)
+                   vocabularySize: corpus.vocabularySize, recall: corpus.recall)
     }
 
     func summary(of record: RunRecord, trainingSeconds: Double, tokensPerStep: Double) -> RunSummary {
         let lastEval = record.evaluations.last
         let lastProbe = record.probes.last
-        let top = lastProbe?.layers.last { $0.direction == "forward" }
-        let topFirst = record.probes.first?.layers.last { $0.direction == "forward" }
+        let top = lastProbe?.topForward
+        let topFirst = record.probes.first?.topForward
         let completed = record.steps.count - (record.status.divergedAtStep == nil ? 0 : 1)
         var saturation: [String: Double]? = nil
         if let gates = top?.gates { saturation = Dictionary(uniqueKeysWithValues: gates.map { ($0.name, $0.saturated) }) }
         let recentSteps = record.steps.suffix(max(1, options.evalEvery))
         let trainLoss = lastEval?.trainLoss ?? (recentSteps.isEmpty ? nil : recentSteps.map(\.loss).reduce(0, +) / Double(recentSteps.count))
-        func radius(_ probe: ProbeRecord?) -> Double? {
-            probe?.layers.first { $0.direction == "forward" && $0.layer == model.config.layers - 1 }?.spectrum.whole.spectralRadius
-        }
-        return RunSummary(
+        var summary = RunSummary(
             finalTrainLoss: trainLoss, finalTrainPerplexity: trainLoss.map { Foundation.exp($0) },
             finalValidLoss: lastEval?.validLoss, finalValidPerplexity: lastEval?.validPerplexity,
             recallAccuracy: lastEval?.recallAccuracy, decayPerStep: top?.decayPerStep, horizon: top?.horizon,
             decayPerStepFirst: topFirst?.decayPerStep, horizonFirst: topFirst?.horizon,
-            spectralRadiusFirst: radius(record.probes.first), spectralRadiusLast: radius(lastProbe),
+            spectralRadiusFirst: topFirst?.spectrum.whole.spectralRadius, spectralRadiusLast: top?.spectrum.whole.spectralRadius,
             clippedFraction: record.steps.isEmpty ? nil : Double(record.steps.filter(\.clipped).count) / Double(record.steps.count),
             gateSaturation: saturation,
             tokensPerSecond: trainingSeconds > 0 ? Double(completed) * tokensPerStep / trainingSeconds : nil,
             seconds: trainingSeconds, stepsCompleted: completed)
+        summary.depthShareFirst = record.probes.first?.firstLayerShare
+        summary.depthShareLast = lastProbe?.firstLayerShare
+        return summary
     }
 
     /// The model's tensors as safetensors, with PyTorch's names and layouts.

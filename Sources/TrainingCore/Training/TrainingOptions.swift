@@ -1,8 +1,10 @@
+import DiagnoseRecord
+
 /// Everything that shapes a training run, as the command line gives it.
 public struct TrainingOptions: Sendable {
     public var model: ModelConfig
     public var initialization: Initialization
-    public var optimizer: OptimizerKind = .adam
+    public var optimizer: Optimizer = .adam
     public var learningRate: Double = 1e-2
     /// Global-norm clipping threshold; 0 turns clipping off.
     public var clip: Double = 1

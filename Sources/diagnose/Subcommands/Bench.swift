@@ -1,4 +1,5 @@
 import ArgumentParser
+import DiagnoseRecord
 import Foundation
 import TrainingCore
 
@@ -14,7 +15,7 @@ struct Bench: ParsableCommand {
     var config: String = "a,b,c"
 
     @Option(help: "Cells, comma-separated.")
-    var cell: String = "rnn,lstm,gru"
+    var cell = WordList<CellKind>([.rnn, .lstm, .gru])
 
     @Option(name: .customLong("window-seconds"), help: "Length of one timed window of whole steps.")
     var windowSeconds: Double = 2
@@ -44,9 +45,6 @@ struct Bench: ParsableCommand {
         for name in config.split(separator: ",") where BenchConfig.all[String(name)] == nil {
             throw ValidationError("--config \(name): unknown configuration; use a, b or c")
         }
-        for name in cell.split(separator: ",") where CellKind(rawValue: String(name)) == nil {
-            throw ValidationError("--cell \(name): unknown cell; use rnn, lstm or gru")
-        }
         try positive("--windows", windows, max: 1000)
         try positive("--threads", threads, max: 256)
         guard windowSeconds > 0, warmupSeconds >= 0 else {
@@ -58,22 +56,25 @@ struct Bench: ParsableCommand {
         if fingerprint {
             setComputeThreads(threads)
             for name in config.split(separator: ",").map(String.init) {
-                for cellName in cell.split(separator: ",").map(String.init) {
-                    print("\(name) \(cellName): \(BenchConfig.all[name]!.fingerprint(cell: CellKind(rawValue: cellName)!))")
+                for cell in cell.items {
+                    print("\(name) \(cell.rawValue): \(BenchConfig.all[name]!.fingerprint(cell: cell))")
                 }
             }
             return
         }
         if let child {
             let parts = child.split(separator: ":").map(String.init)
-            let result = BenchConfig.all[parts[0]]!.measureTraining(
-                cell: CellKind(rawValue: parts[1])!, windowSeconds: windowSeconds, windows: windows,
+            guard parts.count == 2, let config = BenchConfig.all[parts[0]], let cell = CellKind(rawValue: parts[1]) else {
+                throw ValidationError("--child \(child): expected CONFIG:CELL, e.g. a:lstm")
+            }
+            let result = config.measureTraining(
+                cell: cell, windowSeconds: windowSeconds, windows: windows,
                 warmupSeconds: warmupSeconds, threads: threads)
             print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
             return
         }
         let configs = config.split(separator: ",").map(String.init)
-        let cells = cell.split(separator: ",").map(String.init)
+        let cells = cell.items.map(\.rawValue)
         var report = BenchReport()
         if !skipTraining {
             print("Training throughput (tokens/s; median of \(windows) windows of >= \(windowSeconds)s; \(threads) threads)")
@@ -95,10 +96,10 @@ struct Bench: ParsableCommand {
         }
         print("\nGradient-flow probe, config a (B=32, T=64, all 2080 pairs; forward, per-step losses, "
             + "per-tensor gradient norms and G)")
-        for cellName in cells {
-            let seconds = BenchConfig.all["a"]!.measureProbe(cell: CellKind(rawValue: cellName)!, repetitions: 7)
-            report.probe.append(ProbeFigure(config: "a", cell: cellName, seconds: seconds))
-            print("  \(cellName): \(String(format: "%.4f", seconds)) s")
+        for kind in cell.items {
+            let seconds = BenchConfig.all["a"]!.measureProbe(cell: kind, repetitions: 7)
+            report.probe.append(ProbeFigure(config: "a", cell: kind.rawValue, seconds: seconds))
+            print("  \(kind.rawValue): \(String(format: "%.4f", seconds)) s")
         }
         print("\nMatrix multiply (one thread; peak = 64 flops/cycle x \(String(format: "%.0f", cpuMegahertz())) MHz)")
         for (m, n, k) in [(32, 512, 128), (128, 128, 128), (512, 512, 512)] {

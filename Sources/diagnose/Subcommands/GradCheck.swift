@@ -18,7 +18,7 @@ struct GradCheck: ParsableCommand {
 
     func run() throws {
         var failed = false
-        for cell in try model.cells() {
+        for cell in model.cells {
             // A small model of the same kind: the check runs two forward passes per parameter.
             var config = model.modelConfig(cell: cell)
             config.vocabularySize = 7
@@ -26,7 +26,9 @@ struct GradCheck: ParsableCommand {
             config.embed = min(config.embed, 4)
             let results = GradientCheck.run(config: config)
             print("\(cell.rawValue) (activation \(config.activation.rawValue), layers \(config.layers)"
-                + (config.bidirectional ? ", bidirectional" : "") + ", H=\(config.hidden), E=\(config.embed))")
+                + (config.bidirectional ? ", bidirectional" : "")
+                + (config.connections == .plain ? "" : ", \(config.connections.rawValue)")
+                + ", H=\(config.hidden), E=\(config.embed))")
             for result in results {
                 let ok = result.relativeError <= tolerance
                 failed = failed || !ok

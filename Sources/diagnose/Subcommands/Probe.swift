@@ -37,8 +37,8 @@ struct Probe: ParsableCommand {
     @Option(help: "The vocabulary as a JSON array of token strings, index = token id (with --corpus).")
     var vocab: String?
 
-    @Option(help: "With --corpus: how text becomes tokens, char or word.")
-    var tokenize: String = "char"
+    @Option(help: "With --corpus: how text becomes tokens.")
+    var tokenize = Tokenization.char
 
     @Option(help: "With --corpus: rows in the batch.")
     var batch: Int = 8
@@ -47,13 +47,16 @@ struct Probe: ParsableCommand {
     var bptt: Int = 32
 
     @Option(help: "The cell, when the shapes leave it open (they never do for rnn vs lstm vs gru; checked).")
-    var cell: String?
+    var cell: CellKind?
 
-    @Option(help: "The simple RNN's nonlinearity (tanh and relu weights look alike): tanh, relu or linear.")
-    var activation: String = "tanh"
+    @Option(help: "The simple RNN's nonlinearity (tanh and relu weights look alike).")
+    var activation = Activation.tanh
 
     @Option(help: "The recurrent module's name prefix in the file, e.g. model.lstm. (default: rnn.).")
     var prefix: String?
+
+    @Flag(help: "The layers are residual (y_l = h_l + y_(l-1)); shapes cannot tell. Dense stacks are recognised by their shapes.")
+    var residual = false
 
     @Option(help: "Run folder name under --output.")
     var name: String = "imported"
@@ -74,11 +77,6 @@ struct Probe: ParsableCommand {
         }
         if tokens != nil && corpus != nil { throw ValidationError("--tokens and --corpus: give one of them") }
         if corpus != nil && vocab == nil { throw ValidationError("--corpus needs --vocab (the model's vocabulary)") }
-        if let cell, CellKind(rawValue: cell) == nil { throw ValidationError("--cell \(cell): use rnn, lstm or gru") }
-        guard Activation(rawValue: activation) != nil else {
-            throw ValidationError("--activation \(activation): use tanh, relu or linear")
-        }
-        guard Tokenization(rawValue: tokenize) != nil else { throw ValidationError("--tokenize \(tokenize): use char or word") }
         try positive("--batch", batch, max: 4096)
         try positive("--bptt", bptt, max: 4096)
         try validateRunName(name, flag: "--name")
@@ -107,8 +105,8 @@ struct Probe: ParsableCommand {
         }
         // Every header, step and shape is checked, and the first model built, before any probe runs.
         let series = try CheckpointSeries(files: files)
-        let options = ModelImport.Options(cell: cell.flatMap(CellKind.init(rawValue:)),
-                                          activation: Activation(rawValue: activation)!, prefix: prefix)
+        let options = ModelImport.Options(cell: cell, activation: activation, prefix: prefix,
+                                          connections: residual ? .residual : nil)
         func load(_ file: String) throws -> LanguageModel {
             try ModelImport.model(from: try Safetensors.read(from: URL(fileURLWithPath: file)).tensors, file: file, options: options)
         }
@@ -138,7 +136,7 @@ struct Probe: ParsableCommand {
         print("\(model.config.layers)-layer \(model.config.bidirectional ? "bidirectional " : "")\(model.config.cell.rawValue), "
             + "V=\(model.config.vocabularySize) E=\(model.config.embed) H=\(model.config.hidden); batch \(input.batch.batch) x \(input.batch.steps)")
         for probe in probes {
-            let top = probe.layers.last { $0.direction == "forward" }!
+            guard let top = probe.topForward else { continue }
             let at = probes.count > 1 ? "step \(probe.step): " : ""
             print("\(at)decay per step \(format(top.decayPerStep, 3)), horizon \(top.horizon.map(String.init) ?? "beyond \(input.batch.steps)"), "
                 + "spectral radius \(format(top.spectrum.whole.spectralRadius, 3))")
@@ -168,7 +166,7 @@ struct Probe: ParsableCommand {
             throw ProbeInputError(file: vocab!, problem: "has \(vocabulary.count) tokens but the model's embedding has "
                 + "\(model.config.vocabularySize) rows")
         }
-        let text = try Corpus.load(path: corpus!, tokenization: Tokenization(rawValue: tokenize)!, vocabSizeLimit: nil,
+        let text = try Corpus.load(path: corpus!, tokenization: tokenize, vocabSizeLimit: nil,
                                    validFraction: 0.5)
         var index: [String: Int] = [:]
         for (i, token) in vocabulary.enumerated() { index[token] = i }
@@ -191,6 +189,7 @@ struct Probe: ParsableCommand {
         let json = try JSONSerialization.data(withJSONObject: ["tokens": ids])
         let input = try ProbeInput.parse(json, file: corpus!, model: model)
         let corpusData = (try? Data(contentsOf: URL(fileURLWithPath: corpus!))) ?? Data()
-        return (input, ImportedProbe.Source(weightsFile: weights, batchFile: corpus!, batchData: corpusData, vocabulary: vocabulary))
+        return (input, ImportedProbe.Source(weightsFile: weights, batchFile: corpus!, batchData: corpusData, vocabulary: vocabulary,
+                                               tokenization: tokenize))
     }
 }

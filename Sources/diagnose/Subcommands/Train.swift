@@ -51,7 +51,7 @@ struct Train: ParsableCommand {
 
     /// The runs this command makes (after `--shard`), with the folder names of the whole plan.
     func plannedRuns() throws -> [PlannedRun] {
-        let cells = try model.cells().map(\.rawValue)
+        let cells = model.cells
         let all = try RunPlan.expand(cells: cells, lists: model.lists + training.lists, name: name, confirmed: yes || dryRun)
         for run in all { try validateRunName(run.name, flag: "--name") }
         return RunPlan.shard(all, shard)
@@ -160,14 +160,10 @@ struct TrainingJob {
     var command: [String]
 
     func makeTrainer(_ corpora: CorpusCache) throws -> Trainer {
-        let cell = CellKind(rawValue: run.cell)!
+        let cell = run.cell
         let options = training.options(model: model.modelConfig(cell: cell), initialization: model.initialization(),
                                        threads: threads)
         let trainer = try Trainer(options: options, corpus: try corpora.corpus(for: training))
-        trainer.corpusTokenization = training.corpus == nil ? "char" : training.tokenize
-        trainer.corpusVocabLimit = training.corpus != nil && training.tokenize == "word" ? training.vocabSize : nil
-        trainer.corpusValidFraction = training.validFraction
-        trainer.corpusLag = training.corpus == nil ? training.lag.value : nil
         if let weights, let weightTensors { try trainer.load(tensors: weightTensors, file: weights) }
         return trainer
     }

@@ -1,14 +1,16 @@
 import ArgumentParser
+import DiagnoseRecord
 import Foundation
+import DiagnoseRecord
 import TrainingCore
 
 /// The flags that define a model and how it is trained; shared by `train` and `bench`.
 struct ModelFlags: ParsableArguments {
-    @Option(help: "Cells to train, comma-separated: rnn, lstm, gru. Each run goes to <output>/<cell>/.")
-    var cell: String = "rnn,lstm"
+    @Option(help: "Cells to train, comma-separated. Each run goes to <output>/<cell>/.")
+    var cell = WordList<CellKind>([.rnn, .lstm])
 
-    @Option(help: "The simple RNN's nonlinearity: tanh, relu or linear (the lecture's sigma(x) = x).")
-    var activation: String = "tanh"
+    @Option(help: "The simple RNN's nonlinearity (linear is the lecture's sigma(x) = x).")
+    var activation = Activation.tanh
 
     @Option(help: "Stacked recurrent layers.")
     var layers: FlagList<Int> = 1
@@ -16,14 +18,20 @@ struct ModelFlags: ParsableArguments {
     @Flag(help: "Also train a backward LM on the reversed text (ELMo-style), sharing embedding and decoder.")
     var bidirectional = false
 
+    @Flag(help: "Residual stack: from the second layer up, add the layer below's output to each layer's output.")
+    var residual = false
+
+    @Flag(help: "Dense stack: each layer reads the embedding and every lower layer's output, concatenated.")
+    var dense = false
+
     @Option(help: "Hidden units per layer (H).")
     var hidden: FlagList<Int> = 64
 
     @Option(help: "Embedding size (E).")
     var embed: FlagList<Int> = 32
 
-    @Option(help: "Input-weight initialisation: xavier or orthogonal.")
-    var `init`: String = "xavier"
+    @Option(help: "Input-weight initialisation.")
+    var `init` = InputWeights.xavier
 
     @Option(name: .customLong("spectral-radius"),
             help: "Rescale every recurrent matrix W_h at initialisation to this spectral radius (e.g. 0.5 vanishes, 1.5 explodes).")
@@ -32,28 +40,13 @@ struct ModelFlags: ParsableArguments {
     @Option(name: .customLong("forget-bias"), help: "LSTM forget-gate bias at initialisation.")
     var forgetBias: FlagList<Double> = 1
 
-    func cells() throws -> [CellKind] {
-        let names = cell.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard !names.isEmpty else { throw ValidationError("--cell: give at least one of rnn, lstm, gru") }
-        var kinds: [CellKind] = []
-        for name in names {
-            guard let kind = CellKind(rawValue: name) else {
-                throw ValidationError("--cell \(name): unknown cell; use rnn, lstm or gru (comma-separated for several)")
-            }
-            if !kinds.contains(kind) { kinds.append(kind) }
-        }
-        return kinds
-    }
+    var cells: [CellKind] { cell.items }
 
     func validate() throws {
-        _ = try cells()
-        guard Activation(rawValue: activation) != nil else {
-            throw ValidationError("--activation \(activation): unknown activation; use tanh, relu or linear")
-        }
-        guard Initialization.InputWeights(rawValue: `init`) != nil else {
-            throw ValidationError("--init \(`init`): unknown initialisation; use xavier or orthogonal")
-        }
         try positive("--layers", layers, max: 16)
+        if residual && dense {
+            throw ValidationError("--residual and --dense: choose one way to connect the layers")
+        }
         try positive("--hidden", hidden, max: 4096)
         try positive("--embed", embed, max: 4096)
         try spectralRadius?.checkEach("--spectral-radius", "must be a positive finite number") { $0.isFinite && $0 > 0 }
@@ -61,12 +54,18 @@ struct ModelFlags: ParsableArguments {
     }
 
     func modelConfig(cell: CellKind) -> ModelConfig {
-        ModelConfig(cell: cell, activation: Activation(rawValue: activation)!, layers: layers.value,
-                    bidirectional: bidirectional, vocabularySize: 0, embed: embed.value, hidden: hidden.value)
+        ModelConfig(cell: cell, activation: activation, layers: layers.value,
+                    bidirectional: bidirectional, vocabularySize: 0, embed: embed.value, hidden: hidden.value,
+                    connections: connections)
+    }
+
+    var connections: LayerConnections {
+        residual ? .residual : dense ? .dense : .plain
+
     }
 
     func initialization() -> Initialization {
-        Initialization(inputWeights: Initialization.InputWeights(rawValue: `init`)!, spectralRadius: spectralRadius?.value,
+        Initialization(inputWeights: `init`, spectralRadius: spectralRadius?.value,
                        forgetBias: forgetBias.value)
     }
 }
@@ -86,8 +85,8 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "UTF-8 text to train on. Without it: the built-in synthetic recall corpus.")
     var corpus: String?
 
-    @Option(help: "How text becomes tokens: char or word.")
-    var tokenize: String = "char"
+    @Option(help: "How text becomes tokens.")
+    var tokenize = Tokenization.char
 
     @Option(name: .customLong("vocab-size"), help: "Word tokenisation: keep this many words (the rest become <unk>).")
     var vocabSize: Int = 10_000
@@ -98,8 +97,8 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Synthetic corpus: the recall lag (a symbol must be carried this many steps).")
     var lag: FlagList<Int> = 8
 
-    @Option(help: "Optimiser: sgd or adam.")
-    var optimizer: String = "adam"
+    @Option(help: "Optimiser.")
+    var optimizer = Optimizer.adam
 
     @Option(help: "Learning rate.")
     var lr: FlagList<Double> = 0.01
@@ -126,12 +125,6 @@ struct TrainingFlags: ParsableArguments {
     var probeEvery: Int = 250
 
     func validate() throws {
-        guard Tokenization(rawValue: tokenize) != nil else {
-            throw ValidationError("--tokenize \(tokenize): use char or word")
-        }
-        guard OptimizerKind(rawValue: optimizer) != nil else {
-            throw ValidationError("--optimizer \(optimizer): use sgd or adam")
-        }
         try lr.checkEach("--lr", "the learning rate must be a positive finite number, e.g. 0.01") { $0.isFinite && $0 > 0 }
         try clip.checkEach("--clip", "must be a finite number >= 0 (0 turns clipping off)") { $0.isFinite && $0 >= 0 }
         try seed.check("--seed")
@@ -149,7 +142,7 @@ struct TrainingFlags: ParsableArguments {
 
     func options(model: ModelConfig, initialization: Initialization, threads: Int) -> TrainingOptions {
         var options = TrainingOptions(model: model, initialization: initialization)
-        options.optimizer = OptimizerKind(rawValue: optimizer)!
+        options.optimizer = optimizer
         options.learningRate = lr.value
         options.clip = clip.value
         options.steps = steps
@@ -165,8 +158,8 @@ struct TrainingFlags: ParsableArguments {
     /// The corpus these flags name. The synthetic corpus is made large enough for the run.
     func loadCorpus() throws -> Corpus {
         if let corpus {
-            return try Corpus.load(path: corpus, tokenization: Tokenization(rawValue: tokenize)!,
-                                   vocabSizeLimit: tokenize == "word" ? vocabSize : nil, validFraction: validFraction)
+            return try Corpus.load(path: corpus, tokenization: tokenize, vocabSizeLimit: vocabSize,
+                                   validFraction: validFraction)
         }
         return try SyntheticCorpus.make(lag: lag.value, tokens: 400_000, validFraction: validFraction, seed: seed.value)
     }
