@@ -102,3 +102,49 @@ import Testing
         return record
     }
 }
+
+@Suite struct SweepChartTests {
+    static func run(_ cell: String, radius: Double, lag: Int? = nil, seed: UInt64, decay: Double, recall: Double = 0.5) -> RunRecord {
+        var record = RunGroupsTests.record("\(cell)-sr\(radius)-s\(seed)", cell: cell, seed: seed, radius: radius, recall: recall)
+        record.config.seed = seed
+        if let lag { record.config.lag = lag }
+        record.summary.decayPerStepFirst = decay
+        return record
+    }
+
+    @Test func oneSweptFlagGivesLinesWithBandsAndTheDiagonalForTheRadius() throws {
+        let records = [0.5, 1.0].flatMap { r in (0..<3).map { s in Self.run("rnn", radius: r, seed: UInt64(s), decay: r + 0.01 * Double(s)) } }
+        let figures = SweepCharts.figures(records)
+        #expect(figures.map(\.id) == ["sweep-spectralRadius"])
+        let panel = figures[0].spec.panels[0]
+        let lines = panel.marks.compactMap { mark -> LineMark? in if case let .line(m) = mark { return m } else { return nil } }
+        let initial = try #require(lines.first { $0.label?.hasSuffix(", initialisation") == true })
+        #expect(initial.points.map(\.x) == [0.5, 1.0])
+        #expect(initial.points.map(\.y) == [0.51, 1.01])
+        #expect(lines.contains { $0.label == "factor = ρ (linear RNN theory)" })
+        #expect(panel.marks.contains { if case .band = $0 { return true } else { return false } })
+        #expect(figures[0].caption.contains("0.50 → ×0.51, 1.00 → ×1.01"), "\(figures[0].caption)")
+    }
+
+    @Test func twoSweptFlagsGiveAHeatmapPerCellWithTheBoundary() throws {
+        let records = [0.5, 0.75, 1.25].flatMap { r in [4, 8].flatMap { lag in
+            ["rnn", "lstm"].map { Self.run($0, radius: r, lag: lag, seed: 0, decay: r, recall: r < 1 ? 0.9 : 0.1) }
+        } }
+        let figures = SweepCharts.figures(records)
+        #expect(figures.map(\.id) == ["sweep-spectralRadius-lag"])
+        let panels = figures[0].spec.panels
+        #expect(panels.count == 2)
+        for panel in panels {
+            let heatmap = try #require(panel.marks.compactMap { mark -> HeatmapMark? in if case let .heatmap(m) = mark { return m } else { return nil } }.first)
+            #expect(heatmap.values == [[90, 90, 10], [90, 90, 10]])
+        }
+        let rules = panels.map { $0.marks.compactMap { mark -> Double? in if case let .rule(m) = mark { return m.value } else { return nil } } }
+        #expect(rules == [[1.5], []], "the rho = 1/gamma line on the simple RNN's panel only, between 0.75 and 1.25")
+        #expect(SweepCharts.indexPosition(of: 1, in: [0.25, 0.5, 1.5]) == 1.5)
+        #expect(SweepCharts.indexPosition(of: 2, in: [0.25, 0.5, 1.5]) == nil)
+    }
+
+    @Test func noSweepWithoutAVaryingFlag() {
+        #expect(SweepCharts.figures([Self.run("rnn", radius: 1, seed: 0, decay: 1), Self.run("rnn", radius: 1, seed: 1, decay: 1)]).isEmpty)
+    }
+}

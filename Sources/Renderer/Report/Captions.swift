@@ -28,6 +28,8 @@ enum ReportCaptions {
     /// The caption of comparison chart `chart` over `records` (verdicts in the same order).
     static func comparison(_ chart: ChartImage, records: [RunRecord], verdicts: [GradientVerdict]) -> String {
         let runs = zip(records, verdicts).map { RunNumbers(record: $0.0, verdict: $0.1) }
+        // Seed groups are drawn as medians with bands: the chart's own caption says so.
+        if RunGroups.seedGroups(records).contains(where: { $0.records.count > 1 }) && !chart.caption.isEmpty { return chart.caption }
         switch chart.id {
         case "compare-lag-profiles": return compareLagProfiles(runs)
         case "compare-training": return compareTraining(runs)

@@ -28,7 +28,7 @@ public struct ReportRun: Sendable, Equatable {
 }
 
 public enum HTMLReport {
-    /// The ids of the page's sections, in page order.
+    /// The ids of the page's sections, in page order; "sweep" follows "what-to-try" when a flag varies across the runs.
     public static let sectionIDs = ["verdict", "what-to-try", "gradient-flow", "spectra", "gates", "training", "reproduce"]
 
     /// The whole page. `comparison` holds the charts that overlay all runs ("compare-lag-profiles"
@@ -62,6 +62,7 @@ enum ChartPlacement {
         case "compare-lag-profiles": return "verdict"
         case "compare-spectra": return "spectra"
         case "compare-depth": return "gradient-flow"
+        case let id where id.hasPrefix("sweep-"): return "sweep"
         default: return "training"
         }
     }
@@ -125,7 +126,11 @@ struct ReportPage {
     mutating func render() -> String {
         html = ""
         let names = runs.map { $0.record.name }
-        let title = names.isEmpty ? "No runs" : names.joined(separator: " vs ")
+        // Many runs: the cells, not every name (the names are in the tables and the run list).
+        let cells = runs.reduce(into: [String]()) { if !$0.contains($1.record.config.cell.rawValue) { $0.append($1.record.config.cell.rawValue) } }
+        let title = names.isEmpty ? "No runs"
+            : names.count > ReportWriter.inlineRunLimit ? "\(names.count) runs of " + cells.joined(separator: ", ")
+            : names.joined(separator: " vs ")
         html += """
         <!DOCTYPE html>
         <html lang="en">
@@ -148,7 +153,8 @@ struct ReportPage {
         <p>\(e(subtitle()))</p>
         </header>
         <nav class="toc" aria-label="Sections">
-        <a href="#verdict">Verdict</a><a href="#what-to-try">What to try</a><a href="#gradient-flow">Gradient flow</a><a href="#spectra">Spectra</a>\
+        <a href="#verdict">Verdict</a><a href="#what-to-try">What to try</a>\(hasSweep ? "<a href=\"#sweep\">Sweep</a>" : "")\
+        <a href="#gradient-flow">Gradient flow</a><a href="#spectra">Spectra</a>\
         <a href="#gates">Gates</a><a href="#training">Training</a><a href="#reproduce">Reproduce</a>
         </nav>
         <main>
@@ -156,6 +162,7 @@ struct ReportPage {
         """
         verdictSection()
         adviceSection()
+        if hasSweep { sweepSection() }
         gradientFlowSection()
         spectraSection()
         gatesSection()
@@ -175,6 +182,24 @@ struct ReportPage {
 
         """
         return html
+    }
+
+    private var hasSweep: Bool { comparison.contains { ChartPlacement.section(ofComparisonChart: $0.id) == "sweep" } }
+
+    // MARK: Sweep
+
+    private mutating func sweepSection() {
+        let axes = RunGroups.sweptAxes(runs.map(\.record))
+        html += """
+        <section id="sweep">
+        <h2>Sweep</h2>
+        <p class="lede">These runs vary \(e(axes.map(\.flag).joined(separator: " and "))). With one swept flag the summary \
+        numbers are drawn against its value, one line per cell, each point the median over the seeds with a band for their \
+        spread; with two, a heatmap per cell shows where the task was learned.</p>
+
+        """
+        html += comparisonCharts(in: "sweep")
+        html += "</section>\n"
     }
 
     private func subtitle() -> String {

@@ -19,7 +19,8 @@ public struct ReportSummary: Sendable, Equatable {
     /// `<chart folder>/<id>.png` for every run (see `ReportRunInput.chartDirectory`), runs in report order (simple RNN, GRU, LSTM; runs of one
     /// cell in the order given).
     public var runCharts: [URL]
-    /// `<outputDirectory>/compare/<id>.png`; empty for a single run.
+    /// `<outputDirectory>/compare/<id>.png` (the comparison charts, then the sweep charts
+    /// `sweep-*.png` when a flag varies across the runs); empty for a single run.
     public var comparisonCharts: [URL]
     /// The names the report shows for the runs (record names, made unique), in report order.
     public var runNames: [String]
@@ -166,7 +167,8 @@ public enum ReportWriter {
         for index in records.indices { records[index].name = names[index] }
         let chartDirectories = chartFolders(ordered.map(\.0), names: names, output: output)
         let runCharts = try renderConcurrently(records) { try RunCharts.render($0, options: options) }
-        let comparison = records.count >= 2 ? try CompareCharts.render(records, options: options) : []
+        let comparison = records.count >= 2
+            ? try CompareCharts.render(records, options: options) + SweepCharts.render(records, options: options) : []
         let ownPages = records.count > inlineRunLimit
 
         do {
