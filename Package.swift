@@ -2,18 +2,26 @@
 import PackageDescription
 
 // Numeric and raster code must be fast even in the debug build that `swift run` makes:
-// optimise those targets unconditionally and compile for the CPU that builds them (without its
-// vector instructions every fused multiply-add becomes a library call). TRAININGCORE_AVX512
-// selects the 6 x 32 SIMD16 GEMM kernel: on an AVX-512 CPU it is about 1.5x the 8-lane one; on
-// others it still computes the same bits, more slowly (see README, Performance).
+// optimise those targets unconditionally and compile them for one CPU (without its vector
+// instructions every fused multiply-add becomes a library call). DIAGNOSE_MARCH names that CPU
+// (default `native`, the one building; `DIAGNOSE_MARCH=x86-64-v3 swift build` targets every AVX2
+// machine). x86-64 takes it as -march, arm64 as -mcpu. The GEMM reads what the target has from the
+// CPUTarget shim (16-lane AVX-512, 8-lane AVX2 or 4-lane NEON registers) and picks its tile; every
+// choice computes the same bits.
+let targetCPU = Context.environment["DIAGNOSE_MARCH"].flatMap { $0.isEmpty ? nil : $0 } ?? "native"
+#if arch(arm64)
+let cpuFlag = "-mcpu=\(targetCPU)"
+#else
+let cpuFlag = "-march=\(targetCPU)"
+#endif
 let numericFlags: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-Xcc", "-march=native"]),
-    .define("TRAININGCORE_AVX512"),
+    .unsafeFlags(["-Ounchecked", "-Xcc", cpuFlag]),
 ]
 
 let package = Package(
     name: "diagnose",
-    platforms: [.macOS(.v13)],
+    // Synchronization (the worker pool's Atomic) needs macOS 15.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "diagnose", targets: ["diagnose"]),
     ],
@@ -26,7 +34,7 @@ let package = Package(
         /// The run record: the only thing that crosses from training to rendering.
         .target(name: "DiagnoseRecord"),
         /// Tensors, kernels, data, cells, training and the diagnostic probes.
-        .target(name: "TrainingCore", dependencies: ["DiagnoseRecord"], swiftSettings: numericFlags),
+        .target(name: "TrainingCore", dependencies: ["DiagnoseRecord", "CPUTarget"], swiftSettings: numericFlags),
         /// Raster, text, PNG, charts and the HTML report; reads run records only.
         .target(name: "Renderer", dependencies: ["DiagnoseRecord", "CPNG", "CFreeType"],
                 swiftSettings: numericFlags),
@@ -40,8 +48,11 @@ let package = Package(
 
         // MARK: System-library shims
 
-        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2",
+                       providers: [.apt(["libfreetype-dev"]), .brew(["freetype"])]),
+        /// The vector width of the CPU the numeric targets are compiled for (a header, no library).
+        .systemLibrary(name: "CPUTarget"),
 
         // MARK: Tests
 

@@ -10,8 +10,13 @@ struct Command {
     var stderr: String
 
     static var executable: URL {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var directory = exe.deletingLastPathComponent()
+        #if os(macOS)
+        // The tests run inside <build>/debug/diagnosePackageTests.xctest.
+        let start = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }?.bundleURL ?? Bundle.main.bundleURL
+        #else
+        let start = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        #endif
+        var directory = start.deletingLastPathComponent()
         // The test runner lives in <build>/debug/ or inside an .xctest bundle there.
         while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("diagnose").path),
               directory.path != "/" {

@@ -684,7 +684,7 @@ struct ReportPage {
                 splits += ", \(ReportFormat.integer(test)) test"
                 if let unknown = Self.unknownShare(info.unknownTestTokens, of: test) { splits += " (\(unknown))" }
             }
-            var corpus = e("\(info.name) · \(record.config.tokenize) tokens: \(splits) · vocabulary "
+            var corpus = e("\(info.name) · \(record.config.tokenize?.rawValue ?? "id") tokens: \(splits) · vocabulary "
                 + "\(ReportFormat.integer(info.vocabularySize)) (from the training split)")
             if info.synthetic { corpus += " · synthetic" }
             let files = ["run.json", "model.safetensors"].map { file in

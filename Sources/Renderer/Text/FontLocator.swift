@@ -1,4 +1,5 @@
-// Where DejaVu Sans lives on common systems, and the override from `RenderOptions.fontPath`.
+// Where DejaVu Sans lives on common systems, the faces every macOS has when it is not installed,
+// and the override from `RenderOptions.fontPath`.
 
 import Foundation
 
@@ -26,6 +27,9 @@ enum FontLocator {
         NSHomeDirectory() + "/.fonts",
     ]
 
+    /// macOS without DejaVu: Arial, Arial Bold and Courier New ship with the system.
+    static let systemDirectories = ["/System/Library/Fonts/Supplemental", "/Library/Fonts"]
+
     /// The fonts to use: `override` (with `-Bold` and `Mono` siblings when they exist), else DejaVu
     /// Sans from the first directory that has it.
     static func locate(override: String?) throws -> FontFiles {
@@ -40,13 +44,18 @@ enum FontLocator {
             return FontFiles(regular: override, bold: fm.isReadableFile(atPath: bold) ? bold : override,
                              mono: fm.isReadableFile(atPath: mono) ? mono : override)
         }
-        func find(_ name: String) -> String? {
-            directories.lazy.map { $0 + "/" + name }.first { fm.isReadableFile(atPath: $0) }
+        func find(_ name: String, in folders: [String] = directories) -> String? {
+            folders.lazy.map { $0 + "/" + name }.first { fm.isReadableFile(atPath: $0) }
         }
-        guard let regular = find("DejaVuSans.ttf") else {
-            throw RendererError.fontNotFound(searched: directories.map { $0 + "/DejaVuSans.ttf" })
+        if let regular = find("DejaVuSans.ttf") {
+            return FontFiles(regular: regular, bold: find("DejaVuSans-Bold.ttf") ?? regular,
+                             mono: find("DejaVuSansMono.ttf") ?? regular)
         }
-        return FontFiles(regular: regular, bold: find("DejaVuSans-Bold.ttf") ?? regular,
-                         mono: find("DejaVuSansMono.ttf") ?? regular)
+        if let regular = find("Arial.ttf", in: systemDirectories) {
+            return FontFiles(regular: regular, bold: find("Arial Bold.ttf", in: systemDirectories) ?? regular,
+                             mono: find("Courier New.ttf", in: systemDirectories) ?? regular)
+        }
+        throw RendererError.fontNotFound(searched: directories.map { $0 + "/DejaVuSans.ttf" }
+            + systemDirectories.map { $0 + "/Arial.ttf" })
     }
 }

@@ -9,6 +9,7 @@
 //         pack op(A)[row block, k block] into 6 x kc micro-panels
 //         every 6 x 16 tile: `microKernel6x16` (12 SIMD8 accumulators; 6 x 8 for a narrow last panel)
 //         a last panel of 1 or 2 rows: `microKernel2x48` across three B panels
+//         (AVX-512 targets: every 6 x 32 pair of panels, partial row panels too, `microKernel6x32`)
 // Transposes are absorbed by the packing, so the micro-kernels only read contiguous panels.
 //
 // Measured on this machine's Sapphire Rapids core (~3.0-3.1 GHz, AVX2 peak ~100 GFLOP/s):
@@ -19,6 +20,7 @@
 // the row/column block or the thread that computes it; the epilogue alpha * acc + beta * C is the
 // same expression everywhere; edge tiles run the same kernels on a zero-padded copy. So results
 // are bit-identical for any thread count, as long as threads split C, never k.
+import CPUTarget
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -26,19 +28,6 @@ import Darwin
 #endif
 
 /// Register tile and cache blocking of `sgemm`.
-/// Which micro-kernels serve the tiles, chosen here once: with TRAININGCORE_AVX512 the 6 x 32 SIMD16
-/// kernel takes whole and partial row panels; without it, 6 x 16 tiles and the 2 x 48 kernel for a
-/// thin last panel (whether that 8-lane path stays is the speed and portability issue's call).
-/// A stored `let`, not a literal, so the path not taken still compiles without "will never be
-/// executed" warnings.
-enum GEMMKernelChoice {
-    #if TRAININGCORE_AVX512
-    static let sixBy32 = true
-    #else
-    static let sixBy32 = false
-    #endif
-}
-
 enum GEMMBlocking {
     /// Rows of the register tile (broadcast side).
     static let mr = 6
@@ -52,6 +41,13 @@ enum GEMMBlocking {
     static let nc = 2048
     /// Up to this many rows of A, an untransposed B is read in place instead of packed.
     static let directRows = 24
+
+    /// Whether the build target has 16-lane registers (AVX-512): then two panels side by side go
+    /// through the 6 x 32 SIMD16 kernel; otherwise the 6 x 16 SIMD8 one, which is twelve AVX2 ymm
+    /// registers on x86-64 and twenty-four of arm64's thirty-two NEON q registers. Read from the
+    /// compiler's target (CPUTarget), so it folds to a constant and the other kernel is dropped.
+    @inline(__always)
+    static var wideTile: Bool { diagnose_target_vector_lanes() >= 16 }
 
     /// The k-block length used for a product of depth `k`: blocks of at most `kc`, as equal as
     /// possible and rounded to 8, so that a depth of 300 becomes 152 + 148, not 256 + 44.
@@ -115,13 +111,19 @@ final class GEMMWorkspace {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key) { raw in
-            if let raw { Unmanaged<GEMMWorkspace>.fromOpaque(raw).release() }
+            // The argument is optional in Glibc's signature and not in Darwin's.
+            let workspace: UnsafeMutableRawPointer? = raw
+            if let workspace { Unmanaged<GEMMWorkspace>.fromOpaque(workspace).release() }
         }
         return key
     }()
 }
 
 // MARK: - Public entry points
+
+/// Float lanes of the widest vector registers the build targets (16 AVX-512, 8 AVX2, 4 NEON):
+/// the 6 x 32 kernel runs at 16, the 6 x 16 one otherwise.
+public var gemmVectorLanes: Int { Int(diagnose_target_vector_lanes()) }
 
 /// C = alpha * op(A) * op(B) + beta * C, all row-major.
 /// op(A) is m x k (A is k x m when `transA`), op(B) is k x n (B is n x k when `transB`).
@@ -301,9 +303,10 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
                 let mc = min(mcMax, m - ic)
                 packA(transA: transA, a: a, lda: lda, row0: ic, col0: pc, rows: mc, depth: kc, into: packedA)
                 // A last panel of one or two rows (m = 32, 512, 2048 leave two) goes through the
-                // 2 x 48 kernel instead of a 6-row tile that would be two-thirds padding.
-                // The 6 x 32 kernel takes the last, partial row panel too (on its zero padding).
-                let thinRows = GEMMKernelChoice.sixBy32 ? 0 : (mc % mr <= 2 ? mc % mr : 0)
+                // 2 x 48 kernel instead of a 6-row tile that would be two-thirds padding. (The
+                // 6 x 32 kernel takes the last, partial row panel too, on its zero padding.)
+                let wide = GEMMBlocking.wideTile
+                let thinRows = wide ? 0 : mc % mr <= 2 ? mc % mr : 0
                 let fullRows = mc - thinRows
 
                 /// The 6-row tile at (ir, jr); ragged ones through the padded scratch tile.
@@ -336,9 +339,8 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
                 var jr = 0
                 while jr < nc {
                     var ir = 0
-                    #if TRAININGCORE_AVX512
                     // Two whole panels side by side: one 6 x 32 tile of SIMD16 registers.
-                    if jr + 2 * nr <= nc {
+                    if wide && jr + 2 * nr <= nc {
                         let panelB = panels + (jr / nr) * panelStride
                         while ir + mr <= fullRows {
                             microKernel6x32(depth: kc, a: packedA + ir * kc, b: panelB, panelStride: panelStride,
@@ -362,7 +364,6 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
                         jr += 2 * nr
                         continue
                     }
-                    #endif
                     while ir < fullRows {
                         sixRowTile(ir, jr)
                         ir += mr
@@ -474,9 +475,9 @@ func microKernel6x16(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float
     store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
 }
 
-#if TRAININGCORE_AVX512
 /// `microKernel6x16` over two adjacent 16-column panels (the second at b + panelStride) with
-/// SIMD16 registers, for builds whose target has AVX-512: twelve 16-lane accumulators, two B loads
+/// SIMD16 registers, for builds whose target has AVX-512 (`GEMMBlocking.wideTile`): twelve
+/// 16-lane accumulators, two B loads
 /// and six broadcasts per step feed twelve FMAs of twice the width. Each C element is the same
 /// FMA chain over p, and the same epilogue, as in the 6 x 16 kernel, so the bits do not change.
 @inline(never)
@@ -522,7 +523,6 @@ func microKernel6x32(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float
     store(0, c00, c01); store(1, c10, c11); store(2, c20, c21)
     store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
 }
-#endif
 
 /// The left half of `microKernel6x16` (columns 0..<8, same arithmetic per element), for panels
 /// with at most eight valid columns, such as the last one of n = 65.

@@ -130,12 +130,16 @@ struct Bench: ParsableCommand {
             report.probe.append(ProbeFigure(config: "a", cell: kind.rawValue, seconds: seconds))
             print("  \(kind.rawValue): \(String(format: "%.4f", seconds)) s")
         }
-        print("\nMatrix multiply (one thread; peak = 64 flops/cycle x \(String(format: "%.0f", cpuMegahertz())) MHz)")
+        let lanes = gemmVectorLanes
+        let peakNote = cpuMegahertz().map {
+            "; peak = \(4 * lanes) flops/cycle x \(String(format: "%.0f", $0)) MHz"
+        } ?? ""
+        print("\nMatrix multiply (one thread, \(lanes)-lane kernel\(peakNote))")
         for (m, n, k) in [(32, 512, 128), (128, 128, 128), (512, 512, 512)] {
             let figure = measureGEMM(m: m, n: n, k: k)
             report.gemm.append(figure)
-            print("  \(m)x\(n)x\(k): \(String(format: "%.1f", figure.gflops)) GFLOP/s "
-                + "(\(String(format: "%.0f", figure.peakFraction * 100))% of peak)")
+            print("  \(m)x\(n)x\(k): \(String(format: "%.1f", figure.gflops)) GFLOP/s"
+                + (figure.peakFraction.map { " (\(String(format: "%.0f", $0 * 100))% of peak)" } ?? ""))
         }
         if let json {
             let encoder = JSONEncoder()
@@ -147,7 +151,7 @@ struct Bench: ParsableCommand {
     /// Runs one training measurement in a child process, for its own peak memory.
     func runChild(config: String, cell: String) throws -> TrainingFigure {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.executableURL = Bundle.main.executableURL
         process.arguments = ["bench", "--child", "\(config):\(cell)", "--window-seconds", "\(windowSeconds)",
                              "--windows", "\(windows)", "--warmup-seconds", "\(warmupSeconds)", "--threads", "\(threads)"]
         let pipe = Pipe()
@@ -191,7 +195,8 @@ struct GEMMFigure: Codable {
     var n: Int
     var k: Int
     var gflops: Double
-    var peakFraction: Double
+    /// Of two FMA units' peak at the kernel's vector width; nil when the clock is unknown.
+    var peakFraction: Double?
 }
 
 struct BenchReport: Codable {
@@ -268,11 +273,9 @@ struct BenchConfig {
         var rates = clean.isEmpty ? dirty : clean
         rates.sort()
         let median = rates[rates.count / 2]
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
         return TrainingFigure(tokensPerSecond: median, min: rates.first!, max: rates.last!,
                               millisecondsPerStep: 1000 * Double(batch * steps) / median,
-                              peakMemoryBytes: usage.ru_maxrss * 1024,
+                              peakMemoryBytes: peakResidentBytes(),
                               tokensPerCPUSecond: Double(timedSteps * batch * steps) / cpu,
                               cleanWindows: clean.count, dirtyWindows: dirty.count)
     }
@@ -335,14 +338,20 @@ func measureGEMM(m: Int, n: Int, k: Int) -> GEMMFigure {
         best = Swift.min(best, (now() - start) / Double(repetitions))
     }
     let gflops = flops / best / 1e9
-    return GEMMFigure(m: m, n: n, k: k, gflops: gflops, peakFraction: gflops / (64 * cpuMegahertz() / 1000))
+    let peak = cpuMegahertz().map { Double(4 * gemmVectorLanes) * $0 / 1000 }
+    return GEMMFigure(m: m, n: n, k: k, gflops: gflops, peakFraction: peak.map { gflops / $0 })
 }
 
-func cpuMegahertz() -> Double {
+/// The clock from /proc/cpuinfo (Linux); nil where the system does not say (macOS on Apple silicon).
+func cpuMegahertz() -> Double? {
+    #if os(Linux)
     guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu MHz") }),
-          let value = Double(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) else { return 2100 }
+          let value = Double(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) else { return nil }
     return value
+    #else
+    return nil
+    #endif
 }
 
 /// One timed window and how much CPU other processes used meanwhile (as torch_bench.py measures it).
@@ -371,23 +380,47 @@ struct ContentionWindow {
         return false
     }
 
-    /// Busy CPU seconds of the whole machine (all cores) from the first line of /proc/stat.
+    /// Busy CPU seconds of the whole machine (all cores) from the first line of /proc/stat. Other
+    /// systems have no /proc: there it stays 0, and every window counts as clean.
     static func machineBusySeconds() -> Double {
+        #if os(Linux)
         guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
               let line = text.split(separator: "\n").first else { return 0 }
         let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
         guard values.count >= 4 else { return 0 }
         let idle = values[3] + (values.count > 4 ? values[4] : 0)
         return (values.prefix(8).reduce(0, +) - idle) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        #else
+        return 0
+        #endif
     }
+}
+
+/// This process's resource usage so far (getrusage, on Linux and macOS alike).
+func ownUsage() -> rusage {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    return usage
 }
 
 /// User plus system CPU seconds of this process so far.
 func cpuSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let usage = ownUsage()
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// The maximum resident set of this process: Linux counts ru_maxrss in KiB, macOS in bytes.
+func peakResidentBytes() -> Int {
+    #if os(Linux)
+    return ownUsage().ru_maxrss * 1024
+    #else
+    return ownUsage().ru_maxrss
+    #endif
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
