@@ -327,23 +327,34 @@ try:
         return result["result"].get("value")
 
     # Where cell (t, j) is on screen, from the geometry the renderer exported.
-    where = evaluate(f"""(function () {{
+    locate = f"""(function () {{
         var node = document.querySelector('figure[id$="-gradient-flow"] script.hover-data');
         if (!node) {{ return null; }}
         var fig = node.closest('figure'), img = fig.querySelector('img'), d = JSON.parse(node.textContent);
-        img.scrollIntoView({{block: 'center'}});
+        img.scrollIntoView({{block: 'center', behavior: 'instant'}});
         var p = d.panels[0], r = img.getBoundingClientRect(), s = r.width / d.w;
         function map(ax, v) {{
           var f = ax.log ? (Math.log10(v) - Math.log10(ax.lo)) / (Math.log10(ax.hi) - Math.log10(ax.lo)) : (v - ax.lo) / (ax.hi - ax.lo);
           return ax.a + (ax.b - ax.a) * f;
         }}
         return {{x: r.left + map(p.x, {j}) * s, y: r.top + map(p.y, {t}) * s, id: fig.id}};
-    }})()""")
+    }})()"""
+    where = evaluate(locate)
     if not where:
         fail("no gradient-flow figure carries readout data")
-    send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": where["x"], "y": where["y"]}, session)
-    shown = evaluate("(function () { var tip = document.querySelector('.hover-tip'); "
-                     "return tip && !tip.hidden ? tip.innerText : null; })()")
+    # The page may still be laying out or scrolling: locate the cell again and move onto it until
+    # the readout shows (a few tries, a fifth of a second apart).
+    shown = None
+    for attempt in range(15):
+        if attempt:
+            time.sleep(0.2)
+            where = evaluate(locate)
+        send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": where["x"] - 3, "y": where["y"]}, session)
+        send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": where["x"], "y": where["y"]}, session)
+        shown = evaluate("(function () { var tip = document.querySelector('.hover-tip'); "
+                         "return tip && !tip.hidden ? tip.innerText : null; })()")
+        if shown:
+            break
     if not shown:
         fail(f"no readout appeared over cell t = {t}, j = {j} of {where['id']}")
     match = re.search(r"G\[(\d+)\]\[(\d+)\] = (\S+)", shown)

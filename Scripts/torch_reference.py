@@ -15,9 +15,21 @@ into Tests/TrainingCoreTests/Fixtures/torch_<name>.{safetensors,tokens.json,expe
 The Swift test (ImportTests) compares to 1e-4 relative. Needs torch and safetensors:
     python3 -m venv ~/torchenv && . ~/torchenv/bin/activate && pip install torch safetensors
     python Scripts/torch_reference.py
+
+Two checks of a checkpoint series recorded with python/diagnose_recorder.py (not needed by the tests):
+
+    python Scripts/torch_reference.py --check-run output/imported/run.json --checkpoints runs/word-lstm
+        For every checkpoint, the same three quantities with autograd on the recorded probe batch,
+        compared with the probe diagnose recorded at that checkpoint's step (1e-4 relative);
+        prints the largest differences and exits 1 if any is above.
+    python Scripts/torch_reference.py --check-recorder
+        Trains a small 2-layer GRU (its modules not called embedding/rnn/decoder) with and without
+        the recorder and checks that weights and optimizer state come out bit for bit the same.
 """
+import argparse
 import json
 import pathlib
+import sys
 
 import torch
 import torch.nn as nn
@@ -131,8 +143,136 @@ def case(name, kind, V, E, H, L, B, T, seed, **kwargs):
     print(name, "ok")
 
 
+def close(a, b, scale):
+    """The Swift tests' tolerance: 1e-4 relative, with a floor at 1e-7 of the largest value."""
+    return abs(a - b) <= 1e-4 * max(abs(b), 1e-3 * scale)
+
+
+def model_from_checkpoint(path):
+    """An LM holding the checkpoint's weights (diagnose's names), its kind read from the shapes."""
+    from safetensors.torch import load_file
+    state = load_file(str(path))
+    V, E = state["embedding.weight"].shape
+    H = state["rnn.weight_hh_l0"].shape[1]
+    kind = {1: "rnn", 3: "gru", 4: "lstm"}[state["rnn.weight_hh_l0"].shape[0] // H]
+    L = sum(1 for k in state if k.startswith("rnn.weight_ih_l"))
+    tied = "decoder.weight" not in state
+    model = LM(kind, V, E, H, L, bias="rnn.bias_ih_l0" in state, tied=tied)
+    model.load_state_dict(state, strict=not tied)
+    return model
+
+
+def check_run(run_path, folder, tokens_path):
+    record = json.loads(pathlib.Path(run_path).read_text())
+    probes = {p["step"]: p for p in record["probes"]}
+    tokens = torch.tensor(json.loads(pathlib.Path(tokens_path).read_text())["tokens"])
+    worst, failures = {"stepLosses": 0.0, "gradientNorms": 0.0, "G": 0.0}, 0
+    for path in sorted(pathlib.Path(folder).glob("*.safetensors")):
+        from safetensors import safe_open
+        with safe_open(str(path), "pt") as f:
+            step = int(f.metadata()["step"])
+        probe = probes.get(step)
+        if probe is None:
+            print(f"{path.name}: step {step} has no probe in {run_path}")
+            failures += 1
+            continue
+        model = model_from_checkpoint(path)
+        ref = reference(model, tokens)
+
+        def compare(what, ours, theirs, scale):
+            nonlocal failures
+            rel = abs(ours - theirs) / max(abs(theirs), 1e-3 * scale)
+            worst[what] = max(worst[what], rel)
+            if not close(ours, theirs, scale):
+                failures += 1
+                if failures <= 10:
+                    print(f"  step {step} {what}: diagnose {ours!r} vs autograd {theirs!r}")
+
+        for t, loss in enumerate(ref["stepLosses"]):
+            compare("stepLosses", probe["stepLosses"][0][t], loss, 1)
+        for name, norm in ref["gradientNorms"].items():
+            if name in ("embedding.weight", "decoder.weight") and "decoder.weight" not in probe["parameterGradientNorms"]:
+                continue  # tied: PyTorch sums both uses under one tensor
+            compare("gradientNorms", probe["parameterGradientNorms"][name], norm, norm)
+        for layer, G in enumerate(ref["G"]):
+            ours = next(l for l in probe["layers"] if l["layer"] == layer and l["direction"] == "forward")["gradientFlow"]
+            scale = max(max(row) for row in G)
+            for t, row in enumerate(G):
+                for j, value in enumerate(row):
+                    compare("G", ours[t][j], value, scale)
+        radius = next(l for l in probe["layers"] if l["direction"] == "forward"
+                      and l["layer"] == model.L - 1)["spectrum"]["whole"]["spectralRadius"]
+        print(f"{path.name}: step {step}, mean probe loss {sum(ref['stepLosses']) / len(ref['stepLosses']):.4f}, "
+              f"top-layer spectral radius {radius:.3f}")
+    print("largest relative differences: " + ", ".join(f"{k} {v:.2e}" for k, v in worst.items()))
+    print("agree to 1e-4" if failures == 0 else f"{failures} values differ by more than 1e-4")
+    return failures == 0
+
+
+def check_recorder():
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "python"))
+    import tempfile
+    from diagnose_recorder import Recorder
+    from safetensors import safe_open
+
+    class Tagger(nn.Module):  # modules named unlike diagnose's, a 2-layer GRU
+        def __init__(self):
+            super().__init__()
+            self.words, self.gru, self.head = nn.Embedding(17, 8), nn.GRU(8, 12, num_layers=2, dropout=0.1), nn.Linear(12, 17)
+
+        def forward(self, x):
+            return self.head(self.gru(self.words(x))[0])
+
+    def train(folder):
+        torch.manual_seed(5)
+        model = Tagger()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        data = torch.randint(0, 17, (400,))
+        recorder = Recorder(model, data, folder, every=10, batch=3, bptt=6, clip=1.0) if folder else None
+        for step in range(1, 31):
+            x = data[step:step + 41].view(41, 1).repeat(1, 2)
+            loss = F.cross_entropy(model(x[:-1]).reshape(-1, 17), x[1:].reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            if recorder:
+                recorder.log(step, loss, grad_norm=norm, lr=opt.param_groups[0]["lr"])
+        if recorder:
+            recorder.close()
+        return model, opt
+
+    with tempfile.TemporaryDirectory() as folder:
+        a, opt_a = train(folder)
+        b, opt_b = train(None)
+        same = all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+        sa, sb = opt_a.state_dict()["state"], opt_b.state_dict()["state"]
+        same_opt = all(torch.equal(sa[k][n], sb[k][n]) for k in sa for n in sa[k])
+        files = sorted(pathlib.Path(folder).glob("*.safetensors"))
+        steps = []
+        for f in files:
+            with safe_open(str(f), "pt") as g:
+                steps.append(int(g.metadata()["step"]))
+                names = set(g.keys())
+        lines = pathlib.Path(folder, "metrics.jsonl").read_text().splitlines()
+        print(f"recorder: weights unchanged {same}, optimizer state unchanged {same_opt}, checkpoints at {steps}, "
+              f"{len(lines)} metrics lines, names {sorted(names)[:3]}...")
+        return same and same_opt and steps == [0, 10, 20, 30] and "rnn.weight_hh_l1" in names and len(lines) == 30
+
+
 if __name__ == "__main__":
     torch.set_default_dtype(torch.float32)
+    arguments = argparse.ArgumentParser()
+    arguments.add_argument("--check-run")
+    arguments.add_argument("--checkpoints")
+    arguments.add_argument("--tokens")
+    arguments.add_argument("--check-recorder", action="store_true")
+    options = arguments.parse_args()
+    if options.check_run:
+        folder = options.checkpoints
+        sys.exit(0 if check_run(options.check_run, folder, options.tokens or str(pathlib.Path(folder, "probe.json"))) else 1)
+    if options.check_recorder:
+        sys.exit(0 if check_recorder() else 1)
     case("lstm2", "lstm", V=13, E=7, H=6, L=2, B=3, T=9, seed=1, with_state=True)
     case("rnn_relu", "rnn", V=11, E=5, H=8, L=1, B=4, T=12, seed=2, nonlinearity="relu")
     case("gru_tied_nobias", "gru", V=9, E=6, H=6, L=1, B=2, T=10, seed=3, bias=False, tied=True)

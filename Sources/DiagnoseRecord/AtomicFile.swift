@@ -1,20 +1,22 @@
 import Foundation
 
+private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int { write(fd, bytes, count) }
+
 /// Writes files so that a reader never sees a half-written one and a failure leaves the
-/// previous file intact: write a temporary sibling, then rename it over the target.
+/// previous file intact: write a temporary sibling `.NAME.tmp-PID`, check every write (a full
+/// disk is an error, never a short file), then rename it over the target.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent)\(TemporaryName.marker)\(getpid())")
         do {
-            try data.write(to: temporary)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw AtomicFileError(path: url.path, reason: error.localizedDescription)
+            try writeNew(data, to: temporary.path)
+        } catch let error as AtomicFileError {
+            throw AtomicFileError(path: url.path, reason: error.reason)
         }
         if rename(temporary.path, url.path) != 0 {
             let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
+            unlink(temporary.path)
             throw AtomicFileError(path: url.path, reason: reason)
         }
     }
@@ -22,12 +24,111 @@ public enum AtomicFile {
     public static func write(_ text: String, to url: URL) throws {
         try write(Data(text.utf8), to: url)
     }
+
+    /// Creates `path` (which must not exist) and writes `data` to it with checked POSIX calls;
+    /// on any failure the partial file is removed and the error says why (strerror).
+    public static func writeNew(_ data: Data, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < buffer.count {
+                let written = posixWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == 0, fsync(fd) != 0, errno != EINVAL { failure = errno }
+        if close(fd) != 0, failure == 0 { failure = errno }
+        if failure != 0 {
+            unlink(path)
+            throw AtomicFileError(path: path, reason: String(cString: strerror(failure)))
+        }
+    }
 }
 
 public struct AtomicFileError: Error, CustomStringConvertible, Equatable {
     public var path: String
     public var reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
     public var description: String {
-        "cannot write \(path): \(reason); check that the folder exists and is writable"
+        let advice = reason == String(cString: strerror(ENOSPC)) || reason == String(cString: strerror(EDQUOT))
+            ? "free some space or choose another --output"
+            : "check that the folder exists and is writable, or choose another --output"
+        return "cannot write \(path): \(reason); \(advice)"
     }
 }
+
+/// Names of the temporary files and folders diagnose leaves while it writes: `.NAME.tmp-PID`
+/// (a file or run folder being written) and `.NAME.old-PID` (a run folder being replaced).
+public enum TemporaryName {
+    public static let marker = ".tmp-"
+    public static let oldMarker = ".old-"
+
+    /// The process id of a temporary name, and which kind it is; nil for any other name.
+    public static func parse(_ name: String) -> (pid: pid_t, target: String, old: Bool)? {
+        guard name.hasPrefix(".") else { return nil }
+        for (marker, old) in [(marker, false), (oldMarker, true)] {
+            guard let range = name.range(of: marker, options: .backwards),
+                  let pid = pid_t(name[range.upperBound...]), pid > 0 else { continue }
+            let target = String(name[name.index(after: name.startIndex)..<range.lowerBound])
+            guard !target.isEmpty else { continue }
+            return (pid, target, old)
+        }
+        return nil
+    }
+
+    /// Whether process `pid` is gone (so its temporaries are stale).
+    public static func isDead(_ pid: pid_t) -> Bool {
+        kill(pid, 0) != 0 && errno == ESRCH
+    }
+}
+
+/// Reads a whole regular file of at most `limit` bytes; the error says why in words (strerror, or
+/// the size), never Foundation's NSCocoaErrorDomain codes.
+public enum FileBytes {
+    public struct ReadError: Error, CustomStringConvertible, Equatable {
+        public var reason: String
+        public var description: String { reason }
+    }
+
+    public static func read(_ path: String, limit: Int) throws -> Data {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw ReadError(reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw ReadError(reason: String(cString: strerror(errno))) }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw ReadError(reason: "it is not a regular file") }
+        guard Int(status.st_size) <= limit else {
+            throw ReadError(reason: "it is \(status.st_size) bytes, more than the \(limit)-byte limit")
+        }
+        var data = Data(count: Int(status.st_size))
+        var failure: Int32 = 0
+        let total = data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) -> Int in
+            var offset = 0
+            while offset < buffer.count {
+                let got = posixRead(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return offset
+                }
+                if got == 0 { break }
+                offset += got
+            }
+            return offset
+        }
+        if failure != 0 { throw ReadError(reason: String(cString: strerror(failure))) }
+        return data.prefix(total)
+    }
+}
+
+private func posixRead(_ fd: Int32, _ bytes: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, bytes, count) }

@@ -7,9 +7,12 @@
 // - Non-finite numbers are written as the JSON strings "NaN", "Infinity" and "-Infinity"
 //   (JSON has no NaN); `RecordCoding` configures encoder and decoder for that.
 // - `gradientFlow[t][j]` is stored as a lower-triangular ragged array: row t holds j = 0...t.
-// - Directions are "forward" and "backward". A backward direction reads its window reversed,
-//   so its step index counts in its own processing order (index 0 is the window's last token)
-//   and every lag is still t - j >= 0.
+// - Words such as the cell, the activation or a layer's direction are the enums of
+//   Vocabulary.swift; their raw values are what the JSON holds. A backward direction reads its
+//   window reversed, so its step index counts in its own processing order (index 0 is the
+//   window's last token) and every lag is still t - j >= 0.
+// - Fields added after schema 1 are optional or have a stated default when absent, so every
+//   record written before still loads (see `origin` and `RunConfig`'s legacy words).
 //
 // Bump `RunRecord.currentSchemaVersion` whenever a field changes meaning or is removed.
 
@@ -22,8 +25,11 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var tool: ToolInfo
     /// The run's folder name under the output directory (`lstm`, `rnn`, or `--name`).
     public var name: String
-    /// The command line that made this run, argv[1...].
+    /// The command line that made this run, argv[1...]. For people: no module reads facts from it.
     public var command: [String]
+    /// Where the weights came from. Records written before this field are read as `trained`, or
+    /// as `continued` / `imported` when their command line says so.
+    public var origin: RunOrigin
     public var config: RunConfig
     public var corpus: CorpusInfo
     public var parameterCount: Int
@@ -38,7 +44,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var summary: RunSummary
 
     public init(schemaVersion: Int = RunRecord.currentSchemaVersion, tool: ToolInfo, name: String,
-                command: [String], config: RunConfig, corpus: CorpusInfo, parameterCount: Int,
+                command: [String], origin: RunOrigin = .trained, config: RunConfig, corpus: CorpusInfo, parameterCount: Int,
                 parameters: [ParameterInfo], steps: [StepRecord] = [], evaluations: [EvaluationRecord] = [],
                 probes: [ProbeRecord] = [], probeTokens: [String] = [], status: RunStatus = RunStatus(),
                 summary: RunSummary = RunSummary()) {
@@ -46,6 +52,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
         self.tool = tool
         self.name = name
         self.command = command
+        self.origin = origin
         self.config = config
         self.corpus = corpus
         self.parameterCount = parameterCount
@@ -56,6 +63,101 @@ public struct RunRecord: Codable, Sendable, Equatable {
         self.probeTokens = probeTokens
         self.status = status
         self.summary = summary
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion, tool, name, command, origin, config, corpus, parameterCount, parameters, steps,
+             evaluations, probes, probeTokens, status, summary
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+        tool = try c.decode(ToolInfo.self, forKey: .tool)
+        name = try c.decode(String.self, forKey: .name)
+        command = try c.decode([String].self, forKey: .command)
+        config = try c.decode(RunConfig.self, forKey: .config)
+        origin = try c.decodeIfPresent(RunOrigin.self, forKey: .origin)
+            ?? RunOrigin(legacyCommand: command, trainedHere: config.optimizer != nil)
+        corpus = try c.decode(CorpusInfo.self, forKey: .corpus)
+        if corpus.recall == nil, corpus.synthetic, let lag = config.lag, lag >= 1, corpus.vocabularySize > 2 {
+            // Written before `corpus.recall`: the synthetic vocabulary is the letters and the marker.
+            corpus.recall = RecallTask(lag: lag, letters: corpus.vocabularySize - 1)
+        }
+        parameterCount = try c.decode(Int.self, forKey: .parameterCount)
+        parameters = try c.decode([ParameterInfo].self, forKey: .parameters)
+        steps = try c.decode([StepRecord].self, forKey: .steps)
+        evaluations = try c.decode([EvaluationRecord].self, forKey: .evaluations)
+        probes = try c.decode([ProbeRecord].self, forKey: .probes)
+        probeTokens = try c.decode([String].self, forKey: .probeTokens)
+        status = try c.decode(RunStatus.self, forKey: .status)
+        summary = try c.decode(RunSummary.self, forKey: .summary)
+    }
+}
+
+/// Where a run's weights came from.
+public enum RunOrigin: Sendable, Equatable, Codable {
+    /// Initialised from the seed and trained here.
+    case trained
+    /// Loaded from `weights` (a model.safetensors) and trained on here.
+    case continued(weights: String)
+    /// A model trained elsewhere, loaded from `weights` and probed without training.
+    case imported(weights: String)
+
+    /// The weights file the run started from, if any.
+    public var weightsFile: String? {
+        switch self {
+        case .trained: return nil
+        case let .continued(weights), let .imported(weights): return weights
+        }
+    }
+
+    public var isImported: Bool {
+        if case .imported = self { return true }
+        return false
+    }
+
+    /// JSON: {"kind": "trained"}, {"kind": "continued", "weights": "..."}, {"kind": "imported", "weights": "..."}.
+    enum CodingKeys: String, CodingKey { case kind, weights }
+    enum Kind: String, Codable { case trained, continued, imported }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch try c.decode(Kind.self, forKey: .kind) {
+        case .trained: self = .trained
+        case .continued: self = .continued(weights: try c.decode(String.self, forKey: .weights))
+        case .imported: self = .imported(weights: try c.decode(String.self, forKey: .weights))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .trained: try c.encode(Kind.trained, forKey: .kind)
+        case let .continued(weights):
+            try c.encode(Kind.continued, forKey: .kind)
+            try c.encode(weights, forKey: .weights)
+        case let .imported(weights):
+            try c.encode(Kind.imported, forKey: .kind)
+            try c.encode(weights, forKey: .weights)
+        }
+    }
+
+    /// For records written before `origin` existed: the one place a command line is read for
+    /// facts. `probe` runs (which recorded no optimiser) were imported; `--weights` continued.
+    init(legacyCommand command: [String], trainedHere: Bool) {
+        var weights = ""
+        for (i, argument) in command.enumerated() {
+            if argument == "--weights", i + 1 < command.count { weights = command[i + 1] }
+            if argument.hasPrefix("--weights=") { weights = String(argument.dropFirst("--weights=".count)) }
+        }
+        if command.first == "probe" || !trainedHere {
+            self = .imported(weights: weights)
+        } else if command.contains(where: { $0 == "--weights" || $0.hasPrefix("--weights=") }) {
+            self = .continued(weights: weights)
+        } else {
+            self = .trained
+        }
     }
 }
 
@@ -70,10 +172,9 @@ public struct ToolInfo: Codable, Sendable, Equatable {
 
 /// Every flag that shapes the numbers. Two runs whose configs are equal are comparable.
 public struct RunConfig: Codable, Sendable, Equatable {
-    /// "rnn", "lstm" or "gru".
-    public var cell: String
-    /// For "rnn": "tanh", "relu" or "linear". For gated cells: "tanh".
-    public var activation: String
+    public var cell: CellKind
+    /// The simple RNN's nonlinearity; `tanh` for gated cells.
+    public var activation: Activation
     public var layers: Int
     public var bidirectional: Bool
     public var hidden: Int
@@ -81,32 +182,45 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var batch: Int
     public var bptt: Int
     public var steps: Int
-    /// "sgd" or "adam".
-    public var optimizer: String
+    /// nil for an imported model (no training here; older records wrote "none").
+    public var optimizer: Optimizer?
     public var learningRate: Double
     /// Global-norm clipping threshold; 0 means off.
     public var clip: Double
     public var seed: UInt64
-    /// "xavier" or "orthogonal" (input weights).
-    public var initialization: String
+    /// The input weights' initialisation; nil for an imported model (older records wrote "imported").
+    public var initialization: InputWeights?
     /// If set, every W_h was rescaled at initialisation to this spectral radius.
     public var spectralRadius: Double?
     public var forgetBias: Double
     public var probeEvery: Int
     public var evalEvery: Int
-    /// "char" or "word".
-    public var tokenize: String
+    /// nil for an imported model probed on token ids given as JSON (older records wrote "ids",
+    /// or "vocabulary" for text cut into tokens).
+    public var tokenize: Tokenization?
     public var vocabSizeLimit: Int?
     public var validFraction: Double
-    /// Synthetic corpus only: the recall lag.
+    /// Synthetic corpus only: the recall lag (also in `corpus.recall`, with what follows from it).
     public var lag: Int?
     public var threads: Int
+    /// How the layers are wired through depth; nil (records written before it existed) means plain.
+    public var connections: LayerConnections?
+    /// Word tokenisation: whether `<eos>` was appended at every line end (absent in older records).
+    public var endOfLine: Bool?
+    /// Dropout probability on the non-recurrent connections during training (absent: 0).
+    public var dropout: Double?
+    /// Set when the length was given as passes over the training windows; `steps` is then
+    /// epochs x windows per epoch.
+    public var epochs: Int?
+    /// The learning rate was multiplied by this after every evaluation that did not improve the
+    /// best validation loss (absent: never).
+    public var learningRateDecay: Double?
 
-    public init(cell: String, activation: String, layers: Int, bidirectional: Bool, hidden: Int, embed: Int,
-                batch: Int, bptt: Int, steps: Int, optimizer: String, learningRate: Double, clip: Double,
-                seed: UInt64, initialization: String, spectralRadius: Double?, forgetBias: Double,
-                probeEvery: Int, evalEvery: Int, tokenize: String, vocabSizeLimit: Int?, validFraction: Double,
-                lag: Int?, threads: Int) {
+    public init(cell: CellKind, activation: Activation, layers: Int, bidirectional: Bool, hidden: Int, embed: Int,
+                batch: Int, bptt: Int, steps: Int, optimizer: Optimizer?, learningRate: Double, clip: Double,
+                seed: UInt64, initialization: InputWeights?, spectralRadius: Double?, forgetBias: Double,
+                probeEvery: Int, evalEvery: Int, tokenize: Tokenization?, vocabSizeLimit: Int?, validFraction: Double,
+                lag: Int?, threads: Int, connections: LayerConnections? = nil) {
         self.cell = cell
         self.activation = activation
         self.layers = layers
@@ -130,6 +244,60 @@ public struct RunConfig: Codable, Sendable, Equatable {
         self.validFraction = validFraction
         self.lag = lag
         self.threads = threads
+        self.connections = connections
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cell, activation, layers, bidirectional, hidden, embed, batch, bptt, steps, optimizer, learningRate,
+             clip, seed, initialization, spectralRadius, forgetBias, probeEvery, evalEvery, tokenize,
+             vocabSizeLimit, validFraction, lag, threads, connections, endOfLine, dropout, epochs, learningRateDecay
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cell = try c.decode(CellKind.self, forKey: .cell)
+        activation = try c.decode(Activation.self, forKey: .activation)
+        layers = try c.decode(Int.self, forKey: .layers)
+        bidirectional = try c.decode(Bool.self, forKey: .bidirectional)
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        embed = try c.decode(Int.self, forKey: .embed)
+        batch = try c.decode(Int.self, forKey: .batch)
+        bptt = try c.decode(Int.self, forKey: .bptt)
+        steps = try c.decode(Int.self, forKey: .steps)
+        optimizer = try c.decodeWord(Optimizer.self, forKey: .optimizer, legacyAbsent: ["none"])
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        clip = try c.decode(Double.self, forKey: .clip)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        initialization = try c.decodeWord(InputWeights.self, forKey: .initialization, legacyAbsent: ["imported"])
+        spectralRadius = try c.decodeIfPresent(Double.self, forKey: .spectralRadius)
+        forgetBias = try c.decode(Double.self, forKey: .forgetBias)
+        probeEvery = try c.decode(Int.self, forKey: .probeEvery)
+        evalEvery = try c.decode(Int.self, forKey: .evalEvery)
+        tokenize = try c.decodeWord(Tokenization.self, forKey: .tokenize, legacyAbsent: ["ids", "vocabulary"])
+        vocabSizeLimit = try c.decodeIfPresent(Int.self, forKey: .vocabSizeLimit)
+        validFraction = try c.decode(Double.self, forKey: .validFraction)
+        lag = try c.decodeIfPresent(Int.self, forKey: .lag)
+        threads = try c.decode(Int.self, forKey: .threads)
+        connections = try c.decodeWord(LayerConnections.self, forKey: .connections, legacyAbsent: [])
+        endOfLine = try c.decodeIfPresent(Bool.self, forKey: .endOfLine)
+        dropout = try c.decodeIfPresent(Double.self, forKey: .dropout)
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
+        learningRateDecay = try c.decodeIfPresent(Double.self, forKey: .learningRateDecay)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// An optional word of the vocabulary; the placeholder strings older records wrote where the
+    /// word did not apply (`legacyAbsent`) read as nil, any other unknown word is an error.
+    func decodeWord<Word: RawRepresentable & Decodable>(_ type: Word.Type, forKey key: Key,
+                                                        legacyAbsent: Set<String>) throws -> Word?
+    where Word.RawValue == String {
+        guard let text = try decodeIfPresent(String.self, forKey: key), !legacyAbsent.contains(text) else { return nil }
+        guard let word = Word(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self,
+                                                   debugDescription: "\"\(text)\" is not a known \(key.stringValue)")
+        }
+        return word
     }
 }
 
@@ -143,8 +311,21 @@ public struct CorpusInfo: Codable, Sendable, Equatable {
     public var trainTokens: Int
     public var validTokens: Int
     public var vocabularySize: Int
+    /// The synthetic recall task's facts, written by the corpus that made it (nil for other corpora
+    /// and for records written before this field).
+    public var recall: RecallTask?
+    /// Validation (test) tokens represented by `<unk>`: not in the vocabulary, which comes from the
+    /// training split alone (word level also: cut by the vocabulary cap, or `<unk>` in the text).
+    public var unknownValidTokens: Int?
+    public var testTokens: Int?
+    public var unknownTestTokens: Int?
+    /// Separate validation and test files (`--valid`, `--test`): name as given and SHA-256.
+    public var validFile: String?
+    public var validSha256: String?
+    public var testFile: String?
+    public var testSha256: String?
     public init(name: String, synthetic: Bool, sha256: String, tokens: Int, trainTokens: Int,
-                validTokens: Int, vocabularySize: Int) {
+                validTokens: Int, vocabularySize: Int, recall: RecallTask? = nil) {
         self.name = name
         self.synthetic = synthetic
         self.sha256 = sha256
@@ -152,6 +333,30 @@ public struct CorpusInfo: Codable, Sendable, Equatable {
         self.trainTokens = trainTokens
         self.validTokens = validTokens
         self.vocabularySize = vocabularySize
+        self.recall = recall
+    }
+}
+
+/// The synthetic corpus's recall task: periods of `lag` random letters, a marker, then the answer,
+/// which repeats the letter `lag` steps before the marker.
+public struct RecallTask: Codable, Sendable, Equatable {
+    /// How many steps a letter must be carried.
+    public var lag: Int
+    /// The alphabet size the letters (and so the answers) are drawn from.
+    public var letters: Int
+    /// The accuracy of guessing an answer: 1 / letters.
+    public var chanceAccuracy: Double
+    /// The lowest possible mean loss per token in nats: of every lag + 2 tokens, `lag` are uniform
+    /// random letters (log(letters) each) and the marker and the answer are predictable, so
+    /// lag / (lag + 2) * log(letters).
+    public var lossFloor: Double
+
+    /// The task with `lag` and `letters`, and the chance and floor that follow from them.
+    public init(lag: Int, letters: Int) {
+        self.lag = lag
+        self.letters = letters
+        chanceAccuracy = 1 / Double(letters)
+        lossFloor = Double(lag) / Double(lag + 2) * log(Double(letters))
     }
 }
 
@@ -214,12 +419,16 @@ public struct RunStatus: Codable, Sendable, Equatable {
     /// Set when a loss or gradient turned NaN or infinite: training stopped at that step.
     public var divergedAtStep: Int?
     public var divergenceReason: String?
-    /// Set when Ctrl-C stopped the run early.
+    /// Set when Ctrl-C (or SIGTERM) stopped the run early.
     public var interrupted: Bool
-    public init(divergedAtStep: Int? = nil, divergenceReason: String? = nil, interrupted: Bool = false) {
+    /// Weight tensors that held NaN or infinite values when probed (imported weights); nil when all were finite.
+    public var nonFiniteWeights: [String]?
+    public init(divergedAtStep: Int? = nil, divergenceReason: String? = nil, interrupted: Bool = false,
+                nonFiniteWeights: [String]? = nil) {
         self.divergedAtStep = divergedAtStep
         self.divergenceReason = divergenceReason
         self.interrupted = interrupted
+        self.nonFiniteWeights = nonFiniteWeights
     }
 }
 
@@ -228,6 +437,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var finalTrainPerplexity: Double?
     public var finalValidLoss: Double?
     public var finalValidPerplexity: Double?
+    /// With a test file: the loss over the whole test split with the final weights, measured once.
+    public var finalTestLoss: Double?
+    public var finalTestPerplexity: Double?
     public var recallAccuracy: Double?
     /// Top layer, forward direction, hidden state, at the last probe.
     public var decayPerStep: Double?
@@ -242,6 +454,10 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var clippedFraction: Double?
     /// Gate name -> saturated fraction at the last probe (top layer, forward direction).
     public var gateSaturation: [String: Double]?
+    /// The depth profile's first entry (forward direction) at the first and the last probe: how much
+    /// of the top layer's gradient reaches the bottom layer. nil for one-layer models.
+    public var depthShareFirst: Double?
+    public var depthShareLast: Double?
     public var tokensPerSecond: Double?
     public var seconds: Double?
     public var stepsCompleted: Int
@@ -279,20 +495,45 @@ public struct ProbeRecord: Codable, Sendable, Equatable {
     public var stepLosses: [[Double]]
     /// PyTorch parameter name -> L2 norm of the gradient of the probe batch's mean loss.
     public var parameterGradientNorms: [String: Double]
-    /// One entry per (layer, direction), layer 0 first, forward before backward.
+    /// One entry per (direction, layer): the forward stack first, each stack layer 0 first.
     public var layers: [LayerProbe]
-    public init(step: Int, stepLosses: [[Double]], parameterGradientNorms: [String: Double], layers: [LayerProbe]) {
+    /// Gradient flow through depth, one entry per direction (forward first); nil in records written
+    /// before it existed.
+    public var depth: [DepthProbe]?
+    public init(step: Int, stepLosses: [[Double]], parameterGradientNorms: [String: Double], layers: [LayerProbe],
+                depth: [DepthProbe]? = nil) {
         self.step = step
         self.stepLosses = stepLosses
         self.parameterGradientNorms = parameterGradientNorms
         self.layers = layers
+        self.depth = depth
+    }
+    /// The top layer's forward direction: the layer the summary numbers describe (the last layer
+    /// when none is forward).
+    public var topForward: LayerProbe? {
+        layers.filter { $0.direction == .forward }.max { $0.layer < $1.layer } ?? layers.last
+    }
+}
+
+/// How far the gradient of the probe batch's mean loss J reaches down the stack of one direction.
+public struct DepthProbe: Codable, Sendable, Equatable {
+    public var direction: Direction
+    /// D[l][t] = mean_b ||dJ / dh_l,b(t)||_2 for every layer l (layer 0 first) and step t: the total
+    /// derivative, through the recurrence, the layers above and any skip connections.
+    public var gradient: [[Double]]
+    /// profile[l] = mean_t D[l][t] / mean_t D[L-1][t]: the share of the top layer's gradient that
+    /// reaches layer l (1 at the top).
+    public var profile: [Double]
+    public init(direction: Direction, gradient: [[Double]], profile: [Double]) {
+        self.direction = direction
+        self.gradient = gradient
+        self.profile = profile
     }
 }
 
 public struct LayerProbe: Codable, Sendable, Equatable {
     public var layer: Int
-    /// "forward" or "backward".
-    public var direction: String
+    public var direction: Direction
     /// G[t][j] = mean_b ||d l_b(t) / d h_b(j)||_2 for j <= t (row t has t + 1 entries).
     public var gradientFlow: [[Double]]
     /// g(l) = mean over t >= l of G[t][t - l], for l = 0..<T.
@@ -317,7 +558,7 @@ public struct LayerProbe: Codable, Sendable, Equatable {
     public var jacobians: JacobianRecord
     /// Gate (or activation) statistics on the probe batch.
     public var gates: [GateRecord]
-    public init(layer: Int, direction: String, gradientFlow: [[Double]], lagProfile: [Double],
+    public init(layer: Int, direction: Direction, gradientFlow: [[Double]], lagProfile: [Double],
                 decayPerStep: Double?, horizon: Int?, cellGradientFlow: [[Double]]? = nil,
                 cellLagProfile: [Double]? = nil, cellDecayPerStep: Double? = nil, cellHorizon: Int? = nil,
                 spectrum: SpectrumRecord, jacobians: JacobianRecord, gates: [GateRecord]) {
@@ -403,11 +644,10 @@ public struct Histogram: Codable, Sendable, Equatable {
 }
 
 public struct GateRecord: Codable, Sendable, Equatable {
-    /// "input", "forget", "candidate", "output" (lstm); "update", "reset", "candidate" (gru);
-    /// "activation" (rnn).
+    /// `CellKind.gateNames`: "input", "forget", "candidate", "output" (lstm); "reset", "update",
+    /// "candidate" (gru); "activation" (rnn).
     public var name: String
-    /// "sigmoid", "tanh", "relu" or "linear".
-    public var function: String
+    public var function: GateFunction
     /// T x H activations of the probe batch's first sequence. Kept at the first and last probe only.
     public var activations: [[Double]]?
     public var histogram: Histogram
@@ -418,7 +658,7 @@ public struct GateRecord: Codable, Sendable, Equatable {
     /// Total saturated fraction: low + high for sigmoid, |x| > 0.9 for tanh, exact zeros for relu,
     /// 0 for linear.
     public var saturated: Double
-    public init(name: String, function: String, activations: [[Double]]?, histogram: Histogram,
+    public init(name: String, function: GateFunction, activations: [[Double]]?, histogram: Histogram,
                 saturatedLow: Double?, saturatedHigh: Double?, saturated: Double) {
         self.name = name
         self.function = function

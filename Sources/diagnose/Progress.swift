@@ -152,6 +152,30 @@ func format(_ value: Double?, _ digits: Int) -> String {
     return String(format: "%.\(digits)f", value)
 }
 
+/// One line while a large corpus loads: redrawn on a terminal, a line per phase otherwise.
+final class CorpusLoadPrinter: @unchecked Sendable {
+    private let quiet: Bool
+    private let terminal = isatty(STDERR_FILENO) != 0
+    private var drawn = false
+    private let started = Date()
+
+    init(quiet: Bool) { self.quiet = quiet }
+
+    func update(_ progress: CorpusLoadProgress) {
+        guard !quiet else { return }
+        let line = "loading \(progress.file) (\(format(Double(progress.bytes) / 1e6, 1)) MB): \(progress.phase) "
+            + "(\(format(Date().timeIntervalSince(started), 1)) s)"
+        FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + line + (terminal ? "" : "\n")).utf8))
+        drawn = true
+    }
+
+    func finish() {
+        guard !quiet, drawn else { return }
+        let line = "loaded in \(format(Date().timeIntervalSince(started), 1)) s"
+        FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + line + "\n").utf8))
+    }
+}
+
 /// The table printed at the end of a run.
 enum SummaryTable {
     static func render(_ records: [RunRecord]) -> String {
@@ -163,7 +187,7 @@ enum SummaryTable {
             var time = format(s.seconds, 1) + "s"
             if let step = r.status.divergedAtStep { time += " (diverged at \(step))" }
             if r.status.interrupted { time += " (interrupted)" }
-            return [r.name, r.config.cell, "\(r.parameterCount)", format(s.finalTrainPerplexity, 2),
+            return [r.name, r.config.cell.rawValue, "\(r.parameterCount)", format(s.finalTrainPerplexity, 2),
                     format(s.finalValidPerplexity, 2), s.recallAccuracy.map { format($0 * 100, 1) + "%" } ?? "-",
                     format(s.decayPerStepFirst, 3) + " -> " + format(s.decayPerStep, 3),
                     horizon(s.horizonFirst, r) + " -> " + horizon(s.horizon, r),

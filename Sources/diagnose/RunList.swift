@@ -6,6 +6,7 @@
 // Everything here is pure: text in, values and names out. Nothing trains or touches files.
 
 import ArgumentParser
+import DiagnoseRecord
 import Foundation
 
 /// A number type a flag list can hold.
@@ -180,13 +181,13 @@ enum SweepFlag: String, CaseIterable, Sendable {
 /// One run of a plan: its folder name, its cell and the value of every listed flag.
 struct PlannedRun: Equatable, Sendable {
     var name: String
-    var cell: String
+    var cell: CellKind
     /// The value text of every flag that was given a list (more than one value), in `SweepFlag` order.
     var values: [SweepFlag: String]
 
     /// The flags that pick this run out of the plan: `--cell lstm --spectral-radius 1.25 --seed 2`.
     var flags: [String] {
-        ["--cell", cell] + SweepFlag.allCases.compactMap { flag in values[flag].map { ["--\(flag.rawValue)", $0] } }.joined()
+        ["--cell", cell.rawValue] + SweepFlag.allCases.compactMap { flag in values[flag].map { ["--\(flag.rawValue)", $0] } }.joined()
     }
 }
 
@@ -217,7 +218,7 @@ enum RunPlan {
     /// single cell, as for a single run), then `tagvalue` for each flag with more than one value:
     /// `lstm-sr1.25-s2`, `wide-rnn-h128`. Throws when there are more than `confirmationLimit` runs
     /// and `confirmed` is false, or more than `hardLimit`.
-    static func expand(cells: [String], lists: [(SweepFlag, [String])], name: String?, confirmed: Bool) throws -> [PlannedRun] {
+    static func expand(cells: [CellKind], lists: [(SweepFlag, [String])], name: String?, confirmed: Bool) throws -> [PlannedRun] {
         let varying = SweepFlag.allCases.compactMap { flag -> (SweepFlag, [String])? in
             guard let values = lists.first(where: { $0.0 == flag })?.1, values.count > 1 else { return nil }
             return (flag, values)
@@ -244,7 +245,7 @@ enum RunPlan {
             for combination in combinations {
                 var parts: [String] = []
                 if let name { parts.append(name) }
-                if name == nil || cells.count > 1 { parts.append(cell) }
+                if name == nil || cells.count > 1 { parts.append(cell.rawValue) }
                 for (flag, _) in varying { parts.append(flag.tag + combination[flag]!) }
                 runs.append(PlannedRun(name: parts.joined(separator: "-"), cell: cell, values: combination))
             }

@@ -140,6 +140,16 @@ private enum AdviceCases {
         #expect(finding.source.contains("Gers") && finding.source.contains("Jozefowicz"))
     }
 
+    @Test func anInitialSpectralRadiusMissingFromTheCommandIsKept() throws {
+        var record = ReportFixtures.rnn
+        record.config.spectralRadius = 3
+        record.summary.spectralRadiusLast = 6
+        record.summary.recallAccuracy = 0.06
+        let finding = try #require(AdviceCases.findings(record).first { $0.rule == "expanding-map" })
+        #expect(finding.commands == [["--steps", "200", "--spectral-radius", "3", "--cell", "rnn,gru,lstm", "--seed", "0,1,2",
+                                      "--output", "output/try-cells"]])
+    }
+
     @Test func lowerLearningRatesAreAThirdAndATenth() {
         var record = AdviceCases.healthy
         record.config.learningRate = 0.01

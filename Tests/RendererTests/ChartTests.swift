@@ -144,7 +144,7 @@ enum Pixels {
     func everyChartRendersWithNotes(name: String) throws {
         let record = try #require(RobustnessTests.cases.first { $0.name == name }?.record)
         let results = try RunCharts.renderFigures(record, options: RenderOptions())
-        #expect(results.map(\.image.id) == RunCharts.ids)
+        #expect(results.map(\.image.id) == RunCharts.ids(for: record))
         for (image, figure) in results {
             let decoded = try PNGCodec.decode(image.png)
             #expect(decoded.width == image.width)
@@ -176,7 +176,7 @@ enum Pixels {
     @Test func comparisonSurvivesBrokenAndSingleRuns() throws {
         let broken = RobustnessTests.cases.map(\.record)
         let charts = try CompareCharts.render(broken, options: RenderOptions())
-        #expect(charts.map(\.id) == CompareCharts.ids)
+        #expect(charts.map(\.id) == CompareCharts.ids(for: broken))
         let single = try CompareCharts.renderFigures([SampleRecords.small()], options: RenderOptions())
         #expect(single.allSatisfy { $0.figure.notes.contains { $0.text.contains("two or more runs") } })
         let none = try CompareCharts.render([], options: RenderOptions())
@@ -211,8 +211,8 @@ enum Pixels {
         let decoded = try PNGCodec.decode(image.png)
         for (index, probe) in [(0, 0), (1, 2)] {
             let panel = figure.panels[index]
-            #expect(Self.find(Theme.cellColor("rnn"), in: panel.plot, decoded, scale: figure.scale).count > 300)
-            #expect(Self.find(Theme.cellColor("lstm"), in: panel.plot, decoded, scale: figure.scale).count > 300)
+            #expect(Self.find(Theme.cellColor(.rnn), in: panel.plot, decoded, scale: figure.scale).count > 300)
+            #expect(Self.find(Theme.cellColor(.lstm), in: panel.plot, decoded, scale: figure.scale).count > 300)
             // The RNN's line ends low, the LSTM's stays high: at the last lag the RNN is far below.
             let rnnEnd = Series.normalized(records[0].probes[probe].layers[0].lagProfile).last!
             let lstmEnd = Series.normalized(records[1].probes[probe].layers[0].lagProfile).last!
@@ -233,7 +233,7 @@ enum Pixels {
         let (image, figure) = try CompareCharts.renderFigures([rnn, SampleRecords.small(cell: "lstm")], options: RenderOptions())[0]
         #expect(figure.panels.count == 2)
         let decoded = try PNGCodec.decode(image.png)
-        let colour = Theme.cellColor("rnn")
+        let colour = Theme.cellColor(.rnn)
         var heights: [Double] = []
         for panel in figure.panels {
             // Only the RNN's line at lags 22 ... 28, away from the direct labels in the margin.
@@ -265,13 +265,14 @@ enum Pixels {
     @Test func recallMarkerSitsAtTheRecallLagInTheRunsColour() throws {
         var rnn = SampleRecords.run(cell: "rnn", T: 20, H: 8, probeCount: 2, steps: 50)
         rnn.config.lag = 6
+        rnn.corpus.recall = RecallTask(lag: 6, letters: 16)
         let shares: [Double] = [1e-4, 0.5]
         for (p, share) in zip(rnn.probes.indices, shares) {
             rnn.probes[p].layers[0].recallLagProfile = (0..<20).map { $0 == 0 ? 2.0 : ($0 == 6 ? 2.0 * share : nil) }
         }
         let (image, figure) = try CompareCharts.renderFigures([rnn], options: RenderOptions())[0]
         let decoded = try PNGCodec.decode(image.png)
-        let want = Pixels.bytes(Theme.shade(Theme.cellColor("rnn"), -0.1))
+        let want = Pixels.bytes(Theme.shade(Theme.cellColor(.rnn), -0.1))
         for (panel, share) in zip(figure.panels, shares) {
             let got = Pixels.at(decoded, panel.x.map(6), panel.y.map(share), scale: figure.scale)
             #expect(abs(got.0 - want.0) + abs(got.1 - want.1) + abs(got.2 - want.2) < 12, "\(got) at share \(share)")
@@ -334,5 +335,48 @@ enum Pixels {
         // Rotated labels hang below the first heatmap.
         let plot = figure.panels[0].plot
         #expect(Pixels.dark(decoded, Rect(x: plot.minX, y: plot.maxY + 3, width: plot.width, height: 30), scale: figure.scale) > 100)
+    }
+}
+
+@Suite struct DepthChartTests {
+    /// A stacked record whose probes carry a depth profile falling by `factor` per layer.
+    static func stacked(layers: Int, factor: Double, wiring: LayerConnections) -> RunRecord {
+        var record = SampleRecords.run(cell: "lstm", T: 16, H: 16, probeCount: 3, steps: 100)
+        record.config.layers = layers
+        record.config.connections = wiring
+        for i in record.probes.indices {
+            let profile = (0..<layers).map { pow(factor, Double(layers - 1 - $0)) }
+            let gradient = profile.map { share in (0..<16).map { t in share * (1 + 0.1 * Double(t % 3)) } }
+            record.probes[i].depth = [DepthProbe(direction: .forward, gradient: gradient, profile: profile)]
+        }
+        return record
+    }
+
+    @Test func stacksGetADepthChartAndSingleLayersDoNot() throws {
+        let single = SampleRecords.run(cell: "rnn", T: 16, H: 16, probeCount: 2, steps: 50)
+        #expect(try RunCharts.render(single, options: RenderOptions()).map(\.id) == RunCharts.ids)
+        let deep = Self.stacked(layers: 4, factor: 0.3, wiring: .plain)
+        let charts = try RunCharts.render(deep, options: RenderOptions())
+        #expect(charts.map(\.id) == RunCharts.ids + ["depth"] && RunCharts.ids(for: deep) == RunCharts.ids + ["depth"])
+        let depth = try #require(charts.last)
+        let decoded = try PNGCodec.decode(depth.png)
+        #expect(decoded.width == depth.width && depth.width >= 1000)
+        // The caption states the bottom layer's share from the record: 0.3^3 = 0.027.
+        #expect(depth.caption.contains("0.027"), "\(depth.caption)")
+        #expect(depth.caption.contains("plain"))
+    }
+
+    @Test func comparisonDrawsEveryStackedRunAndSaysWhatReachesTheBottom() throws {
+        var plain = Self.stacked(layers: 3, factor: 0.1, wiring: .plain)
+        plain.name = "plain"
+        var residual = Self.stacked(layers: 3, factor: 0.9, wiring: .residual)
+        residual.name = "deep"
+        let flat = SampleRecords.run(cell: "rnn", T: 16, H: 16, probeCount: 2, steps: 50)
+        #expect(try CompareCharts.render([flat, flat], options: RenderOptions()).map(\.id) == CompareCharts.ids)
+        let charts = try CompareCharts.render([plain, residual, flat], options: RenderOptions())
+        let chart = try #require(charts.first { $0.id == "compare-depth" })
+        #expect(chart.caption.contains("“plain” 0.01"), "\(chart.caption)")
+        #expect(chart.caption.contains("“deep (residual)” 0.81"), "\(chart.caption)")
+        #expect(!chart.caption.contains("“rnn"))
     }
 }

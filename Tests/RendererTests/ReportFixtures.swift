@@ -46,18 +46,19 @@ enum ReportFixtures {
                        corpusName: String = "synthetic-recall", probeTokens: [String]? = nil) -> RunRecord {
         let T = window, H = hidden
         var jitter = Jitter(state: seed &+ UInt64(cell.utf8.count))
-        let gateNames: [(String, String)] = cell == "lstm"
-            ? [("input", "sigmoid"), ("forget", "sigmoid"), ("candidate", "tanh"), ("output", "sigmoid")]
-            : [("activation", "tanh")]
+        let gateNames: [(String, GateFunction)] = cell == "lstm"
+            ? [("input", .sigmoid), ("forget", .sigmoid), ("candidate", .tanh), ("output", .sigmoid)]
+            : [("activation", .tanh)]
         let config = RunConfig(
-            cell: cell, activation: "tanh", layers: 1, bidirectional: false, hidden: H, embed: 8, batch: 16,
-            bptt: T, steps: stepCount, optimizer: "adam", learningRate: learningRate, clip: 1.0, seed: seed,
-            initialization: "xavier", spectralRadius: nil, forgetBias: 1.0, probeEvery: 100, evalEvery: 50,
-            tokenize: "char", vocabSizeLimit: nil, validFraction: 0.1, lag: recallLag, threads: 1)
+            cell: CellKind(rawValue: cell)!, activation: .tanh, layers: 1, bidirectional: false, hidden: H, embed: 8, batch: 16,
+            bptt: T, steps: stepCount, optimizer: .adam, learningRate: learningRate, clip: 1.0, seed: seed,
+            initialization: .xavier, spectralRadius: nil, forgetBias: 1.0, probeEvery: 100, evalEvery: 50,
+            tokenize: .char, vocabSizeLimit: nil, validFraction: 0.1, lag: recallLag, threads: 1)
         let corpus = CorpusInfo(
             name: corpusName, synthetic: true,
             sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-            tokens: 1_500_000, trainTokens: 1_350_000, validTokens: 150_000, vocabularySize: 17)
+            tokens: 1_500_000, trainTokens: 1_350_000, validTokens: 150_000, vocabularySize: 17,
+            recall: RecallTask(lag: recallLag, letters: 16))
         let parameters = cell == "lstm"
             ? [ParameterInfo(name: "lstm.weight_ih_l0", shape: [4 * H, 8]), ParameterInfo(name: "lstm.weight_hh_l0", shape: [4 * H, H])]
             : [ParameterInfo(name: "rnn.weight_ih_l0", shape: [H, 8]), ParameterInfo(name: "rnn.weight_hh_l0", shape: [H, H])]
@@ -111,16 +112,16 @@ enum ReportFixtures {
                 let activations: [[Double]]? = keepActivations
                     ? (0..<T).map { t in (0..<H).map { h in activation(function: gate.1, t: t, h: h) } }
                     : nil
-                let lower = gate.1 == "sigmoid" ? 0.0 : -1.0
+                let lower = gate.1 == .sigmoid ? 0.0 : -1.0
                 let counts = (0..<50).map { _ in 10 + Int(20 * jitter.next()) }
                 let saturated = gate.0 == "forget" ? 0.1 + 0.3 * progress : 0.05 + 0.1 * progress
                 return GateRecord(name: gate.0, function: gate.1, activations: activations,
                                   histogram: Histogram(lower: lower, upper: 1, counts: counts),
-                                  saturatedLow: gate.1 == "sigmoid" ? saturated / 2 : nil,
+                                  saturatedLow: gate.1 == .sigmoid ? saturated / 2 : nil,
                                   saturatedHigh: saturated / 2, saturated: saturated)
             }
             var layer = LayerProbe(
-                layer: 0, direction: "forward", gradientFlow: flow, lagProfile: profile, decayPerStep: decay,
+                layer: 0, direction: .forward, gradientFlow: flow, lagProfile: profile, decayPerStep: decay,
                 horizon: horizon,
                 cellGradientFlow: cell == "lstm" ? flow : nil, cellLagProfile: cell == "lstm" ? profile.map { $0 * 1.2 } : nil,
                 cellDecayPerStep: cell == "lstm" ? decay : nil, cellHorizon: nil,
@@ -161,9 +162,9 @@ enum ReportFixtures {
     }
 
     /// A smooth made-up activation pattern over steps t and units h.
-    static func activation(function: String, t: Int, h: Int) -> Double {
+    static func activation(function: GateFunction, t: Int, h: Int) -> Double {
         let phase = sin(Double(t * hidden + h))
-        if function == "sigmoid" { return 1 / (1 + exp(-3 * phase)) }
+        if function == .sigmoid { return 1 / (1 + exp(-3 * phase)) }
         return tanh(2 * sin(Double(t + 3 * h)))
     }
 

@@ -196,7 +196,7 @@ private func standardReport() -> String {
     @Test func settingsListCoversEveryRunConfigField() {
         let fields = Set(RunSetting.all.map(\.field))
         let properties = Mirror(reflecting: ReportFixtures.rnn.config).children.compactMap(\.label)
-        #expect(properties.count == 23)
+        #expect(properties.count == 28)
         for property in properties {
             #expect(fields.contains(property), "RunConfig.\(property) is not compared across runs")
         }
@@ -276,6 +276,7 @@ private enum Variants {
         record.corpus = CorpusInfo(name: "tinyshakespeare.txt", synthetic: false, sha256: String(repeating: "a", count: 64),
                                    tokens: 1_115_394, trainTokens: 1_003_854, validTokens: 111_540, vocabularySize: 65)
         record.config.lag = nil
+        record.corpus.recall = nil
         record.summary.recallAccuracy = nil
         for p in record.probes.indices { record.probes[p].layers[0].recallLagProfile = nil }
         for e in record.evaluations.indices { record.evaluations[e].recallAccuracy = nil }
@@ -300,18 +301,18 @@ private enum Variants {
     @Test func leadsWithTheInitialisationThenSaysWhatTrainingDid() throws {
         let html = standardReport()
         let rnn = try #require(Variants.verdict("rnn", in: html))
-        #expect(rnn == "At initialisation (step 0) the gradient falls about ×0.4 per step back and drops below 1e-3 of "
-            + "the local one after 8 steps; the recall answers send 1e-4 of their local gradient to the letter 10 steps back. "
-            + "Training grew the spectral radius of the recurrent weights from 0.85 to 1. "
-            + "At the end (step 200) the gradient falls about ×0.46 per step back and drops below 1e-3 of the local one after "
-            + "9 steps; the recall answers send 4.2e-4 of their local gradient to the letter 10 steps back. "
-            + "It gets 16% of the recall answers right (chance 6.2%).")
+        #expect(rnn == "At initialisation the gradient falls ×0.4 per step and is below 1e-3 of "
+            + "the local one after 8 steps; the recall answers send 1e-4 of their gradient to the letter 10 steps back. "
+            + "Training grew the spectral radius from 0.85 to 1. "
+            + "At the end (step 200) the gradient falls ×0.46 per step and is below 1e-3 of the local one after "
+            + "9 steps; the recall answers send 4.2e-4 of their gradient to the letter 10 steps back. "
+            + "Recall: 16% right (chance 6.2%).")
         let lstm = try #require(Variants.verdict("lstm", in: html))
-        #expect(lstm.hasPrefix("At initialisation (step 0) the gradient falls about ×0.96 per step back but stays above "
-            + "1e-3 of the local one across the 30-step window (along the cell state, 0.15 of the local gradient reaches lag 10); "
-            + "the recall answers send 0.15 of their local gradient to the letter 10 steps back."))
-        #expect(lstm.contains("the recall answers send 1.9 times their local gradient to the letter 10 steps back."))
-        #expect(lstm.hasSuffix("It gets 99% of the recall answers right (chance 6.2%)."))
+        #expect(lstm.hasPrefix("At initialisation the gradient falls ×0.96 per step but stays above "
+            + "1e-3 of the local one across the 30-step window (cell state: 0.15 of the local gradient at lag 10); "
+            + "the recall answers send 0.15 of their gradient to the letter 10 steps back."))
+        #expect(lstm.contains("the recall answers send 1.9 times their gradient to the letter 10 steps back."))
+        #expect(lstm.hasSuffix("Recall: 99% right (chance 6.2%)."))
         // The parts sit on lines of their own; the badge gives the fitted factor at both probes.
         #expect(html.contains("<span class=\"then\">Training grew the spectral radius"))
         #expect(html.contains("<span class=\"badge\">×0.4 → ×0.46 per step</span>"))
@@ -320,11 +321,11 @@ private enum Variants {
     @Test func aGradientThatStopsVanishingGetsBothHalvesSaid() throws {
         let html = Variants.page([Variants.stopsVanishing])
         let text = try #require(Variants.verdict("rnn", in: html))
-        #expect(text.contains("At initialisation (step 0) the gradient falls about ×0.4 per step back and drops below "
+        #expect(text.contains("At initialisation the gradient falls ×0.4 per step and is below "
             + "1e-3 of the local one after 8 steps"))
-        #expect(text.contains("Training grew the spectral radius of the recurrent weights from 0.85 to 2.5. "
-            + "At the end (step 200) the gradient falls about ×0.9 per step back but stays above 1e-3 of the local one "
-            + "across the 30-step window; the recall answers send 0.35 of their local gradient to the letter 10 steps back."))
+        #expect(text.contains("Training grew the spectral radius from 0.85 to 2.5. "
+            + "At the end (step 200) the gradient falls ×0.9 per step but stays above 1e-3 of the local one "
+            + "across the 30-step window; the recall answers send 0.35 of their gradient to the letter 10 steps back."))
         #expect(!text.contains("vanishing"), "the numbers speak; no verdict word that one probe would contradict")
         #expect(html.contains("<td>8 steps → beyond T = 30</td>"))
         #expect(html.contains("<td>×0.4 → ×0.9</td>"))
@@ -333,10 +334,10 @@ private enum Variants {
     @Test func aGrowingGradientAndADivergedRunAreSaidAsSuch() throws {
         let html = Variants.page([Variants.explodes])
         let text = try #require(Variants.verdict("rnn", in: html))
-        #expect(text == "At initialisation (step 0) the gradient grows about ×1.5 per step back: 10 steps back it is 58 "
-            + "times the local one; the recall answers send 58 times their local gradient to the letter 10 steps back. "
-            + "Training diverged at step 1 (the loss became inf). Until then it left the spectral radius of the recurrent "
-            + "weights near 1.5. At the last probe (step 1) the lag profile reads the same.")
+        #expect(text == "At initialisation the gradient grows ×1.5 per step: 10 steps back it is 58 "
+            + "times the local one; the recall answers send 58 times their gradient to the letter 10 steps back. "
+            + "Training diverged at step 1 (the loss became inf). Until then it left the spectral radius "
+            + "near 1.5. At the last probe (step 1) the lag profile reads the same.")
         #expect(html.contains("<li class=\"exploding\">"))
         #expect(html.contains("<span class=\"badge exploding\">×1.5 → ×1.5 per step</span>"))
         #expect(html.contains("<td>beyond T = 30 → beyond T = 30</td>"))
@@ -346,7 +347,7 @@ private enum Variants {
         let html = Variants.page([Variants.noProbes])
         let text = try #require(Variants.verdict("rnn", in: html))
         #expect(text == "No gradient probe was recorded, so there is no lag profile to read. "
-            + "It gets 16% of the recall answers right (chance 6.2%).")
+            + "Recall: 16% right (chance 6.2%).")
         #expect(html.contains("<tr><th scope=\"row\">Gradient factor per step, at the probe</th><td>—</td></tr>"))
         #expect(!html.contains("Gradient reaching the recalled letter"))
         #expect(html.contains("<span class=\"badge\">no probe</span>"))
@@ -359,28 +360,28 @@ private enum Variants {
         #expect(!rnn.contains("recall") && !lstm.contains("recall"))
         #expect(!html.contains("Recall accuracy") && !html.contains("Gradient reaching the recalled letter"))
         // Without a recall lag, the cell state is compared by its horizon, like the hidden state.
-        #expect(rnn.hasPrefix("At initialisation (step 0) the gradient falls about ×0.4 per step back and drops below "
+        #expect(rnn.hasPrefix("At initialisation the gradient falls ×0.4 per step and is below "
             + "1e-3 of the local one after 8 steps. Training grew"))
         // A profile that holds is quoted at the reference lag, the window's last.
-        #expect(lstm.hasPrefix("At initialisation (step 0) the gradient falls about ×0.96 per step back but stays above "
+        #expect(lstm.hasPrefix("At initialisation the gradient falls ×0.96 per step but stays above "
             + "1e-3 of the local one across the 30-step window; 29 steps back it is 0.051 of the local one "
-            + "(along the cell state, 0.051 of the local gradient reaches lag 29)."))
+            + "(cell state: 0.051 of the local gradient at lag 29)."))
     }
 
     @Test func importedAndContinuedWeightsAreNotCalledAnInitialisation() throws {
         var imported = ReportFixtures.rnn
-        imported.command = ["probe", "--weights", "model.safetensors", "--corpus", "text.txt"]
-        imported.config.optimizer = "none"
+        imported.origin = .imported(weights: "model.safetensors")
+        imported.config.optimizer = nil
         imported.config.steps = 0
         imported.probes = [imported.probes[0]]
         imported.summary.spectralRadiusLast = imported.summary.spectralRadiusFirst
         imported.summary.recallAccuracy = nil
         var continued = ReportFixtures.lstm
-        continued.command = ["--cell", "lstm", "--weights=output/lstm/model.safetensors"]
+        continued.origin = .continued(weights: "output/lstm/model.safetensors")
         let html = Variants.page([imported, continued])
         let first = try #require(Variants.verdict("rnn", in: html))
-        #expect(first == "For the imported weights the gradient falls about ×0.4 per step back and drops below 1e-3 of "
-            + "the local one after 8 steps; the recall answers send 1e-4 of their local gradient to the letter 10 steps back.")
+        #expect(first == "For the imported weights the gradient falls ×0.4 per step and is below 1e-3 of "
+            + "the local one after 8 steps; the recall answers send 1e-4 of their gradient to the letter 10 steps back.")
         let second = try #require(Variants.verdict("lstm", in: html))
         #expect(second.hasPrefix("At the start (step 0, weights loaded with --weights) the gradient"))
         #expect(html.contains("Gradient factor per step, first → last probe"))
@@ -394,16 +395,16 @@ private enum Variants {
         record.config.steps = 1_000
         record.summary.spectralRadiusLast = .infinity
         let text = try #require(Variants.verdict("rnn", in: Variants.page([record])))
-        #expect(text.contains("after 8 steps; the recall answers send 1e-4 of their local gradient to the letter 10 steps back. "
-            + "Training was interrupted after 200 of 1,000 steps. Until then it took the spectral radius of the recurrent "
-            + "weights from 0.85 to a value that is not finite. At the last probe (step 200) the gradient falls about ×0.9"))
+        #expect(text.contains("after 8 steps; the recall answers send 1e-4 of their gradient to the letter 10 steps back. "
+            + "Training was interrupted after 200 of 1,000 steps. Until then it took the spectral radius "
+            + "from 0.85 to a value that is not finite. At the last probe (step 200) the gradient falls ×0.9"))
     }
 
     @Test func stackedModelsSayWhichLayerTheNumbersDescribe() throws {
         var record = ReportFixtures.rnn
         record.config.layers = 2
         let text = try #require(Variants.verdict("rnn", in: Variants.page([record])))
-        #expect(text.hasPrefix("At initialisation (step 0), in the top layer's forward direction, the gradient falls"))
+        #expect(text.hasPrefix("At initialisation, in the top layer's forward direction, the gradient falls"))
     }
 }
 
@@ -442,15 +443,17 @@ private enum Variants {
         #expect(lstm.boundClaim() == nil, "the bound is about the simple RNN")
     }
 
-    @Test func trainingCaptionComputesTheRecallCorpusFloor() throws {
-        let floor = try #require(RunOutcome.lossFloor(for: ReportFixtures.rnn))
+    @Test func trainingCaptionQuotesTheRecallCorpusFloor() throws {
+        let floor = try #require(ReportFixtures.rnn.corpus.recall?.lossFloor)
         // lag 10 of every 12 tokens are uniform over 16 letters.
         #expect(abs(floor - 10.0 / 12.0 * log(16.0)) < 1e-12)
-        #expect(abs(try #require(RunOutcome.chance(for: ReportFixtures.rnn)) - 1.0 / 16.0) < 1e-12)
+        #expect(abs(try #require(ReportFixtures.rnn.corpus.recall?.chanceAccuracy) - 1.0 / 16.0) < 1e-12)
         let caption = ReportCaptions.training(RunNumbers(record: ReportFixtures.rnn,
                                                          verdict: GradientVerdict(record: ReportFixtures.rnn, referenceLag: 29)))
         #expect(caption.contains("lowest possible on this corpus \(ReportFormat.number(floor)) (perplexity \(ReportFormat.number(exp(floor))))"))
-        #expect(RunOutcome.lossFloor(for: Variants.realCorpus(ReportFixtures.rnn)) == nil)
+        let real = ReportCaptions.training(RunNumbers(record: Variants.realCorpus(ReportFixtures.rnn),
+                                                      verdict: GradientVerdict(record: ReportFixtures.rnn, referenceLag: 29)))
+        #expect(!real.contains("lowest possible"))
     }
 }
 
@@ -563,7 +566,10 @@ private enum Variants {
             let target = output.appendingPathComponent(link).standardizedFileURL
             #expect(FileManager.default.fileExists(atPath: target.path), "\(target.path)")
         }
-        #expect(FileManager.default.fileExists(atPath: job1.appendingPathComponent("gradient-flow.png").path))
+        // Charts go under the output folder only; the run folders are read, never written.
+        #expect(!FileManager.default.fileExists(atPath: job1.appendingPathComponent("gradient-flow.png").path))
+        #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("charts/rnn/gradient-flow.png").path))
+        #expect(summary.runCharts.allSatisfy { $0.path.hasPrefix(output.path + "/charts/") })
         #expect(summary.comparisonCharts.allSatisfy { $0.path.hasPrefix(output.path + "/compare/") })
     }
 

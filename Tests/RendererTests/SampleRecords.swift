@@ -35,11 +35,11 @@ enum SampleRecords {
                     steps: Int = 1000, layers: Int = 1, bidirectional: Bool = false, seed: UInt64 = 7) -> RunRecord {
         var rng = SampleRandom(seed: seed &+ UInt64(cell.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
         let V = 65, E = 32
-        let config = RunConfig(cell: cell, activation: "tanh", layers: layers, bidirectional: bidirectional, hidden: H,
-                               embed: E, batch: 32, bptt: T, steps: steps, optimizer: "adam", learningRate: 2e-3,
-                               clip: 1.0, seed: 7, initialization: "orthogonal", spectralRadius: nil,
+        let config = RunConfig(cell: CellKind(rawValue: cell)!, activation: .tanh, layers: layers, bidirectional: bidirectional, hidden: H,
+                               embed: E, batch: 32, bptt: T, steps: steps, optimizer: .adam, learningRate: 2e-3,
+                               clip: 1.0, seed: 7, initialization: .orthogonal, spectralRadius: nil,
                                forgetBias: cell == "lstm" ? 1 : 0, probeEvery: max(1, steps / max(1, probeCount - 1)),
-                               evalEvery: 100, tokenize: "char", vocabSizeLimit: nil, validFraction: 0.1, lag: nil,
+                               evalEvery: 100, tokenize: .char, vocabSizeLimit: nil, validFraction: 0.1, lag: nil,
                                threads: 2)
         let corpus = CorpusInfo(name: "shakespeare.txt", synthetic: false, sha256: String(repeating: "ab", count: 32),
                                 tokens: 1_115_394, trainTokens: 1_003_854, validTokens: 111_540, vocabularySize: V)
@@ -90,7 +90,7 @@ enum SampleRecords {
             let keep = p == 0 || p == probeCount - 1
             var layerProbes: [LayerProbe] = []
             for l in 0..<layers {
-                for direction in bidirectional ? ["forward", "backward"] : ["forward"] {
+                for direction in bidirectional ? [Direction.forward, .backward] : [.forward] {
                     layerProbes.append(layer(cell: cell, layer: l, direction: direction, T: T, H: H, progress: progress,
                                              keepActivations: keep, rng: &rng))
                 }
@@ -102,7 +102,7 @@ enum SampleRecords {
             for parameter in parameters { norms[parameter.name] = 0.05 + 0.3 * rng.uniform() }
             probes.append(ProbeRecord(step: step, stepLosses: stepLosses, parameterGradientNorms: norms, layers: layerProbes))
         }
-        let top = probes.last?.layers.last(where: { $0.direction == "forward" })
+        let top = probes.last?.layers.last(where: { $0.direction == .forward })
         let tokens = Array(text.prefix(T)).map(String.init)
         var saturation: [String: Double] = [:]
         for g in top?.gates ?? [] { saturation[g.name] = g.saturated }
@@ -172,7 +172,7 @@ enum SampleRecords {
         return (exp(sxy / sxx), horizon)
     }
 
-    static func layer(cell: String, layer: Int, direction: String, T: Int, H: Int, progress: Double,
+    static func layer(cell: String, layer: Int, direction: Direction, T: Int, H: Int, progress: Double,
                       keepActivations: Bool, rng: inout SampleRandom) -> LayerProbe {
         let rate = decayRate(cell, progress: progress) - 0.03 * Double(layer)
         let G = flow(T: T, rate: rate, scale: 0.02, rng: &rng)
@@ -235,23 +235,23 @@ enum SampleRecords {
         // Gate activations over T steps x H units.
         var gates: [GateRecord] = []
         for name in gateNames(cell) {
-            let function = (name == "candidate" || name == "activation") ? "tanh" : "sigmoid"
+            let function: GateFunction = (name == "candidate" || name == "activation") ? .tanh : .sigmoid
             let bias = name == "forget" ? 1.5 + progress : (name == "input" ? -0.5 : 0)
             let gain = 1 + 2.5 * progress
             let unitBias = (0..<H).map { _ in rng.normal() }
             let activations: [[Double]] = (0..<T).map { t in
                 (0..<H).map { u in
                     let z = gain * (0.8 * unitBias[u] + 0.7 * sin(Double(t) * 0.7 + Double(u))) + bias + 0.3 * rng.normal()
-                    return function == "tanh" ? tanh(z) : 1 / (1 + exp(-z))
+                    return function == .tanh ? tanh(z) : 1 / (1 + exp(-z))
                 }
             }
             let flat = activations.flatMap { $0 }
-            let lower = function == "tanh" ? -1.0 : 0.0
+            let lower = function == .tanh ? -1.0 : 0.0
             var counts = [Int](repeating: 0, count: 50)
             for v in flat { counts[min(49, max(0, Int((v - lower) / (1 - lower) * 50)))] += 1 }
             let n = Double(flat.count)
-            let low = function == "sigmoid" ? Double(flat.filter { $0 < 0.1 }.count) / n : nil
-            let high = function == "sigmoid" ? Double(flat.filter { $0 > 0.9 }.count) / n : Double(flat.filter { abs($0) > 0.9 }.count) / n
+            let low = function == .sigmoid ? Double(flat.filter { $0 < 0.1 }.count) / n : nil
+            let high = function == .sigmoid ? Double(flat.filter { $0 > 0.9 }.count) / n : Double(flat.filter { abs($0) > 0.9 }.count) / n
             gates.append(GateRecord(name: name, function: function, activations: keepActivations ? activations : nil,
                                     histogram: Histogram(lower: lower, upper: 1, counts: counts), saturatedLow: low,
                                     saturatedHigh: high, saturated: (low ?? 0) + high))

@@ -118,9 +118,8 @@ import Testing
     }
 
     @Test func cellsKeepTheirColours() {
-        #expect(Theme.cellColor("rnn") == Color(hex: 0xD55E00))
-        #expect(Theme.cellColor("lstm") == Color(hex: 0x0072B2))
-        #expect(Theme.cellColor("gru") == Color(hex: 0x009E73))
-        #expect(Theme.cellColor("LSTM") == Theme.cellColor("lstm"))
+        #expect(Theme.cellColor(.rnn) == Color(hex: 0xD55E00))
+        #expect(Theme.cellColor(.lstm) == Color(hex: 0x0072B2))
+        #expect(Theme.cellColor(.gru) == Color(hex: 0x009E73))
     }
 }

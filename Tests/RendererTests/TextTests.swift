@@ -68,12 +68,27 @@ import Testing
         #expect(Markup.plain("σ_{max}·10^{−3}") == "σmax·10−3")
     }
 
-    @Test func missingFontGivesAnErrorNamingThePackage() {
+    @Test func missingFontFileIsNamedWithoutPackageAdvice() {
+        // The user named a file: the message is about that file, not about installing DejaVu.
         #expect {
             _ = try Typesetter(options: RenderOptions(fontPath: "/nonexistent/font.ttf"))
         } throws: { error in
-            String(describing: error).contains("fonts-dejavu-core")
+            let text = String(describing: error)
+            return text.contains("--font /nonexistent/font.ttf") && !text.contains("fonts-dejavu-core")
         }
+    }
+
+    @Test func fittingIsFastAndKeepsTheLongestPrefixThatFits() {
+        let style = TextStyle(size: 10)
+        // 50,000 characters: the old one-character-at-a-time loop measured 50,000 strings.
+        let long = String(repeating: "abcdefghij", count: 5_000)
+        let fitted = typesetter.fitting(long, style, maxWidth: 200)
+        #expect(fitted.hasSuffix("…") && typesetter.width(fitted, style) <= 200)
+        // One more character would not fit.
+        let longer = String(long.prefix(fitted.count)) + "…"
+        #expect(typesetter.width(longer, style) > 200)
+        #expect(typesetter.fitting("short", style, maxWidth: 200) == "short")
+        #expect(typesetter.layout(long, style).glyphs.count == Typesetter.maxGlyphs)
     }
 
     @Test func demoImageForLooking() throws {

@@ -125,13 +125,13 @@ import Testing
         let record = ImportedProbe.record(model: model, probes: probes, input: input, source: source, metrics: metrics,
                                           name: "series", command: ["probe"], toolVersion: "test")
         #expect(record.config.steps == 45 && record.summary.stepsCompleted == 45)
-        #expect(record.config.optimizer == "none" && record.config.clip == 1.0 && record.config.learningRate == 0.1)
+        #expect(record.config.optimizer == nil && record.config.clip == 1.0 && record.config.learningRate == 0.1)
         #expect(record.config.probeEvery == 20)
         #expect(record.steps.count == 45 && record.evaluations.count == 3)
         #expect(record.summary.finalValidLoss == metrics.evaluations.last!.validLoss)
         let clipped = Double(metrics.steps.filter(\.clipped).count) / 45
         #expect(record.summary.clippedFraction == clipped && clipped > 0 && clipped < 1)
-        let top = { (p: ProbeRecord) in p.layers.first { $0.layer == 1 && $0.direction == "forward" }! }
+        let top = { (p: ProbeRecord) in p.layers.first { $0.layer == 1 && $0.direction == .forward }! }
         #expect(record.summary.spectralRadiusFirst == top(probes[0]).spectrum.whole.spectralRadius)
         #expect(record.summary.spectralRadiusLast == top(probes[2]).spectrum.whole.spectralRadius)
         #expect(record.summary.decayPerStepFirst == top(probes[0]).decayPerStep)

@@ -1,19 +1,111 @@
+import DiagnoseRecord
 import Foundation
 import Testing
 @testable import TrainingCore
 
 @Suite struct TokenizationTests {
-    @Test func charactersBecomeSortedVocabulary() {
-        let corpus = Corpus.tokenize(text: "abca é", tokenization: .char, vocabSizeLimit: nil)
+    @Test func charactersBecomeSortedVocabulary() throws {
+        let corpus = try Corpus.make(text: "abca é", validText: "ba", tokenization: .char)
         #expect(corpus.vocabulary == [" ", "a", "b", "c", "é"])
-        #expect(corpus.tokens == [1, 2, 3, 1, 0, 4])
+        #expect(Array(corpus.train) == [1, 2, 3, 1, 0, 4])
+        #expect(corpus.train.bytesPerToken == 1)
     }
 
-    @Test func wordsAreCappedWithUnknown() {
-        let corpus = Corpus.tokenize(text: "the cat the dog the cat a", tokenization: .word, vocabSizeLimit: 3)
+    @Test func charactersAreCodePointsWithoutStringsPerCharacter() throws {
+        // "e" + combining acute is two tokens (as in Python), "\r\n" two, a 4-byte emoji one.
+        let corpus = try Corpus.make(text: "e\u{301}\r\n😀é", validText: "é", tokenization: .char)
+        #expect(corpus.vocabulary == ["\n", "\r", "e", "é", "\u{301}", "😀"])
+        #expect(Array(corpus.train) == [2, 4, 1, 0, 5, 3])
+    }
+
+    @Test func wordsAreCappedWithUnknown() throws {
+        let corpus = try Corpus.make(text: "the cat the dog the cat a", validText: "the", tokenization: .word,
+                                     vocabSizeLimit: 3, endOfLine: false)
         // Two most frequent words kept (the: 3, cat: 2), the rest is <unk>.
         #expect(corpus.vocabulary == ["cat", "the", "<unk>"])
-        #expect(corpus.tokens == [1, 0, 1, 2, 1, 0, 2])
+        #expect(Array(corpus.train) == [1, 0, 1, 2, 1, 0, 2])
+    }
+
+    @Test func endOfLineAtEveryLineEndAsPyTorchWordLMDoes() throws {
+        // Python: for line in f: words = line.split() + ['<eos>'] (blank lines included, last line without "\n" too).
+        let corpus = try Corpus.make(text: "a b\n\nb  a\r\nc", validText: "a", tokenization: .word)
+        let words = corpus.train.map { corpus.vocabulary[Int($0)] }
+        #expect(words == ["a", "b", "<eos>", "<eos>", "b", "a", "<eos>", "c", "<eos>"])
+        let trailing = try Corpus.make(text: "a b\n", validText: "a", tokenization: .word)
+        #expect(trailing.train.map { trailing.vocabulary[Int($0)] } == ["a", "b", "<eos>"])
+        let off = try Corpus.make(text: "a b\nc\n", validText: "a", tokenization: .word, endOfLine: false)
+        #expect(off.train.map { off.vocabulary[Int($0)] } == ["a", "b", "c"])
+        #expect(!off.vocabulary.contains("<eos>"))
+    }
+
+    @Test func vocabularyComesFromTheTrainingSplitOnly() throws {
+        // "zebra" and "yak" occur only in the last 10% (the validation split).
+        let text = String(repeating: "the cat sat on the mat ", count: 15) + "zebra yak the cat zebra yak the cat cat mat"
+        let corpus = try Corpus.make(text: text, tokenization: .word, validFraction: 0.1, endOfLine: false)
+        #expect(corpus.train.count == 90 && corpus.valid.count == 10)
+        #expect(!corpus.vocabulary.contains("zebra") && !corpus.vocabulary.contains("yak"))
+        #expect(corpus.vocabulary == ["cat", "mat", "on", "sat", "the", "<unk>"])
+        #expect(corpus.valid.map { corpus.vocabulary[Int($0)] }
+                == ["<unk>", "<unk>", "the", "cat", "<unk>", "<unk>", "the", "cat", "cat", "mat"])
+        #expect(corpus.unknownValidTokens == 4)
+        #expect(corpus.unknownID == 5)
+        #expect(!corpus.train.contains(5))
+    }
+
+    @Test func separateValidationAndTestFilesUseTheTrainingVocabulary() throws {
+        let corpus = try Corpus.make(text: "a b c a b c\n", validText: "a d\n", testText: "e a b\n", tokenization: .word)
+        #expect(corpus.vocabulary == ["<eos>", "a", "b", "c", "<unk>"])
+        #expect(corpus.train.count == 7)  // nothing cut from the training text
+        #expect(corpus.valid.map { corpus.vocabulary[Int($0)] } == ["a", "<unk>", "<eos>"])
+        #expect(corpus.test.map { $0.map { corpus.vocabulary[Int($0)] } } == ["<unk>", "a", "b", "<eos>"])
+        #expect(corpus.unknownValidTokens == 1 && corpus.unknownTestTokens == 1)
+    }
+
+    @Test func literalUnknownInTheTextIsTheUnknownToken() throws {
+        // PTB's files already hold <unk>: it must stay one token, not become two.
+        let corpus = try Corpus.make(text: "a <unk> b <unk>", validText: "c <unk>", tokenization: .word, endOfLine: false)
+        #expect(corpus.vocabulary == ["a", "b", "<unk>"])
+        #expect(Array(corpus.valid) == [2, 2])
+        #expect(corpus.unknownValidTokens == 2)
+    }
+
+    @Test func characterUnknownOnlyWhenNeeded() throws {
+        let clean = try Corpus.make(text: "abcabc", validText: "cab", tokenization: .char)
+        #expect(clean.vocabulary == ["a", "b", "c"] && clean.unknownValidTokens == 0)
+        let unseen = try Corpus.make(text: "abcabc", validText: "cxbé", tokenization: .char)
+        #expect(unseen.vocabulary == ["a", "b", "c", "<unk>"])
+        #expect(Array(unseen.valid) == [2, 3, 1, 3])
+        #expect(unseen.unknownValidTokens == 2)
+    }
+
+    @Test func tokensAreStoredAsNarrowAsTheVocabularyAllows() {
+        #expect(TokenStore([0, 255] as [Int32]).bytesPerToken == 1)
+        #expect(TokenStore([0, 256] as [Int32]).bytesPerToken == 2)
+        #expect(TokenStore([0, 65_536] as [Int32]).bytesPerToken == 4)
+        let wide = TokenStore([3, 70_000, 1] as [Int32])
+        #expect(Array(wide) == [3, 70_000, 1])
+    }
+
+    @Test func piecesForAVocabularyMadeElsewhere() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("diagnose-pieces-\(UUID().uuidString).txt")
+        try "hello world\nbye\n".write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(try Corpus.pieces(path: url.path, tokenization: .word, endOfLine: true, limit: 10)
+                == ["hello", "world", "<eos>", "bye", "<eos>"])
+        #expect(try Corpus.pieces(path: url.path, tokenization: .char, endOfLine: false, limit: 3) == ["h", "e", "l"])
+    }
+
+    @Test func utf8ValidationMatchesFoundation() {
+        // Overlong forms, surrogates, beyond U+10FFFF, truncated sequences: rejected at the lead byte.
+        let cases: [([UInt8], Int?)] = [
+            (Array("ok é 😀".utf8), nil), ([0x61, 0xC0, 0x80], 1), ([0xED, 0xA0, 0x80], 0), ([0xF4, 0x90, 0x80, 0x80], 0),
+            ([0x61, 0x62, 0xE2, 0x82], 2), ([0xE0, 0x80, 0x80], 0), (Array("abcdefghij".utf8) + [0xFF], 10),
+        ]
+        for (bytes, bad) in cases {
+            let result = bytes.withUnsafeBufferPointer { validateUTF8($0) }
+            #expect(result.badOffset == bad, "\(bytes)")
+            #expect((String(validating: bytes, as: UTF8.self) == nil) == (bad != nil))
+        }
     }
 
     @Test func checksumIsSHA256() {
@@ -26,7 +118,7 @@ import Testing
         try String(repeating: "abcdefghij", count: 10).write(to: url, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: url) }
         let corpus = try Corpus.load(path: url.path, tokenization: .char, vocabSizeLimit: nil, validFraction: 0.1)
-        #expect(corpus.trainCount == 90)
+        #expect(corpus.train.count == 90)
         #expect(corpus.valid.count == 10)
         #expect(corpus.sha256.count == 64)
     }
@@ -60,9 +152,7 @@ import Testing
     }
 
     @Test func tooShortSaysHowManyTokensAreNeeded() throws {
-        let corpus = Corpus.tokenize(text: String(repeating: "ab", count: 50), tokenization: .char, vocabSizeLimit: nil)
-        var split = corpus
-        split.trainCount = 90
+        let split = try Corpus.make(text: String(repeating: "ab", count: 50), tokenization: .char)
         let model = ModelConfig(cell: .rnn, vocabularySize: 2, embed: 2, hidden: 2)
         var options = TrainingOptions(model: model, initialization: Initialization())
         options.batch = 4
@@ -77,7 +167,7 @@ import Testing
 @Suite struct BatchingTests {
     @Test func streamsAreContiguousAndWindowsCarryOn() throws {
         let tokens = (0..<40).map { Int32($0) }
-        let batcher = try #require(Batcher(tokens: tokens[...], mask: nil, batch: 2, steps: 3))
+        let batcher = try #require(Batcher(tokens: TokenStore(tokens), mask: nil, batch: 2, steps: 3))
         #expect(batcher.streamLength == 20)
         #expect(batcher.windowCount == 6)  // (20 - 1) / 3
         let first = batcher.window(0), second = batcher.window(1)
@@ -95,20 +185,21 @@ import Testing
 
     @Test func tooFewTokensGiveNoBatcher() {
         let tokens = [Int32](repeating: 0, count: 7)
-        #expect(Batcher(tokens: tokens[...], mask: nil, batch: 2, steps: 3) == nil)
-        #expect(Batcher(tokens: (tokens + [0])[...], mask: nil, batch: 2, steps: 3) != nil)
+        #expect(Batcher(tokens: TokenStore(tokens), mask: nil, batch: 2, steps: 3) == nil)
+        #expect(Batcher(tokens: TokenStore(tokens + [0]), mask: nil, batch: 2, steps: 3) != nil)
     }
 }
 
 @Suite struct SyntheticCorpusTests {
     @Test func answersRepeatTheSymbolLagStepsBeforeTheMarker() throws {
         let corpus = try SyntheticCorpus.make(lag: 5, tokens: 700, validFraction: 0.1, seed: 3)
-        let mask = try #require(corpus.recallMask)
+        let mask = try #require(corpus.trainRecall) + (try #require(corpus.validRecall))
+        let tokens = Array(corpus.train) + Array(corpus.valid)
         let marker = Int32(corpus.vocabulary.firstIndex(of: "#")!)
         var answers = 0
-        for i in corpus.tokens.indices where mask[i] {
-            #expect(corpus.tokens[i - 1] == marker)
-            #expect(corpus.tokens[i] == corpus.tokens[i - 1 - 5])
+        for i in tokens.indices where mask[i] {
+            #expect(tokens[i - 1] == marker)
+            #expect(tokens[i] == tokens[i - 1 - 5])
             answers += 1
         }
         #expect(answers == 700 / 7)
@@ -119,7 +210,7 @@ import Testing
         let a = try SyntheticCorpus.make(lag: 4, tokens: 300, validFraction: 0.1, seed: 1)
         let b = try SyntheticCorpus.make(lag: 4, tokens: 300, validFraction: 0.1, seed: 1)
         let c = try SyntheticCorpus.make(lag: 4, tokens: 300, validFraction: 0.1, seed: 2)
-        #expect(a.tokens == b.tokens && a.sha256 == b.sha256)
-        #expect(a.tokens != c.tokens)
+        #expect(a.train == b.train && a.valid == b.valid && a.sha256 == b.sha256)
+        #expect(a.train != c.train)
     }
 }

@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Testing
 @testable import TrainingCore
 
@@ -10,6 +11,16 @@ import Testing
         ModelConfig(cell: .rnn, layers: 2, vocabularySize: 6, embed: 3, hidden: 4),
         ModelConfig(cell: .lstm, layers: 2, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4),
         ModelConfig(cell: .gru, layers: 2, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4),
+    ] + skipCases
+
+    /// Skip connections change which paths reach a lower layer: G and D must still be exact.
+    static let skipCases: [ModelConfig] = [
+        ModelConfig(cell: .rnn, layers: 3, vocabularySize: 6, embed: 3, hidden: 4, connections: .residual),
+        ModelConfig(cell: .lstm, layers: 3, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4,
+                    connections: .residual),
+        ModelConfig(cell: .gru, layers: 3, vocabularySize: 6, embed: 3, hidden: 4, connections: .dense),
+        ModelConfig(cell: .lstm, layers: 3, bidirectional: true, vocabularySize: 6, embed: 3, hidden: 4,
+                    connections: .dense),
     ]
 
     static func setUp(_ config: ModelConfig, batch: Int = 2, steps: Int = 5) -> (LanguageModel, Batch, Workspace) {
@@ -118,7 +129,7 @@ import Testing
         return out
     }
 
-    @Test(arguments: cases)
+    @Test(arguments: cases.filter { $0.connections == .plain })
     func matchesOneLossAtATimeReference(config: ModelConfig) {
         let (model, data, workspace) = Self.setUp(config, batch: 3, steps: 9)
         let fast = model.gradientFlow(data, workspace: workspace)
@@ -132,5 +143,64 @@ import Testing
             for (x, y) in zip(fastValues, slowValues) { worst = max(worst, abs(x - y) / max(abs(y), 1e-12)) }
             #expect(worst < 1e-4, "\(config.cell) layer \(a.layer) dir \(a.direction): worst relative difference \(worst)")
         }
+    }
+
+    /// D[l][t] = mean_b ||dJ/dh_l,b(t)|| for J the batch's mean loss (mean over directions): central
+    /// differences of J on every coordinate of h_l(t), against the depth probe.
+    @Test(arguments: [cases[5]] + skipCases)
+    func depthProbeMatchesFiniteDifferences(config: ModelConfig) {
+        let (model, data, workspace) = Self.setUp(config, batch: 2, steps: 4)
+        let B = data.batch, T = data.steps, H = config.hidden
+        let probe = model.probe(data, step: 0, keepActivations: false, workspace: workspace)
+        let depth = try! #require(probe.depth)
+        #expect(depth.count == config.directions)
+        func meanLoss() -> Double {
+            let losses = model.forward(data, state: nil, workspace: workspace)
+            return losses.reduce(0, +) / Double(losses.count)
+        }
+        let epsilon: Float = 1e-2
+        for (direction, record) in depth.enumerated() {
+            #expect(record.gradient.count == config.layers && record.profile.count == config.layers)
+            #expect(abs(record.profile[config.layers - 1] - 1) < 1e-12)
+            let scale = record.gradient.joined().max()!
+            for l in 0..<config.layers {
+                for t in 0..<T {
+                    var total = 0.0
+                    for b in 0..<B {
+                        var squared = 0.0
+                        for i in 0..<H {
+                            var nudge = [Float](repeating: 0, count: B * H)
+                            func loss(_ sign: Float) -> Double {
+                                nudge[b * H + i] = sign * epsilon
+                                workspace.perturbation = StatePerturbation(direction: direction, layer: l, step: t,
+                                                                           hidden: nudge)
+                                return meanLoss()
+                            }
+                            let derivative = (loss(1) - loss(-1)) / (2 * Double(epsilon))
+                            squared += derivative * derivative
+                        }
+                        total += squared.squareRoot()
+                    }
+                    workspace.perturbation = nil
+                    let fd = total / Double(B)
+                    #expect(abs(fd - record.gradient[l][t]) <= 2e-2 * fd + 1e-4 * scale,
+                            "\(config.cell) \(config.connections) dir \(direction) D[\(l)][\(t)] = \(record.gradient[l][t]), fd \(fd)")
+                }
+            }
+        }
+    }
+
+    /// A skip connection must deliver more of the top layer's gradient to the bottom of a deep
+    /// stack of simple RNNs than the plain stack does, from the same seed.
+    @Test func residualStackDeliversMoreGradientToTheBottom() {
+        func share(_ wiring: LayerConnections) -> Double {
+            let config = ModelConfig(cell: .rnn, layers: 6, vocabularySize: 6, embed: 8, hidden: 8,
+                                     connections: wiring)
+            let (model, data, workspace) = Self.setUp(config, batch: 4, steps: 8)
+            let probe = model.probe(data, step: 0, keepActivations: false, workspace: workspace)
+            return probe.firstLayerShare!
+        }
+        let plain = share(.plain), residual = share(.residual)
+        #expect(plain < 1 && residual > 2 * plain, "plain \(plain), residual \(residual)")
     }
 }

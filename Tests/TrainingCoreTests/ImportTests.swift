@@ -51,6 +51,29 @@ import Testing
         }
     }
 
+    /// A dense stack is recognised by its shapes; a residual one, declared, imports to the same model.
+    @Test(arguments: [LayerConnections.dense, .residual])
+    func skipConnectedStacksImport(wiring: LayerConnections) throws {
+        let config = ModelConfig(cell: .gru, layers: 3, vocabularySize: 6, embed: 3, hidden: 4, connections: wiring)
+        let original = LanguageModel(config: config)
+        original.initialize(Initialization(seed: 3))
+        let tensors = Dictionary(uniqueKeysWithValues: original.namedTensors().map {
+            ($0.entry.name, SafetensorsTensor(name: $0.entry.name, shape: $0.entry.shape, values: $0.values))
+        })
+        let declared: LayerConnections? = wiring == .residual ? .residual : nil
+        let imported = try ModelImport.model(from: tensors, file: "m.safetensors", options: .init(connections: declared))
+        #expect(imported.config == config)
+        #expect(imported.parameters.array == original.parameters.array)
+        if wiring == .dense {
+            #expect(throws: ModelImportError.self) {
+                var plain = tensors
+                plain["rnn.weight_ih_l1"] = SafetensorsTensor(name: "rnn.weight_ih_l1", shape: [12, 4],
+                                                             values: [Float](repeating: 0, count: 48))
+                _ = try ModelImport.model(from: plain, file: "m.safetensors", options: .init(connections: .dense))
+            }
+        }
+    }
+
     @Test func shapesDecideTheCell() throws {
         #expect(try Self.load("lstm2").0.config.cell == .lstm)
         #expect(try Self.load("lstm2").0.config.layers == 2)

@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 import Testing
 import TrainingCore

@@ -2,6 +2,7 @@
 // written by an independent Python writer (Scripts/make_fixtures.py), every kind of bad input,
 // and a seeded fuzz run over random and mutated files.
 
+import DiagnoseRecord
 import Foundation
 import Testing
 @testable import TrainingCore
@@ -687,6 +688,28 @@ enum SafetensorsTests {
             }
             #expect(accepted > Self.rounds / 4)
             #expect(accepted < Self.rounds * 3 / 4)
+        }
+    }
+
+    @Suite struct Limits {
+        static func file(entries: Int) -> Data {
+            var json = "{"
+            for i in 0..<entries {
+                json += (i == 0 ? "" : ",") + "\"t\(i)\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}"
+            }
+            json += "}"
+            var length = UInt64(json.utf8.count).littleEndian
+            return Data(bytes: &length, count: 8) + Data(json.utf8)
+        }
+
+        @Test func moreTensorsThanTheLimitAreRefusedBeforeParsing() {
+            let limit = RecordLimits.maxTensors
+            #expect(throws: SafetensorsError(file: "f", problem: .tooManyTensors(count: limit + 2, limit: limit))) {
+                try Safetensors.parse(Self.file(entries: 30_000), source: "f")
+            }
+            // At the limit the file is read (the duplicate-key scan is linear in the entries).
+            let tensors = try? Safetensors.parse(Self.file(entries: limit), source: "f").tensors
+            #expect(tensors?.count == limit)
         }
     }
 }

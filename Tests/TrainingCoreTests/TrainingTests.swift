@@ -16,13 +16,8 @@ import Testing
         return options
     }
 
-    static let corpus = Corpus.tokenize(text: String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 60),
-                                        tokenization: .char, vocabSizeLimit: nil)
-    static var split: Corpus {
-        var c = corpus
-        c.trainCount = Corpus.splitPoint(count: c.tokens.count, validFraction: 0.1)
-        return c
-    }
+    static let split = try! Corpus.make(text: String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 60),
+                                        tokenization: .char, validFraction: 0.1)
 
     @Test(arguments: [CellKind.rnn, .lstm, .gru])
     func lossGoesDownOnASmallCorpus(cell: CellKind) throws {
@@ -90,13 +85,42 @@ import Testing
         #expect(record.probes.last!.step == 5)
     }
 
+    @Test func aStopRightAfterAProbeRecordsThatStepOnce() throws {
+        var options = Self.options(.rnn, steps: 50)
+        options.probeEvery = 5
+        var calls = 0
+        let record = try Trainer(options: options, corpus: Self.split)
+            .run(name: "t", command: [], toolVersion: "test", shouldStop: { calls += 1; return calls >= 5 })
+        #expect(record.probes.map(\.step) == [0, 5])
+        // The last probe is the final one, with activations.
+        #expect(record.probes.last!.layers[0].gates[0].activations != nil)
+    }
+
+    @Test func weightsMustMatchInShapeAndHoldNothingElse() throws {
+        let trainer = try Trainer(options: Self.options(.rnn, steps: 1), corpus: Self.split)
+        let tensors = Dictionary(uniqueKeysWithValues: trainer.modelTensors().map { ($0.name, $0) })
+        let hh = tensors["rnn.weight_hh_l0"]!, ih = tensors["rnn.weight_ih_l0"]!
+        var transposed = tensors
+        transposed[ih.name] = SafetensorsTensor(name: ih.name, shape: [ih.shape[1], ih.shape[0]], values: ih.values)
+        var flat = tensors
+        flat[hh.name] = SafetensorsTensor(name: hh.name, shape: [hh.values.count], values: hh.values)
+        var extra = tensors
+        extra["rnn.weight_hh_l0_reverse"] = SafetensorsTensor(name: "rnn.weight_hh_l0_reverse", shape: hh.shape, values: hh.values)
+        for (candidate, name) in [(transposed, ih.name), (flat, hh.name), (extra, "rnn.weight_hh_l0_reverse")] {
+            #expect { try trainer.load(tensors: candidate, file: "w") } throws: { error in
+                (error as? ModelImportError)?.tensor == name
+            }
+        }
+        try trainer.load(tensors: extra, file: "w", ignoreExtra: true)
+    }
+
     @Test func savedWeightsReloadIntoTheSameModel() throws {
         let trainer = try Trainer(options: Self.options(.lstm, steps: 5), corpus: Self.split)
         _ = trainer.run(name: "t", command: [], toolVersion: "test")
         let data = try Safetensors.encode(tensors: trainer.modelTensors(), metadata: [:])
         let loaded = try Safetensors.parse(data, source: "memory")
         let fresh = try Trainer(options: Self.options(.lstm, steps: 5), corpus: Self.split)
-        try fresh.load(tensors: loaded.tensors.mapValues(\.values), file: "memory")
+        try fresh.load(tensors: loaded.tensors, file: "memory")
         #expect(fresh.model.parameters.array == trainer.model.parameters.array)
         #expect(loaded.tensors["rnn.weight_hh_l0"]?.shape == [64, 16])
         #expect(loaded.tensors["decoder.weight"]?.shape == [trainer.corpus.vocabularySize, 16])

@@ -132,7 +132,7 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
 
     @Test func gradientAtLagIsTheLagProfileRatio() throws {
         let record = try TrainedRuns.record("rnn")
-        let profile = try #require(record.probes.first.flatMap(Figures.topForward)?.lagProfile)
+        let profile = try #require(record.probes.first?.topForward?.lagProfile)
         let value = Figures.find("gradientAtLagFirst")!.measure(record, .number(3)).value
         #expect(value == profile[3] / profile[0])
         #expect(Figures.find("diverged")!.measure(record, nil).value == 0)

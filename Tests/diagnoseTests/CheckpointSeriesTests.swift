@@ -36,7 +36,7 @@ import Testing
         let record = try RecordCoding.load(from: run.appendingPathComponent("run.json"))
         #expect(record.probes.map(\.step) == [0, 20, 45])
         #expect(record.steps.count == 45 && record.evaluations.map(\.step) == [15, 30, 45])
-        #expect(record.config.steps == 45 && record.config.optimizer == "none")
+        #expect(record.config.steps == 45 && record.config.optimizer == nil && record.origin.isImported)
 
         // The training chart of this run against the same run without its log.
         let drawn = try Data(contentsOf: run.appendingPathComponent("training.png"))

@@ -65,13 +65,13 @@ let quickFlags = ["--steps", "6", "--hidden", "8", "--embed", "4", "--batch", "4
     }
 
     @Test(arguments: [
-        (["--cell", "transformer"], "--cell transformer"),
+        (["--cell", "transformer"], "'transformer' is invalid for '--cell"),
         (["--lr", "-1"], "--lr"),
         (["--lr", "nan"], "--lr"),
         (["--hidden", "0"], "--hidden 0"),
         (["--batch", "-3"], "--batch"),
-        (["--activation", "sigmoid"], "--activation sigmoid"),
-        (["--optimizer", "rmsprop"], "--optimizer rmsprop"),
+        (["--activation", "sigmoid"], "'sigmoid' is invalid for '--activation"),
+        (["--optimizer", "rmsprop"], "'rmsprop' is invalid for '--optimizer"),
         (["--valid-fraction", "1.5"], "--valid-fraction"),
         (["--spectral-radius", "0"], "--spectral-radius"),
         (["--clip", "-1"], "--clip"),
@@ -124,7 +124,7 @@ let quickFlags = ["--steps", "6", "--hidden", "8", "--embed", "4", "--batch", "4
             let folder = output.appendingPathComponent(run)
             let record = try RecordCoding.load(from: folder.appendingPathComponent("run.json"))
             #expect(record.steps.count == 6)
-            #expect(record.config.cell == run)
+            #expect(record.config.cell.rawValue == run)
             #expect(record.probes.map(\.step) == [0, 3, 6])
             for chart in ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"] {
                 #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(chart).png").path), "\(run)/\(chart)")
@@ -218,5 +218,97 @@ let quickFlags = ["--steps", "6", "--hidden", "8", "--embed", "4", "--batch", "4
         let radius = LinearAlgebra.spectralRadius(of: DenseMatrix(rows: hh.shape[0], cols: hh.shape[1], floatValues: hh.values))
         let recorded = vanish.probes.last!.layers[0].spectrum.whole.spectralRadius
         #expect(abs(radius - recorded) <= 1e-6 * recorded, "\(radius) vs \(recorded)")
+    }
+}
+
+/// Real corpora from the command line: train/valid/test files, <eos>, epochs, the schedule, warnings.
+@Suite(.serialized) struct CorpusFlagTests {
+    /// train.txt, valid.txt and test.txt of a small word corpus; valid and test hold words train lacks.
+    static func corpusFiles() throws -> URL {
+        let folder = try temporaryDirectory()
+        let sentence = "the cat sat on the mat and the dog ate the hat\n"
+        try String(repeating: sentence, count: 40).write(to: folder.appendingPathComponent("train.txt"), atomically: true, encoding: .utf8)
+        try String(repeating: "the zebra sat on the mat\n", count: 12).write(to: folder.appendingPathComponent("valid.txt"), atomically: true, encoding: .utf8)
+        try String(repeating: "a yak ate the hat\n", count: 14).write(to: folder.appendingPathComponent("test.txt"), atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    @Test(arguments: [
+        (["--valid", "v.txt", "--valid-fraction", "0.2"], "--valid-fraction 0.2"),
+        (["--valid", "v.txt"], "--valid v.txt: needs --corpus"),
+        (["--test", "t.txt"], "--test t.txt: needs --corpus"),
+        (["--steps", "5", "--epochs", "1"], "--epochs 1"),
+        (["--epochs", "0"], "--epochs 0"),
+        (["--dropout", "1"], "--dropout 1"),
+        (["--dropout=-0.1"], "--dropout -0.1"),
+        (["--lr-decay", "2"], "--lr-decay 2"),
+        (["--tokenize", "bytes"], "'bytes' is invalid for '--tokenize"),
+        (["--layers", "2", "--residual", "--dropout", "0.2"], "--dropout 0.2: dropout is applied to plain stacks only"),
+    ])
+    func conflictingOrBadFlagsExit64(arguments: [String], expected: String) throws {
+        let output = try temporaryDirectory()
+        let result = try Command.run(arguments + ["--output", output.path])
+        #expect(result.status == 64, "\(arguments): exit \(result.status)")
+        #expect(result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).isEmpty)
+    }
+
+    @Test func missingValidOrTestFileExit66NamingTheFlag() throws {
+        let folder = try Self.corpusFiles()
+        let train = folder.appendingPathComponent("train.txt").path
+        for flag in ["--valid", "--test"] {
+            let result = try Command.run(["--corpus", train, flag, "/nonexistent/split.txt", "--output",
+                                          folder.appendingPathComponent("out").path] + quickFlags)
+            #expect(result.status == 66, "\(flag): exit \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains("\(flag) /nonexistent/split.txt"), "\(result.stderr)")
+        }
+    }
+
+    @Test func trainValidTestFilesAtWordLevel() throws {
+        let folder = try Self.corpusFiles()
+        let output = folder.appendingPathComponent("out")
+        let result = try Command.run(["--corpus", folder.appendingPathComponent("train.txt").path,
+                                      "--valid", folder.appendingPathComponent("valid.txt").path,
+                                      "--test", folder.appendingPathComponent("test.txt").path,
+                                      "--tokenize", "word", "--cell", "lstm", "--epochs", "2", "--dropout", "0.3",
+                                      "--lr-decay", "0.5", "--output", output.path,
+                                      "--hidden", "8", "--embed", "4", "--batch", "4", "--bptt", "10",
+                                      "--probe-every", "3", "--eval-every", "3", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let record = try RecordCoding.load(from: output.appendingPathComponent("lstm/run.json"))
+        // 40 lines x 13 tokens (12 words + <eos>) = 520 training tokens: 130 per stream, 12 windows of 10.
+        #expect(record.corpus.trainTokens == 520)
+        #expect(record.config.steps == 24 && record.steps.count == 24 && record.config.epochs == 2)
+        #expect(record.corpus.validTokens == 12 * 7 && record.corpus.unknownValidTokens == 12)
+        #expect(record.corpus.testTokens == 14 * 6 && record.corpus.unknownTestTokens == 28)
+        #expect(record.corpus.vocabularySize == 11)  // 9 words, <eos>, <unk>
+        #expect(record.config.endOfLine == true && record.config.dropout == 0.3 && record.config.validFraction == 0)
+        #expect(record.corpus.validFile?.hasSuffix("valid.txt") == true && record.corpus.testSha256?.count == 64)
+        let test = try #require(record.summary.finalTestPerplexity)
+        #expect(test.isFinite && test > 1)
+        let html = try String(contentsOf: output.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("Test perplexity"))
+        #expect(html.contains("<unk>") || html.contains("&lt;unk&gt;"))
+    }
+
+    @Test func flagsThatDoNothingAreNamedInAWarning() throws {
+        let output = try temporaryDirectory()
+        let quick = quickFlags.filter { $0 != "--quiet" }
+        let synthetic = try Command.run(["--cell", "rnn", "--tokenize", "word", "--vocab-size", "50", "--no-eos",
+                                         "--output", output.path] + quick)
+        #expect(synthetic.status == 0, "\(synthetic.stderr)")
+        for phrase in ["warning: --tokenize word does nothing", "warning: --vocab-size 50 does nothing",
+                       "warning: --no-eos does nothing"] {
+            #expect(synthetic.stderr.contains(phrase), "\(synthetic.stderr)")
+        }
+        let folder = try CorpusFlagTests.corpusFiles()
+        let real = try Command.run(["--cell", "rnn", "--corpus", folder.appendingPathComponent("train.txt").path,
+                                    "--lag", "12", "--vocab-size", "40", "--output", output.path] + quick)
+        #expect(real.status == 0, "\(real.stderr)")
+        #expect(real.stderr.contains("warning: --lag 12 does nothing with --corpus"))
+        #expect(real.stderr.contains("warning: --vocab-size 40 does nothing with character tokens"))
+        // Flags that do something are not warned about.
+        let clean = try Command.run(["--cell", "rnn", "--output", output.path, "--lag", "4"] + quick)
+        #expect(!clean.stderr.contains("warning"), "\(clean.stderr)")
     }
 }

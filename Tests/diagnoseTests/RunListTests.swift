@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test func runsAreTheProductWithFoldersNamedFromWhatVaries() throws {
-        let runs = try RunPlan.expand(cells: ["rnn", "lstm"],
+        let runs = try RunPlan.expand(cells: [.rnn, .lstm],
                                       lists: [(.seed, ["0", "1"]), (.hidden, ["64"]), (.spectralRadius, ["0.5", "1.25"])],
                                       name: nil, confirmed: false)
         #expect(runs.map(\.name) == ["rnn-sr0.5-s0", "rnn-sr0.5-s1", "rnn-sr1.25-s0", "rnn-sr1.25-s1",
@@ -65,28 +65,28 @@ import Testing
 
     @Test func nameIsThePrefix() throws {
         // A single run keeps today's names: the cell, or --name alone.
-        #expect(try RunPlan.expand(cells: ["lstm"], lists: [], name: nil, confirmed: false).map(\.name) == ["lstm"])
-        #expect(try RunPlan.expand(cells: ["lstm"], lists: [], name: "wide", confirmed: false).map(\.name) == ["wide"])
-        #expect(try RunPlan.expand(cells: ["rnn", "lstm"], lists: [], name: "wide", confirmed: false).map(\.name)
+        #expect(try RunPlan.expand(cells: [.lstm], lists: [], name: nil, confirmed: false).map(\.name) == ["lstm"])
+        #expect(try RunPlan.expand(cells: [.lstm], lists: [], name: "wide", confirmed: false).map(\.name) == ["wide"])
+        #expect(try RunPlan.expand(cells: [.rnn, .lstm], lists: [], name: "wide", confirmed: false).map(\.name)
             == ["wide-rnn", "wide-lstm"])
-        #expect(try RunPlan.expand(cells: ["lstm"], lists: [(.forgetBias, ["0", "1"])], name: "fb", confirmed: false).map(\.name)
+        #expect(try RunPlan.expand(cells: [.lstm], lists: [(.forgetBias, ["0", "1"])], name: "fb", confirmed: false).map(\.name)
             == ["fb-fb0", "fb-fb1"])
     }
 
     @Test func manyRunsNeedYesAndAllNeedALimit() throws {
         let seeds = (0..<60).map(String.init)
         #expect(throws: RunPlanError.self) {
-            try RunPlan.expand(cells: ["rnn", "lstm"], lists: [(.seed, seeds)], name: nil, confirmed: false)
+            try RunPlan.expand(cells: [.rnn, .lstm], lists: [(.seed, seeds)], name: nil, confirmed: false)
         }
-        #expect(try RunPlan.expand(cells: ["rnn", "lstm"], lists: [(.seed, seeds)], name: nil, confirmed: true).count == 120)
+        #expect(try RunPlan.expand(cells: [.rnn, .lstm], lists: [(.seed, seeds)], name: nil, confirmed: true).count == 120)
         let big = (0..<10_000).map(String.init)
         #expect(throws: RunPlanError.self) {
-            try RunPlan.expand(cells: ["rnn"], lists: [(.seed, big), (.lag, big)], name: nil, confirmed: true)
+            try RunPlan.expand(cells: [.rnn], lists: [(.seed, big), (.lag, big)], name: nil, confirmed: true)
         }
     }
 
     @Test func shardsPartitionThePlan() throws {
-        let runs = try RunPlan.expand(cells: ["rnn", "lstm"], lists: [(.seed, ["0", "1", "2", "3", "4"])],
+        let runs = try RunPlan.expand(cells: [.rnn, .lstm], lists: [(.seed, ["0", "1", "2", "3", "4"])],
                                       name: nil, confirmed: false)
         for n in 1...12 {
             let slices = (1...n).map { RunPlan.shard(runs, Shard(index: $0, count: n)) }
@@ -108,7 +108,7 @@ import Testing
     }
 
     @Test func eachRunRecordsTheCommandThatMakesItAlone() {
-        let run = PlannedRun(name: "lstm-sr1.25-s2", cell: "lstm", values: [.spectralRadius: "1.25", .seed: "2"])
+        let run = PlannedRun(name: "lstm-sr1.25-s2", cell: .lstm, values: [.spectralRadius: "1.25", .seed: "2"])
         let arguments = ["--cell", "rnn,lstm", "--spectral-radius=0.25:2:0.25", "--seed", "0:2:1", "--steps", "300",
                          "--shard", "1/3", "--yes", "--name", "x", "--quiet"]
         #expect(RunPlan.command(for: run, arguments: arguments)

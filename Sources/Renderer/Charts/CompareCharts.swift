@@ -6,8 +6,13 @@ import DiagnoseRecord
 import Foundation
 
 public enum CompareCharts {
-    /// Ids in the order `render` returns them.
+    /// Ids in the order `render` returns them ("compare-depth" follows when a run has two or more layers).
     public static let ids = ["compare-lag-profiles", "compare-training", "compare-spectra"]
+
+    /// The ids `render` returns for `records`.
+    public static func ids(for records: [RunRecord]) -> [String] {
+        ids + (records.contains(where: DepthChart.applies) ? [DepthChart.comparisonID] : [])
+    }
 
     /// The comparison charts of `records` (meant for two or more runs; one run or none still gives
     /// charts, with notes).
@@ -21,8 +26,14 @@ public enum CompareCharts {
     }
 
     static func figures(_ records: [RunRecord]) -> [ChartFigure] {
+        // Stacks add their depth profiles, one line per run (seed groups included).
+        let depth = [DepthChart.comparison(records, runStyles(records))].compactMap { $0 }
+        let groups = RunGroups.seedGroups(records)
+        if groups.contains(where: { $0.records.count > 1 }) { return groupedFigures(groups) + depth }
         let styles = runStyles(records)
-        return [lagProfiles(records, styles), training(records, styles), spectra(records, styles)]
+        let shown = min(records.count, maximumSpectrumPanels)
+        return [lagProfiles(records, styles), training(records, styles),
+                spectra(Array(records.prefix(shown)), Array(styles.prefix(shown)))] + depth
     }
 
     struct RunStyle {
@@ -34,7 +45,7 @@ public enum CompareCharts {
     /// Colour by cell; the second, third ... run of the same cell gets a darker shade, a dash
     /// pattern and another marker so that it stays distinguishable without colour.
     static func runStyles(_ records: [RunRecord]) -> [RunStyle] {
-        var seen: [String: Int] = [:]
+        var seen: [CellKind: Int] = [:]
         let dashes: [[Double]] = [[], [7, 3], [2, 2.5], [8, 3, 2, 3]]
         let markers: [MarkerShape] = [.circle, .square, .triangle, .diamond]
         return records.map { r in
@@ -71,18 +82,17 @@ public enum CompareCharts {
         var hidden: [Double]
         /// The same for the LSTM's cell state.
         var cell: [Double]?
-        /// r(L)/r(0), r the lag profile of the recall answers only, L = config.lag (synthetic corpus).
+        /// r(L)/r(0), r the lag profile of the recall answers only, L = corpus.recall.lag (synthetic corpus).
         var recall: (lag: Int, share: Double)?
 
         init?(_ record: RunRecord, _ moment: ProbeMoment) {
-            guard let slot = record.topForwardSlot,
-                  let probe = moment == .first ? record.firstProbe : record.lastProbe,
-                  let layer = probe.layer(slot) else { return nil }
+            guard let probe = moment == .first ? record.firstProbe : record.lastProbe,
+                  let layer = probe.topForward else { return nil }
             step = probe.step
             self.layer = layer
             hidden = Series.normalized(layer.lagProfile)
             cell = layer.cellLagProfile.map(Series.normalized)
-            if let lag = record.config.lag, let r = layer.recallLagProfile, lag > 0, lag < r.count,
+            if let lag = record.corpus.recall?.lag, let r = layer.recallLagProfile, lag > 0, lag < r.count,
                let r0 = r[0], let rL = r[lag], r0.isFinite, r0 > 0, rL.isFinite {
                 recall = (lag, rL / r0)
             }
@@ -213,7 +223,7 @@ public enum CompareCharts {
             : "The headline picture: for every run, how much of the gradient survives ℓ steps back, relative to the "
                 + "same-step gradient, at its only probe (log axis). A vanishing gradient falls as a steep straight line "
                 + "(exponential decay); a preserved one stays within a few decades of 1 across the window."
-        if records.contains(where: { $0.config.cell == "lstm" }) {
+        if records.contains(where: { $0.config.cell == .lstm }) {
             caption += " Dotted lines are the LSTM's cell state, the path its gradient mostly takes."
         }
         if let lag = recallLags.first {
@@ -285,7 +295,7 @@ public enum CompareCharts {
         var panels: [PanelSpec] = []
         let blockMarkers: [MarkerShape] = [.circle, .square, .triangle, .diamond]
         for (record, style) in zip(records, styles) {
-            let spectrum = record.topForwardSlot.flatMap { record.lastProbe?.layer($0)?.spectrum }
+            let spectrum = record.lastProbe?.topForward?.spectrum
             var p = PanelSpec(title: "\(record.displayName) (\(record.cellLabel))")
             p.equalAspect = true
             p.x = AxisSpec(title: "Re λ", include: [-1.08, 1.08], padding: 0.02)
@@ -315,7 +325,7 @@ public enum CompareCharts {
         sv.legend = .below
         sv.emptyMessage = records.isEmpty ? "no runs given" : "no probes recorded"
         for (record, style) in zip(records, styles) {
-            guard let spectrum = record.topForwardSlot.flatMap({ record.lastProbe?.layer($0)?.spectrum }) else { continue }
+            guard let spectrum = record.lastProbe?.topForward?.spectrum else { continue }
             sv.marks.append(.line(LineMark(points: Series.indexed(spectrum.whole.singularValues, from: 1), color: style.color,
                                            width: 2, dash: style.dash, label: record.displayName)))
         }

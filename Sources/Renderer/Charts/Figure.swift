@@ -63,6 +63,17 @@ struct HeatmapMark {
     var yOffset: Double = 0
 }
 
+/// A filled band between two curves over the same xs (a seed spread: min to max, or the
+/// interquartile range). Points where either bound is not drawable split the band.
+struct BandMark {
+    var xs: [Double]
+    var lower: [Double]
+    var upper: [Double]
+    var color: Color
+    var label: String? = nil
+    var fitsDomain = true
+}
+
 struct RuleMark {
     enum Orientation { case horizontal, vertical }
     var orientation: Orientation
@@ -126,6 +137,7 @@ enum Mark {
     case line(LineMark)
     case scatter(ScatterMark)
     case heatmap(HeatmapMark)
+    case band(BandMark)
     case rule(RuleMark)
     case circle(CircleMark)
     case text(TextMark)

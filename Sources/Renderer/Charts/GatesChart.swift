@@ -10,9 +10,9 @@ enum GatesChart {
     static func figure(_ record: RunRecord) -> ChartFigure {
         let slot = record.topForwardSlot
         // The latest probe that kept activations (they are kept at the first and last probe only).
-        let probe = record.probes.last { p in slot.flatMap { p.layer($0) }?.gates.contains { $0.activations != nil } ?? false }
-        let layer = slot.flatMap { probe?.layer($0) }
-        let gateNames = slot.map { s in record.probes.last?.layer(s)?.gates.map(\.name) ?? [] } ?? []
+        let probe = record.probes.last { $0.topForward?.gates.contains { $0.activations != nil } ?? false }
+        let layer = probe?.topForward
+        let gateNames = record.probes.last?.topForward?.gates.map(\.name) ?? []
         let T = record.config.bptt
         var panels: [PanelSpec] = []
         let tokens = record.probeTokens.map(displayToken)
@@ -32,7 +32,7 @@ enum GatesChart {
         let whereText = slot.map { record.hasManyLayerSlots ? " (\($0.label))" : "" } ?? ""
         var caption = "Top: the value of every unit (rows, sorted by their mean) at every step of the probe text "
             + "(columns; the text runs under each map, ↵ is a line break and ␣ a space)\(probe.map { ", at step \($0.step)" } ?? "")\(whereText). "
-        if record.config.cell == "rnn" {
+        if record.config.cell == .rnn {
             caption += "For a simple RNN this is the activation h_t itself: where it is near ±1 (dark red or blue) tanh is "
                 + "saturated and its slope — the factor every gradient passes through — is close to 0. "
         } else {
@@ -55,15 +55,15 @@ enum GatesChart {
         let finite = values.filter(\.isFinite)
         let m = finite.map(abs).max() ?? 1
         switch gate.function {
-        case "sigmoid": return (ColorScale(map: .viridis, kind: .linear, lo: 0, hi: 1), "gate value (0 shut, 1 open)")
-        case "tanh": return (ColorScale(map: .diverging, kind: .linear, lo: -1, hi: 1), "value (tanh, −1…1)")
-        case "relu": return (ColorScale(map: .viridis, kind: .linear, lo: 0, hi: m > 0 ? m : 1), "value (relu)")
-        default: return (ColorScale(map: .diverging, kind: .linear, lo: -(m > 0 ? m : 1), hi: m > 0 ? m : 1), "value")
+        case .sigmoid: return (ColorScale(map: .viridis, kind: .linear, lo: 0, hi: 1), "gate value (0 shut, 1 open)")
+        case .tanh: return (ColorScale(map: .diverging, kind: .linear, lo: -1, hi: 1), "value (tanh, −1…1)")
+        case .relu: return (ColorScale(map: .viridis, kind: .linear, lo: 0, hi: m > 0 ? m : 1), "value (relu)")
+        case .linear: return (ColorScale(map: .diverging, kind: .linear, lo: -(m > 0 ? m : 1), hi: m > 0 ? m : 1), "value")
         }
     }
 
     static func heatmapPanel(_ gate: GateRecord, tokens: [String], T: Int) -> PanelSpec {
-        let title = gate.name == "activation" ? "Activation h_{t} (\(Markup.escape(gate.function)))" : "\(Markup.escape(gate.name.capitalized)) gate (\(Markup.escape(gate.function)))"
+        let title = gate.name == "activation" ? "Activation h_{t} (\(gate.function.rawValue))" : "\(Markup.escape(gate.name.capitalized)) gate (\(gate.function.rawValue))"
         var p = PanelSpec(title: title)
         p.grid = false
         p.legend = .none
@@ -108,7 +108,7 @@ enum GatesChart {
                 return (x: Double(probe.step), y: gate.saturated)
             }
             let color = name == "activation" ? Theme.cellColor(record.config.cell) : Theme.gateColor(name, index: i)
-            p.marks.append(.line(LineMark(points: points, color: color, width: 2, label: name == "activation" ? "\(Markup.escape(record.config.activation)) activation" : Markup.escape(name), marker: .circle, markerSize: 2.8)))
+            p.marks.append(.line(LineMark(points: points, color: color, width: 2, label: name == "activation" ? "\(record.config.activation.rawValue) activation" : Markup.escape(name), marker: .circle, markerSize: 2.8)))
         }
         return p
     }

@@ -14,7 +14,7 @@ enum GradientDecayChart {
     static func figure(_ record: RunRecord) -> ChartFigure {
         let slots = record.layerSlots
         let color = Theme.cellColor(record.config.cell)
-        let wantsCell = record.config.cell == "lstm" || record.probes.contains { $0.layers.contains { $0.cellLagProfile != nil } }
+        let wantsCell = record.config.cell == .lstm || record.probes.contains { $0.layers.contains { $0.cellLagProfile != nil } }
         var panels: [PanelSpec] = []
         for slot in slots.isEmpty ? [nil] : slots.map(Optional.some) {
             let suffix = slot.map { record.hasManyLayerSlots ? " — \($0.label)" : "" } ?? ""
@@ -23,7 +23,7 @@ enum GradientDecayChart {
                 panels.append(panel(record, slot: slot, cellState: true, color: color, title: "Cell state c" + suffix))
             }
         }
-        let top = record.topForwardSlot.flatMap { record.lastProbe?.layer($0) }
+        let top = record.lastProbe?.topForward
         var caption = "How much of the gradient survives ℓ steps back: g(ℓ)/g(0), the mean size of ∂L_t/∂h_(t−ℓ) relative "
             + "to the same-step gradient, on a logarithmic axis. One line per probe, light to dark from early to late in "
             + "training. A straight falling line is exponential decay; the dashed grey line is the exponential fitted to the "
@@ -33,7 +33,7 @@ enum GradientDecayChart {
             if let h = top?.horizon { caption += " and falls below 10⁻³ after \(h) steps." }
             else { caption += " and stays above 10⁻³ across the whole window." }
         }
-        if record.config.cell == "rnn" {
+        if record.config.cell == .rnn {
             caption += " The dotted line is the bound (γ·σ_max(W_hh))^ℓ, with γ the largest slope of the activation: "
                 + "while γ·σ_max < 1 the gradient must vanish at least that fast."
             if let spectrum = top?.spectrum, let gamma = spectrum.gamma, let sigma = spectrum.whole.singularValues.first,
@@ -94,7 +94,7 @@ enum GradientDecayChart {
             p.marks.append(.line(LineMark(points: fit, color: Color(hex: 0x333333), width: 1.3, dash: [6, 4],
                                           label: "fit: \(NumberFormat.short(d))^{ℓ} per step", fitsDomain: false)))
         }
-        if !cellState, record.config.cell == "rnn", let gamma = lastLayer.spectrum.gamma,
+        if !cellState, record.config.cell == .rnn, let gamma = lastLayer.spectrum.gamma,
            let sigma = lastLayer.spectrum.whole.singularValues.first, gamma.isFinite, sigma.isFinite {
             let factor = gamma * sigma
             let bound = (0..<max(1, T)).map { (x: Double($0), y: pow(factor, Double($0))) }

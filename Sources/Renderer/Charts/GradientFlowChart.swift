@@ -19,7 +19,7 @@ enum GradientFlowChart {
         let probe = record.lastProbe
         let slots = record.layerSlots
         let hasCell = probe?.layers.contains { $0.cellGradientFlow != nil } ?? false
-        let wantsCell = record.config.cell == "lstm" || hasCell
+        let wantsCell = record.config.cell == .lstm || hasCell
 
         // One colour scale over every matrix shown.
         var all: [Double] = []
@@ -38,7 +38,7 @@ enum GradientFlowChart {
             let layer = slot.flatMap { probe?.layer($0) }
             let where_ = slot.map { record.hasManyLayerSlots ? " — \($0.label)" : "" } ?? ""
             // The probe text reads in processing order: reversed for a backward direction.
-            let tokens = slot?.direction == "backward" ? Array(record.probeTokens.reversed()) : record.probeTokens
+            let tokens = slot?.direction == .backward ? Array(record.probeTokens.reversed()) : record.probeTokens
             var hidden = panel(title: "Hidden state h(j)" + where_, matrix: layer?.gradientFlow, horizon: layer?.horizon,
                                T: T, colorScale: colorScale, barTitle: columns == 1 ? barTitle : nil,
                                missing: probe == nil ? "no probes recorded in this run" : "no gradient-flow data")
@@ -59,7 +59,7 @@ enum GradientFlowChart {
             + "the colour-bar ticks are powers of ten, and the bar always spans at least \(Int(minDecades)) decades so "
             + "that charts of different runs can be compared by eye. Read each row leftwards from the diagonal: the colour shows how "
             + "much a state j steps back still influences the loss. "
-        let top = record.topForwardSlot.flatMap { probe?.layer($0) }
+        let top = probe?.topForward
         if let d = top?.decayPerStep, d.isFinite {
             caption += "Here the hidden-state gradient keeps a factor \(NumberFormat.short(d)) per step back"
             if let h = top?.horizon {

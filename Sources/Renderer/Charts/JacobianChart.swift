@@ -21,13 +21,13 @@ enum JacobianChart {
             panels.append(productPanel(first: first, last: last, record: record, color: color, suffix: suffix, missing: missing))
             panels.append(lyapunovPanel(first: first, last: last, record: record, color: color, suffix: suffix, missing: missing))
         }
-        let stateName = record.config.cell == "lstm" ? "the (h, c) state" : "the hidden state"
+        let stateName = record.config.cell == .lstm ? "the (h, c) state" : "the hidden state"
         var caption = "Left: the largest singular values of the product of the first ℓ step Jacobians ∂s_t/∂s_(t−1) of "
             + "\(stateName), along the first probe sequence (log axis). σ₁ is how much a change at step 0 can still move "
             + "the state ℓ steps later; it falls as a straight line when gradients vanish exponentially and stays near 1 "
             + "when they are preserved. Right: the same as growth rates per step, (1/ℓ)·log σ_i (finite-time Lyapunov "
             + "exponents): below zero means shrinking."
-        if let lyap = record.topForwardSlot.flatMap({ record.lastProbe?.layer($0)?.jacobians.lyapunovExponents.last?.first }),
+        if let lyap = record.lastProbe?.topForward?.jacobians.lyapunovExponents.last?.first,
            lyap.isFinite {
             caption += " At the last probe the leading exponent ends at \(NumberFormat.short(lyap)), a factor "
                 + "\(NumberFormat.short(exp(lyap))) per step."

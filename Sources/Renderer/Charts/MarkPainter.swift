@@ -45,6 +45,19 @@ enum MarkPainter {
             }
         case let .heatmap(m):
             heatmap(m, on: &canvas, x: x, y: y, plot: plot)
+        case let .band(m):
+            // One polygon per run of drawable points: along the upper bound, back along the lower.
+            var upper: [Point] = [], lower: [Point] = []
+            func flush() {
+                if upper.count >= 2 { canvas.fillPolygon(upper + lower.reversed(), m.color) }
+                upper = []
+                lower = []
+            }
+            for i in m.xs.indices where i < m.lower.count && i < m.upper.count {
+                let u = Point(x.map(m.xs[i]), y.map(m.upper[i])), l = Point(x.map(m.xs[i]), y.map(m.lower[i]))
+                if u.isFinite && l.isFinite { upper.append(u); lower.append(l) } else { flush() }
+            }
+            flush()
         case let .rule(m):
             rule(m, on: &canvas, x: x, y: y, plot: plot, typesetter: ts, occupied: &occupied)
         case let .circle(m):

@@ -55,6 +55,11 @@ struct PanelLayout {
                     if okX && okY { hasFiniteData = true } else { skipped += 1 }
                     if m.fitsDomain && okX && okY { xs.append(p.x); ys.append(p.y) }
                 }
+            case let .band(m):
+                for (x, y) in zip(m.xs + m.xs, m.lower + m.upper) where m.fitsDomain && valid(x, spec.x.kind) && valid(y, spec.y.kind) {
+                    xs.append(x)
+                    ys.append(y)
+                }
             case let .heatmap(m):
                 hasDataMarks = true
                 let cols = m.values.map(\.count).max() ?? 0
@@ -120,6 +125,8 @@ struct PanelLayout {
                 if let label = m.legendLabel { entries.append(LegendEntry(label: label, sample: .line(m.color, width: m.width, dash: m.dash))) }
             case let .rug(m):
                 if let label = m.label { entries.append(LegendEntry(label: label, sample: .marker(.verticalBar, m.color, filled: true))) }
+            case let .band(m):
+                if let label = m.label { entries.append(LegendEntry(label: label, sample: .patch(m.color))) }
             case let .circle(m):
                 if let label = m.label { entries.append(LegendEntry(label: label, sample: .line(m.color, width: m.width, dash: m.dash))) }
             default: break

@@ -6,8 +6,8 @@ import Foundation
 extension RunRecord {
     /// "LSTM", "RNN (tanh)", "GRU" (as markup).
     var cellLabel: String {
-        let cell = Markup.escape(config.cell.uppercased())
-        return config.cell == "rnn" ? "\(cell) (\(Markup.escape(config.activation)))" : cell
+        let cell = config.cell.rawValue.uppercased()
+        return config.cell == .rnn ? "\(cell) (\(config.activation.rawValue))" : cell
     }
 
     /// The run's name as markup that shows it literally.
@@ -30,11 +30,15 @@ extension RunRecord {
             notes.append("diverged at step \(step)" + (status.divergenceReason.map { ": " + Markup.escape($0) } ?? "") + "; training stopped there")
         }
         if status.interrupted { notes.append("interrupted after \(summary.stepsCompleted) steps") }
+        if let names = status.nonFiniteWeights, let first = names.first {
+            notes.append("the weights hold NaN or infinite values (\(Markup.escape(String(first.prefix(60))))"
+                + (names.count > 1 ? " and \(names.count - 1) more" : "") + "): the figures that depend on them are not numbers")
+        }
         return notes
     }
 
     /// A model trained elsewhere whose log said nothing about clipping: neither "on" nor "off" is known.
-    var clippingNotRecorded: Bool { config.optimizer == "none" && config.clip == 0 }
+    var clippingNotRecorded: Bool { origin.isImported && config.clip == 0 }
 
     var firstProbe: ProbeRecord? { probes.first }
     var lastProbe: ProbeRecord? { probes.last }
@@ -50,9 +54,9 @@ extension RunRecord {
         return slots.sorted()
     }
 
-    /// The layer the summary describes: top layer, forward direction.
+    /// The layer the summary describes (`ProbeRecord.topForward` of the last probe) as a slot.
     var topForwardSlot: LayerSlot? {
-        layerSlots.filter { $0.direction == "forward" }.max() ?? layerSlots.last
+        lastProbe?.topForward.map { LayerSlot(layer: $0.layer, direction: $0.direction) }
     }
 
     /// Whether more than one (layer, direction) exists, so panel titles must name them.
@@ -61,14 +65,13 @@ extension RunRecord {
 
 struct LayerSlot: Hashable, Comparable {
     var layer: Int
-    var direction: String
+    var direction: Direction
 
     static func < (a: LayerSlot, b: LayerSlot) -> Bool {
-        if a.layer != b.layer { return a.layer < b.layer }
-        return (a.direction == "forward" ? 0 : 1) < (b.direction == "forward" ? 0 : 1)
+        (a.layer, a.direction) < (b.layer, b.direction)
     }
 
-    var label: String { "layer \(layer), \(direction)" }
+    var label: String { "layer \(layer), \(direction.rawValue)" }
 }
 
 extension ProbeRecord {
@@ -106,6 +109,4 @@ enum Series {
         }
         return out
     }
-
-    static func finite(_ values: [Double]) -> [Double] { values.filter(\.isFinite) }
 }

@@ -5,6 +5,8 @@ import Foundation
 public enum RendererError: Error, CustomStringConvertible, Equatable {
     /// No DejaVu Sans at any of the searched paths.
     case fontNotFound(searched: [String])
+    /// The font named by --font is not a readable file.
+    case fontFileMissing(path: String)
     /// A font file exists but FreeType could not open it.
     case fontUnreadable(path: String, freetypeError: Int32)
     /// FreeType itself failed (init, size or glyph loading).
@@ -16,6 +18,8 @@ public enum RendererError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
+        case let .fontFileMissing(path):
+            return "--font \(path): no readable file there; give the path of a TrueType (.ttf) font, or leave --font out to use DejaVu Sans"
         case let .fontNotFound(searched):
             return "no DejaVu Sans font found (looked at " + searched.joined(separator: ", ")
                 + "); install the package fonts-dejavu-core (Debian/Ubuntu; dejavu-sans-fonts on Fedora, "

@@ -4,8 +4,13 @@ import DiagnoseRecord
 import Foundation
 
 public enum RunCharts {
-    /// Ids in the order `render` returns them.
+    /// Ids in the order `render` returns them; stacks of two or more layers also get "depth", last.
     public static let ids = ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"]
+
+    /// The ids `render` returns for `record`.
+    public static func ids(for record: RunRecord) -> [String] {
+        ids + (DepthChart.applies(to: record) ? [DepthChart.id] : [])
+    }
 
     /// Every chart of one run, in the order of `ids`. Throws only when no font can be loaded or
     /// libpng fails; missing or broken data gives a chart with a note instead.
@@ -16,7 +21,7 @@ public enum RunCharts {
     static func figures(_ record: RunRecord) -> [ChartFigure] {
         [GradientFlowChart.figure(record), GradientDecayChart.figure(record), SpectrumChart.figure(record),
          JacobianChart.figure(record), GatesChart.figure(record),
-         TrainingChart.figure(record)]
+         TrainingChart.figure(record)] + (DepthChart.applies(to: record) ? [DepthChart.figure(record)] : [])
     }
 
     static func renderFigures(_ record: RunRecord, options: RenderOptions) throws -> [(image: ChartImage, figure: RenderedFigure)] {

@@ -53,7 +53,7 @@ enum SpectrumChart {
             + "probe and coloured at the last. Eigenvalues inside the unit circle shrink a signal a little at every step, "
             + "those outside amplify it; the spectral radius ρ is the largest |λ|. Right: the singular values σ_i sorted; "
             + "σ_max bounds how much one step can stretch any direction."
-        if record.config.cell == "rnn" {
+        if record.config.cell == .rnn {
             caption += " For a simple RNN ‖∂h_t/∂h_{t−1}‖ ≤ γ·σ_max(W_hh), with γ the largest slope of the activation, "
                 + "so γ·σ_max < 1 forces the gradient to vanish."
         } else {

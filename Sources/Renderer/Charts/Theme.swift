@@ -1,5 +1,6 @@
 // The look shared by every chart: sizes, greys, and the fixed colours of the cell types.
 
+import DiagnoseRecord
 import Foundation
 
 enum Theme {
@@ -23,6 +24,8 @@ enum Theme {
     static let tickLength = 4.0
     static let dataWidth = 1.8
     static let noteColor = Color(hex: 0xB3261E)
+    /// Learning-rate decays on the training chart.
+    static let decayColor = Color(hex: 0x6A3D9A)
     static let referenceColor = Color(hex: 0x555555)
     static let missingColor = Color(hex: 0xF2F2F2)
 
@@ -42,12 +45,11 @@ enum Theme {
 
     /// One fixed colour per cell type, the same in every chart: simple RNN vermillion,
     /// LSTM blue, GRU green.
-    static func cellColor(_ cell: String) -> Color {
-        switch cell.lowercased() {
-        case "rnn": return vermillion
-        case "lstm": return blue
-        case "gru": return green
-        default: return purple
+    static func cellColor(_ cell: CellKind) -> Color {
+        switch cell {
+        case .rnn: return vermillion
+        case .lstm: return blue
+        case .gru: return green
         }
     }
 

@@ -23,6 +23,16 @@ enum TrainingChart {
                                   label: label ? "diverged at step \(d)" : nil))
         }
         let empty = "no training steps recorded"
+        // Learning-rate decays (--lr-decay): a dotted line at the first step taken with the smaller rate.
+        let decaySteps = zip(steps.dropFirst(), steps).filter { $0.0.learningRate < $0.1.learningRate }.map { Double($0.0.step) }
+        func decayRules(legend: Bool) -> [Mark] {
+            decaySteps.enumerated().map { i, x in
+                let factor = record.config.learningRateDecay.map { " × \(NumberFormat.short($0))" } ?? " lowered"
+                let label = "learning rate\(factor) (\(decaySteps.count) time\(decaySteps.count == 1 ? "" : "s"))"
+                return .rule(RuleMark(orientation: .vertical, value: x, color: Theme.decayColor, width: 1.2, dash: [2, 3],
+                                      legendLabel: legend && i == 0 ? label : nil))
+            }
+        }
 
         // Loss.
         var loss = PanelSpec(title: "Loss (cross-entropy, nats per token)")
@@ -46,6 +56,7 @@ enum TrainingChart {
             loss.marks.append(.line(LineMark(points: evals.map { (x: Double($0.step), y: $0.validLoss) }, color: Color(hex: 0x222222),
                                              width: 1.6, dash: [5, 3], label: "validation", marker: .square, markerSize: 2.6)))
         }
+        loss.marks += decayRules(legend: true)
         if let rule = divergenceRule(true) { loss.marks.append(rule) }
 
         // Perplexity on a log axis.
@@ -63,6 +74,7 @@ enum TrainingChart {
                                                    color: Color(hex: 0x222222), width: 1.6, dash: [5, 3], label: "validation",
                                                    marker: .square, markerSize: 2.6)))
         }
+        perplexity.marks += decayRules(legend: false)
         if let rule = divergenceRule(false) { perplexity.marks.append(rule) }
 
         // Gradient norm before clipping.
@@ -102,6 +114,11 @@ enum TrainingChart {
             }
         } else {
             caption += record.clippingNotRecorded ? " (whether it was clipped was not logged)." : " (clipping was off)."
+        }
+        if !decaySteps.isEmpty, let last = steps.last {
+            caption += " Dotted lines in the top two panels mark where the learning rate was lowered after a validation "
+                + "loss that did not improve on the best so far (\(decaySteps.count) time\(decaySteps.count == 1 ? "" : "s"); "
+                + "from \(NumberFormat.short(steps[0].learningRate)) to \(NumberFormat.short(last.learningRate)))."
         }
         if let d = divergence { caption += " The run diverged at step \(d) (red line): its loss or gradient became non-finite." }
         let spec = FigureSpec(title: "Training", subtitle: record.chartSubtitle, notes: record.statusNotes, width: 960,

@@ -51,7 +51,7 @@ public enum CSVExport {
                         "spectralRadius"] + gates.map { "\($0)Saturation" })
         for probe in record.probes {
             for layer in probe.layers {
-                var fields = [String(probe.step), String(layer.layer), layer.direction, number(layer.decayPerStep),
+                var fields = [String(probe.step), String(layer.layer), layer.direction.rawValue, number(layer.decayPerStep),
                               layer.horizon.map(String.init) ?? "", number(layer.cellDecayPerStep),
                               layer.cellHorizon.map(String.init) ?? "", number(layer.spectrum.whole.spectralRadius)]
                 fields += gates.map { name in number(layer.gates.first { $0.name == name }?.saturated) }

@@ -220,7 +220,7 @@ public enum TensorBoardEvents {
             var scalars: [SummaryValue] = []
             var histograms: [SummaryValue] = []
             for layer in probe.layers {
-                let suffix = "/l\(layer.layer)" + (layer.direction == "forward" ? "" : "_\(layer.direction)")
+                let suffix = "/l\(layer.layer)" + (layer.direction == .forward ? "" : "_\(layer.direction.rawValue)")
                 if let d = layer.decayPerStep { scalars.append(.scalar(tag: "gradient/decay_per_step" + suffix, value: d)) }
                 if let h = layer.horizon { scalars.append(.scalar(tag: "gradient/horizon" + suffix, value: Double(h))) }
                 if let d = layer.cellDecayPerStep {

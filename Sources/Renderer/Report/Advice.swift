@@ -131,7 +131,7 @@ enum Advice {
             + "(without one: a horizon under \(Threshold.shortHorizon) steps) at initialisation"
     ) { input in
         let r = input.record
-        guard r.config.cell == "rnn", input.verdict.start == .initialisation, let first = input.verdict.first,
+        guard r.config.cell == .rnn, input.verdict.start == .initialisation, let first = input.verdict.first,
               let shortfall = input.shortfall(first, hidden: true) else { return nil }
         return Finding(
             rule: "vanishing-at-initialisation", title: "The gradient vanishes before training starts.",
@@ -149,7 +149,7 @@ enum Advice {
         id: "growing-at-initialisation", when: "a simple RNN's gradient grows with distance at initialisation"
     ) { input in
         let r = input.record
-        guard r.config.cell == "rnn", input.verdict.start == .initialisation, let first = input.verdict.first,
+        guard r.config.cell == .rnn, input.verdict.start == .initialisation, let first = input.verdict.first,
               first.kind == .growing else { return nil }
         var evidence = "At initialisation the gradient grows about \(ReportFormat.factor(first.decayPerStep)) per step back"
         if let radius = r.summary.spectralRadiusFirst { evidence += " (spectral radius \(ReportFormat.number(radius)))" }
@@ -171,9 +171,9 @@ enum Advice {
             + "a growing gradient or recall near chance"
     ) { input in
         let r = input.record
-        guard r.config.cell == "rnn", r.status.divergedAtStep == nil, let radius = r.summary.spectralRadiusLast,
+        guard r.config.cell == .rnn, r.status.divergedAtStep == nil, let radius = r.summary.spectralRadiusLast,
               radius.isFinite else { return nil }
-        let gamma = GradientVerdict.probe(of: r)?.spectrum.gamma ?? 1
+        let gamma = r.probes.last?.topForward?.spectrum.gamma ?? 1
         guard gamma > 0, radius * gamma > Threshold.expandingRadius else { return nil }
         let growing = (input.verdict.last ?? input.verdict.first)?.kind == .growing
         let atChance = input.recallAtChance
@@ -202,7 +202,7 @@ enum Advice {
             + "the recall lag (without one: a horizon under \(Threshold.shortHorizon) steps) at initialisation"
     ) { input in
         let r = input.record
-        guard r.config.cell == "lstm", input.verdict.start == .initialisation, let first = input.verdict.first,
+        guard r.config.cell == .lstm, input.verdict.start == .initialisation, let first = input.verdict.first,
               let shortfall = input.shortfall(first, hidden: false) else { return nil }
         let bias = RunSetting.exact(r.config.forgetBias)
         return Finding(
@@ -222,13 +222,13 @@ enum Advice {
             + "\(percent(Threshold.saturatedMost)) of its units at the last probe"
     ) { input in
         let r = input.record
-        guard r.status.divergedAtStep == nil, let gates = GradientVerdict.probe(of: r)?.gates else { return nil }
+        guard r.status.divergedAtStep == nil, let gates = r.probes.last?.topForward?.gates else { return nil }
         // A forget (update) gate held open is how a gated cell remembers: saturation there is not a fault.
         let keeping: Set<String> = ["forget", "update"]
         let saturated = gates.filter { !keeping.contains($0.name) && $0.saturated.isFinite && $0.saturated > Threshold.saturatedMost }
         guard !saturated.isEmpty else { return nil }
         let list = saturated.map { "\($0.name) \(ReportFormat.percent($0.saturated))" }.joined(separator: ", ")
-        let what = r.config.cell == "rnn" ? "The \(r.config.activation) units" : "The gates"
+        let what = r.config.cell == .rnn ? "The \(r.config.activation) units" : "The gates"
         return Finding(
             rule: "saturated-gates", title: "\(what) are saturated for most units.",
             evidence: "At the last probe the share of saturated units is \(list); a saturated unit passes almost no "
@@ -263,7 +263,7 @@ enum Advice {
     /// Whether a synthetic run's recall accuracy is near chance; false without recall data.
     static func nearChance(_ record: RunRecord) -> Bool {
         guard let accuracy = record.summary.recallAccuracy, accuracy.isFinite,
-              let chance = RunOutcome.chance(for: record), chance < 1 else { return false }
+              let chance = record.corpus.recall?.chanceAccuracy, chance < 1 else { return false }
         return (accuracy - chance) / (1 - chance) < Threshold.nearChanceShare
     }
 
@@ -290,7 +290,7 @@ struct AdviceInput {
     let record: RunRecord
     let verdict: GradientVerdict
 
-    var chance: Double? { RunOutcome.chance(for: record) }
+    var chance: Double? { record.corpus.recall?.chanceAccuracy }
 
     /// Synthetic corpus: recall accuracy near chance (see `Threshold.nearChanceShare`).
     var recallAtChance: Bool { Advice.nearChance(record) }
@@ -371,7 +371,13 @@ struct AdviceInput {
             index += 1
         }
         var result = kept
-        if replacing["--cell"] == nil { result += ["--cell", record.config.cell] }
+        // The initial spectral radius is in the config only when a flag set it: keep it even where the
+        // recorded command left it out.
+        if let radius = record.config.spectralRadius, replacing["--spectral-radius"] == nil,
+           !kept.contains(where: { $0 == "--spectral-radius" || $0.hasPrefix("--spectral-radius=") }) {
+            result += ["--spectral-radius", RunSetting.exact(radius)]
+        }
+        if replacing["--cell"] == nil { result += ["--cell", record.config.cell.rawValue] }
         for flag in replacing.keys.sorted() { result += [flag, replacing[flag]!] }
         result += ["--seed", "0,1,2", "--output", output.hasSuffix("/") ? output + folder : output + "/" + folder]
         return result

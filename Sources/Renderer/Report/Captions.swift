@@ -28,6 +28,8 @@ enum ReportCaptions {
     /// The caption of comparison chart `chart` over `records` (verdicts in the same order).
     static func comparison(_ chart: ChartImage, records: [RunRecord], verdicts: [GradientVerdict]) -> String {
         let runs = zip(records, verdicts).map { RunNumbers(record: $0.0, verdict: $0.1) }
+        // Seed groups are drawn as medians with bands: the chart's own caption says so.
+        if RunGroups.seedGroups(records).contains(where: { $0.records.count > 1 }) && !chart.caption.isEmpty { return chart.caption }
         switch chart.id {
         case "compare-lag-profiles": return compareLagProfiles(runs)
         case "compare-training": return compareTraining(runs)
@@ -85,7 +87,7 @@ enum ReportCaptions {
     }
 
     static func jacobianProducts(_ run: RunNumbers) -> String {
-        let state = run.record.config.cell == "lstm" ? "the (h, c) state" : "the hidden state"
+        let state = run.record.config.cell == .lstm ? "the (h, c) state" : "the hidden state"
         var text = "Left: the leading singular values σ_i of the product of the first ℓ step Jacobians ∂s_t/∂s_(t−1) of "
             + "\(state) along the probe batch's first sequence (log axis): how much a change at its start can still "
             + "move the state ℓ steps later. Right: the same as rates per step, (1/ℓ)·log σ_i (finite-time Lyapunov "
@@ -99,26 +101,26 @@ enum ReportCaptions {
         var text = "Top: every unit's value (rows) at every step of the probe text (columns), at the probe the chart "
             + "names. Bottom: the share of saturated values at each probe (sigmoid below 0.1 or above 0.9, |tanh| above "
             + "0.9, relu exactly 0)."
-        if run.record.config.cell == "rnn" || run.gateNames == ["activation"] {
+        if run.record.config.cell == .rnn || run.gateNames == ["activation"] {
             switch run.record.config.activation {
-            case "relu":
+            case .relu:
                 text += " A simple RNN has no gates: this is its relu activation h; a unit at exactly 0 passes no gradient."
-            case "linear":
+            case .linear:
                 text += " A simple RNN has no gates: this is its linear activation h, whose slope is 1 everywhere, so nothing saturates."
-            default:
+            case .tanh:
                 text += " A simple RNN has no gates: this is its tanh activation h; where |h| > 0.9 the slope is below "
                     + "0.19, so little gradient passes through that unit."
             }
         } else {
             text += " Sigmoid gates run from 0 (shut) to 1 (open)."
             switch run.record.config.cell {
-            case "lstm":
+            case .lstm:
                 text += " The forget gate f is the factor by which the cell state, and its gradient, is kept at each "
                     + "step (c(t) = f ⊙ c(t−1) + i ⊙ g): near 1 the cell keeps its content, near 0 it forgets it."
-            case "gru":
+            case .gru:
                 text += " The update gate z is the factor by which the hidden state, and its direct gradient, is kept "
                     + "at each step (h(t) = (1 − z) ⊙ n + z ⊙ h(t−1)): near 1 the unit keeps its value, near 0 it is overwritten."
-            default:
+            case .rnn:
                 break
             }
         }
@@ -143,7 +145,7 @@ enum ReportCaptions {
         if let valid = record.summary.finalValidLoss {
             numbers.append("final validation loss \(ReportFormat.number(valid))")
         }
-        if let floor = RunOutcome.lossFloor(for: record) {
+        if let floor = record.corpus.recall?.lossFloor {
             numbers.append("lowest possible on this corpus \(ReportFormat.number(floor)) (perplexity \(ReportFormat.number(exp(floor))))")
         }
         if let step = record.status.divergedAtStep {
@@ -199,8 +201,8 @@ enum ReportCaptions {
             run.record.summary.finalValidLoss.map { "\(run.record.name) \(ReportFormat.number($0))" }
         }
         if !finals.isEmpty { text += " Final validation loss: " + finals.joined(separator: ", ") + "." }
-        let floors = Set(runs.compactMap { RunOutcome.lossFloor(for: $0.record).map { ReportFormat.number($0) } })
-        if floors.count == 1, let floor = floors.first, runs.allSatisfy({ RunOutcome.lossFloor(for: $0.record) != nil }) {
+        let floors = Set(runs.compactMap { $0.record.corpus.recall.map { ReportFormat.number($0.lossFloor) } })
+        if floors.count == 1, let floor = floors.first, runs.allSatisfy({ $0.record.corpus.recall?.lossFloor != nil }) {
             text += " Lowest possible on this corpus: \(floor)."
         }
         return text
@@ -225,7 +227,7 @@ struct RunNumbers {
     let record: RunRecord
     let verdict: GradientVerdict
 
-    var isSimpleRNN: Bool { record.config.cell == "rnn" }
+    var isSimpleRNN: Bool { record.config.cell == .rnn }
 
     /// For stacked or bidirectional models: which panel the quoted numbers describe.
     var layerNote: String {
@@ -234,16 +236,16 @@ struct RunNumbers {
     }
 
     var hasCellState: Bool {
-        record.config.cell == "lstm" || record.probes.contains { $0.layers.contains { $0.cellLagProfile != nil } }
+        record.config.cell == .lstm || record.probes.contains { $0.layers.contains { $0.cellLagProfile != nil } }
     }
 
-    var gateNames: [String] { GradientVerdict.probe(of: record)?.gates.map(\.name) ?? [] }
+    var gateNames: [String] { record.probes.last?.topForward?.gates.map(\.name) ?? [] }
 
-    private var firstLayer: LayerProbe? { record.probes.first.flatMap(GradientVerdict.topForward) }
+    private var firstLayer: LayerProbe? { record.probes.first?.topForward }
     /// The last probe's layer, when the last probe is a later step than the first.
     private var lastLayer: LayerProbe? {
         guard GradientVerdict.hasLaterProbe(record) else { return nil }
-        return record.probes.last.flatMap(GradientVerdict.topForward)
+        return record.probes.last?.topForward
     }
 
     private func step(_ probe: ProbeRecord?) -> String {

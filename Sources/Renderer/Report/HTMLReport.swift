@@ -2,8 +2,8 @@
 //
 // Sections, in order: verdict (a few sentences per run, the headline lag-profile chart, the summary
 // table), gradient flow, spectra, gates, training, reproduce. Every chart is an <img> whose source
-// is a base64 `data:` URI, the stylesheet is inline and there is no script, so the file can be
-// mailed, archived by CI or opened offline and looks the same. The page is a pure function of its
+// is a base64 `data:` URI and the stylesheet and the two small scripts (chart zoom, values under
+// the pointer) are inline, so the file can be mailed, archived by CI or opened offline and looks the same. The page is a pure function of its
 // inputs: no clock, no dictionary order, same bytes for the same runs.
 
 import DiagnoseRecord
@@ -28,26 +28,29 @@ public struct ReportRun: Sendable, Equatable {
 }
 
 public enum HTMLReport {
-    /// The ids of the page's sections, in page order.
+    /// The ids of the page's sections, in page order; "sweep" follows "what-to-try" when a flag varies across the runs.
     public static let sectionIDs = ["verdict", "what-to-try", "gradient-flow", "spectra", "gates", "training", "reproduce"]
 
     /// The whole page. `comparison` holds the charts that overlay all runs ("compare-lag-profiles"
     /// becomes the headline under the verdict); `generatedBy` names the tool, e.g. "diagnose 0.3.0".
     /// Every chart in `runs` and `comparison` appears exactly once. Charts with a known id get the
     /// report's own caption (`ReportCaptions`, computed from the records); others keep their own.
-    public static func build(runs: [ReportRun], comparison: [ChartImage], generatedBy: String) -> String {
-        var page = ReportPage(runs: runs, comparison: comparison, generatedBy: generatedBy)
+    /// With `runPages`, each run's own charts are left out and its name links to `<run>/report.html`,
+    /// a page of its own (ReportWriter writes them when there are many runs).
+    public static func build(runs: [ReportRun], comparison: [ChartImage], generatedBy: String,
+                             runPages: Bool = false) -> String {
+        var page = ReportPage(runs: runs, comparison: comparison, generatedBy: generatedBy, runPages: runPages)
         return page.render()
     }
 }
 
 /// Where each chart id goes and in which order.
 enum ChartPlacement {
-    static let runOrder = ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"]
+    static let runOrder = ["gradient-flow", "gradient-decay", "depth", "spectrum", "jacobian-products", "gates", "training"]
 
     static func section(ofRunChart id: String) -> String {
         switch id {
-        case "gradient-flow", "gradient-decay": return "gradient-flow"
+        case "gradient-flow", "gradient-decay", "depth": return "gradient-flow"
         case "spectrum", "jacobian-products": return "spectra"
         case "gates": return "gates"
         default: return "training"  // "training" and any chart this report does not know yet
@@ -58,6 +61,8 @@ enum ChartPlacement {
         switch id {
         case "compare-lag-profiles": return "verdict"
         case "compare-spectra": return "spectra"
+        case "compare-depth": return "gradient-flow"
+        case let id where id.hasPrefix("sweep-"): return "sweep"
         default: return "training"
         }
     }
@@ -78,6 +83,8 @@ struct ReportPage {
     let runs: [ReportRun]
     let comparison: [ChartImage]
     let generatedBy: String
+    /// Runs' charts live on their own pages; this page links to them.
+    let runPages: Bool
     let verdicts: [GradientVerdict]
     /// What to try, per run (`Advice.rules` applied to each record).
     let findings: [[Finding]]
@@ -86,8 +93,9 @@ struct ReportPage {
     let headlineRun: Int?
     var html = ""
 
-    init(runs: [ReportRun], comparison: [ChartImage], generatedBy: String) {
+    init(runs: [ReportRun], comparison: [ChartImage], generatedBy: String, runPages: Bool) {
         self.runs = runs
+        self.runPages = runPages
         self.comparison = comparison
         self.generatedBy = generatedBy
         let lag = GradientVerdict.referenceLag(for: runs.map(\.record))
@@ -118,7 +126,11 @@ struct ReportPage {
     mutating func render() -> String {
         html = ""
         let names = runs.map { $0.record.name }
-        let title = names.isEmpty ? "No runs" : names.joined(separator: " vs ")
+        // Many runs: the cells, not every name (the names are in the tables and the run list).
+        let cells = runs.reduce(into: [String]()) { if !$0.contains($1.record.config.cell.rawValue) { $0.append($1.record.config.cell.rawValue) } }
+        let title = names.isEmpty ? "No runs"
+            : names.count > ReportWriter.inlineRunLimit ? "\(names.count) runs of " + cells.joined(separator: ", ")
+            : names.joined(separator: " vs ")
         html += """
         <!DOCTYPE html>
         <html lang="en">
@@ -141,7 +153,8 @@ struct ReportPage {
         <p>\(e(subtitle()))</p>
         </header>
         <nav class="toc" aria-label="Sections">
-        <a href="#verdict">Verdict</a><a href="#what-to-try">What to try</a><a href="#gradient-flow">Gradient flow</a><a href="#spectra">Spectra</a>\
+        <a href="#verdict">Verdict</a><a href="#what-to-try">What to try</a>\(hasSweep ? "<a href=\"#sweep\">Sweep</a>" : "")\
+        <a href="#gradient-flow">Gradient flow</a><a href="#spectra">Spectra</a>\
         <a href="#gates">Gates</a><a href="#training">Training</a><a href="#reproduce">Reproduce</a>
         </nav>
         <main>
@@ -149,6 +162,7 @@ struct ReportPage {
         """
         verdictSection()
         adviceSection()
+        if hasSweep { sweepSection() }
         gradientFlowSection()
         spectraSection()
         gatesSection()
@@ -170,11 +184,32 @@ struct ReportPage {
         return html
     }
 
+    private var hasSweep: Bool { comparison.contains { ChartPlacement.section(ofComparisonChart: $0.id) == "sweep" } }
+
+    // MARK: Sweep
+
+    private mutating func sweepSection() {
+        let axes = RunGroups.sweptAxes(runs.map(\.record))
+        html += """
+        <section id="sweep">
+        <h2>Sweep</h2>
+        <p class="lede">These runs vary \(e(axes.map(\.flag).joined(separator: " and "))). With one swept flag the summary \
+        numbers are drawn against its value, one line per cell, each point the median over the seeds with a band for their \
+        spread; with two, a heatmap per cell shows where the task was learned.</p>
+
+        """
+        html += comparisonCharts(in: "sweep")
+        html += "</section>\n"
+    }
+
     private func subtitle() -> String {
         var parts = ["\(runs.count) run\(runs.count == 1 ? "" : "s")"]
         let corpora = Set(runs.map { $0.record.corpus.name + "\u{0}" + $0.record.corpus.sha256 })
         if corpora.count == 1, let corpus = runs.first?.record.corpus {
-            parts.append("corpus \(corpus.name) (\(ReportFormat.integer(corpus.tokens)) tokens)")
+            var splits = [corpus.validFile, corpus.testFile].compactMap { $0 }
+            splits = splits.isEmpty ? [] : [corpus.name] + splits
+            parts.append(splits.isEmpty ? "corpus \(corpus.name) (\(ReportFormat.integer(corpus.tokens)) tokens)"
+                : "corpus \(splits.joined(separator: " / ")) (\(ReportFormat.integer(corpus.trainTokens)) training tokens)")
         } else if corpora.count > 1 {
             parts.append("\(corpora.count) different corpora")
         }
@@ -203,10 +238,9 @@ struct ReportPage {
     private func cellDescription(_ config: RunConfig) -> String {
         var text: String
         switch config.cell {
-        case "rnn": text = "simple RNN (\(config.activation))"
-        case "lstm": text = "LSTM"
-        case "gru": text = "GRU"
-        default: text = config.cell
+        case .rnn: text = "simple RNN (\(config.activation.rawValue))"
+        case .lstm: text = "LSTM"
+        case .gru: text = "GRU"
         }
         if config.layers > 1 { text += ", \(config.layers) layers" }
         if config.bidirectional { text += ", bidirectional" }
@@ -230,7 +264,7 @@ struct ReportPage {
         } else if record.status.interrupted {
             badges += " <span class=\"badge interrupted\">interrupted</span>"
         }
-        return "<h3><span class=\"name\">\(e(record.name))</span> \(badges)</h3>\n"
+        return "<h3>\(runName(index)) \(badges)</h3>\n"
     }
 
     private func charts(ofRun index: Int, in section: String) -> String {
@@ -261,8 +295,21 @@ struct ReportPage {
         return "<dl class=\"facts\">" + rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl>\n"
     }
 
+    /// The run's name, linked to its own page when it has one.
+    private func runName(_ index: Int) -> String {
+        let name = "<span class=\"name\">\(e(runs[index].record.name))</span>"
+        guard runPages else { return name }
+        return "<a href=\"\(HTMLText.href(directory: runs[index].directoryLink, file: ReportWriter.reportFileName))\">\(name)</a>"
+    }
+
+    /// With run pages, the place of a section's run charts: one sentence pointing to the pages.
+    private var runPagesNote: String {
+        "<p class=\"notice\">Each run's own charts are on its page: follow a run's name in the verdict or in Reproduce.</p>\n"
+    }
+
     /// A grid with one card per run; `body` returns the card's HTML after the heading.
     private func runGrid(_ body: (Int) -> String) -> String {
+        if runPages { return runPagesNote }
         var out = "<div class=\"runs\">\n"
         for index in runs.indices {
             out += "<article class=\"run\">\n" + runHeading(index) + body(index) + "</article>\n"
@@ -294,11 +341,11 @@ struct ReportPage {
             html += "<p>No runs were given.</p>\n"
         } else {
             html += "<ul class=\"verdicts\">\n"
-            for (index, run) in runs.enumerated() {
+            for index in runs.indices {
                 let verdict = verdicts[index]
                 // The first probe right after the name; what training did, and the outcome, each on a line of its own.
                 let parts = verdict.parts
-                html += "<li\(attentionClass(verdict))><span class=\"name\">\(e(run.record.name))</span>: "
+                html += "<li\(attentionClass(verdict))>\(runName(index)): "
                     + e(parts.first ?? "")
                     + parts.dropFirst().map { " <span class=\"then\">\(e($0))</span>" }.joined() + "</li>\n"
             }
@@ -310,6 +357,16 @@ struct ReportPage {
             html += "</div>\n"
         }
         html += comparisonCharts(in: "verdict")
+        let groups = RunGroups.seedGroups(runs.map(\.record))
+        if groups.contains(where: { $0.records.count > 1 }) {
+            html += "<h3 id=\"seeds\">Settings over seeds</h3>\n"
+            let sentences = SeedSummary.sentences(groups)
+            if !sentences.isEmpty {
+                html += "<ul class=\"verdicts\" id=\"seed-verdicts\">\n" + sentences.map { "<li>\(e($0))</li>\n" }.joined() + "</ul>\n"
+            }
+            html += SeedSummary.table(groups, escape: e)
+            html += "<h3>Every run</h3>\n"
+        }
         if !runs.isEmpty { summaryTable() }
         html += "</section>\n"
     }
@@ -339,13 +396,38 @@ struct ReportPage {
         var rows: [(String, [Cell])] = []
         rows.append(("Cell", records.map { (cellDescription($0.config) + ", H = \($0.config.hidden)", false) }))
         rows.append(("Parameters", records.map { (ReportFormat.integer($0.parameterCount), false) }))
-        rows.append(("Final train perplexity", records.map { cell(ReportFormat.number($0.summary.finalTrainPerplexity)) }))
-        rows.append(("Final valid perplexity", records.map { cell(ReportFormat.number($0.summary.finalValidPerplexity)) }))
+        // The train figure is a mean over the steps since the previous evaluation, early ones included: say
+        // which, or a reader sees train above valid and suspects a bug.
+        rows.append(("Final train perplexity", records.map { record in
+            var result = cell(ReportFormat.number(record.summary.finalTrainPerplexity))
+            let evaluations = record.evaluations.map(\.step)
+            if let last = evaluations.last, record.summary.finalTrainPerplexity?.isFinite == true {
+                let first = (evaluations.dropLast().last ?? 0) + 1
+                if last > first { result.text += " (mean of steps \(ReportFormat.integer(first))–\(ReportFormat.integer(last)))" }
+            }
+            return result
+        }))
+        // Perplexity on a split with <unk> tokens is not comparable with one without: say how many there were.
+        rows.append(("Final valid perplexity", records.map { record in
+            var result = cell(ReportFormat.number(record.summary.finalValidPerplexity))
+            if let note = Self.unknownShare(record.corpus.unknownValidTokens, of: record.corpus.validTokens) { result.text += " (\(note))" }
+            return result
+        }))
+        if records.contains(where: { $0.summary.finalTestPerplexity != nil }) {
+            rows.append(("Test perplexity (final weights)", records.map { record in
+                guard record.corpus.testTokens != nil else { return ("no test split", false) }
+                var result = cell(ReportFormat.number(record.summary.finalTestPerplexity))
+                if let note = Self.unknownShare(record.corpus.unknownTestTokens, of: record.corpus.testTokens ?? 0) {
+                    result.text += " (\(note))"
+                }
+                return result
+            }))
+        }
         if records.contains(where: { $0.corpus.synthetic }) {
             rows.append(("Recall accuracy (synthetic corpus)", records.map { record in
                 guard record.corpus.synthetic else { return ("not synthetic", false) }
                 var result = cell(ReportFormat.percent(record.summary.recallAccuracy))
-                if record.summary.recallAccuracy != nil, let chance = RunOutcome.chance(for: record) {
+                if record.summary.recallAccuracy != nil, let chance = record.corpus.recall?.chanceAccuracy {
                     result.text += " (chance \(ReportFormat.percent(chance)))"
                 }
                 return result
@@ -406,6 +488,12 @@ struct ReportPage {
     }
 
     /// Gate saturation in the cells' own gate order: "input 3.1%, forget 12%, ...".
+    /// "3.2% <unk>" when a split has unknown tokens; nil when it has none (or the record predates the count).
+    static func unknownShare(_ unknown: Int?, of total: Int) -> String? {
+        guard let unknown, unknown > 0, total > 0 else { return nil }
+        return "\(ReportFormat.percent(Double(unknown) / Double(total))) <unk>"
+    }
+
     private func saturationText(_ saturation: [String: Double]?) -> String {
         guard let saturation, !saturation.isEmpty else { return ReportFormat.missing }
         return ReportFormat.gateOrder(Array(saturation.keys)).map {
@@ -484,9 +572,9 @@ struct ReportPage {
         html += runGrid { index in
             let record = runs[index].record
             var out = ""
-            let gateNames = GradientVerdict.probe(of: record)?.gates.map(\.name) ?? []
-            if record.config.cell == "rnn" || (gateNames == ["activation"]) {
-                out += "<p>A simple RNN has no gates: the chart shows its \(e(record.config.activation)) activation "
+            let gateNames = record.probes.last?.topForward?.gates.map(\.name) ?? []
+            if record.config.cell == .rnn || (gateNames == ["activation"]) {
+                out += "<p>A simple RNN has no gates: the chart shows its \(e(record.config.activation.rawValue)) activation "
                     + "h(t) instead.</p>\n"
             }
             let numbers = RunNumbers(record: record, verdict: verdicts[index])
@@ -497,7 +585,7 @@ struct ReportPage {
                 out += facts([("Saturated at the last probe", e(saturationText(saturation)))])
             }
             out += charts(ofRun: index, in: "gates")
-            out += probeText(record.probeTokens, words: record.config.tokenize == "word")
+            out += probeText(record.probeTokens, words: record.config.tokenize == .word)
             return out
         }
         html += comparisonCharts(in: "gates")
@@ -537,11 +625,11 @@ struct ReportPage {
         html += runGrid { index in
             let record = runs[index].record
             var rows: [(String, String)] = []
-            if record.config.optimizer == "none" {
+            if let optimizer = record.config.optimizer, !record.origin.isImported {
+                rows.append(("Optimizer", e("\(optimizer.rawValue), learning rate \(RunSetting.exact(record.config.learningRate))")))
+            } else {
                 let rate = record.config.learningRate > 0 ? "; learning rate \(RunSetting.exact(record.config.learningRate)) at the first logged step" : ""
                 rows.append(("Trained", e("elsewhere (imported checkpoints)" + rate)))
-            } else {
-                rows.append(("Optimizer", e("\(record.config.optimizer), learning rate \(RunSetting.exact(record.config.learningRate))")))
             }
             if record.clippingNotRecorded {
                 rows.append(("Clipping", "not logged"))
@@ -551,8 +639,24 @@ struct ReportPage {
                 rows.append(("Clipping", e("global norm \(RunSetting.exact(record.config.clip)); "
                     + "\(ReportFormat.percent(record.summary.clippedFraction)) of steps clipped")))
             }
-            rows.append(("Final perplexity", e("train \(ReportFormat.number(record.summary.finalTrainPerplexity)), "
-                + "valid \(ReportFormat.number(record.summary.finalValidPerplexity))")))
+            if let epochs = record.config.epochs {
+                rows.append(("Length", e("\(epochs) epoch\(epochs == 1 ? "" : "s") (\(ReportFormat.integer(record.config.steps)) steps)")))
+            }
+            if let decay = record.config.learningRateDecay {
+                let rates = record.steps.map(\.learningRate)
+                let decays = zip(rates.dropFirst(), rates).filter { $0.0 < $0.1 }.count
+                rows.append(("Learning-rate schedule", e("× \(RunSetting.exact(decay)) after an evaluation that did not improve "
+                    + "the best validation loss: lowered \(decays) time\(decays == 1 ? "" : "s")"
+                    + (rates.last.map { ", final rate \(ReportFormat.number($0))" } ?? ""))))
+            }
+            if let dropout = record.config.dropout, dropout > 0 {
+                rows.append(("Dropout", e("\(RunSetting.exact(dropout)) on the embedding output, between layers and before "
+                    + "the decoder, in training steps only: evaluation and every probe see the deterministic network")))
+            }
+            var final = "train \(ReportFormat.number(record.summary.finalTrainPerplexity)), "
+                + "valid \(ReportFormat.number(record.summary.finalValidPerplexity))"
+            if let test = record.summary.finalTestPerplexity { final += ", test \(ReportFormat.number(test))" }
+            rows.append(("Final perplexity", e(final)))
             return facts(rows) + charts(ofRun: index, in: "training")
         }
         html += "</section>\n"
@@ -564,17 +668,25 @@ struct ReportPage {
         html += """
         <section id="reproduce">
         <h2>Reproduce</h2>
-        <p class="lede">The exact command of each run. The same command, seed and corpus give the same numbers up to \
-        floating-point summation order; a different corpus checksum means different data.</p>
+        <p class="lede">The exact command of each run. The same command, seed and corpus give the same numbers, bit for \
+        bit, at any thread count; a different corpus checksum means different data.</p>
 
         """
-        html += runGrid { index in
+        html += "<div class=\"runs\">\n"
+        for index in runs.indices {
             let run = runs[index]
             let record = run.record
             let command = HTMLText.commandLine(program: record.tool.name, arguments: record.command)
-            var corpus = "\(e(record.corpus.name)) · \(ReportFormat.integer(record.corpus.tokens)) tokens · "
-                + "vocabulary \(ReportFormat.integer(record.corpus.vocabularySize))"
-            if record.corpus.synthetic { corpus += " · synthetic" }
+            let info = record.corpus
+            var splits = "\(ReportFormat.integer(info.trainTokens)) train, \(ReportFormat.integer(info.validTokens)) valid"
+            if let unknown = Self.unknownShare(info.unknownValidTokens, of: info.validTokens) { splits += " (\(unknown))" }
+            if let test = info.testTokens {
+                splits += ", \(ReportFormat.integer(test)) test"
+                if let unknown = Self.unknownShare(info.unknownTestTokens, of: test) { splits += " (\(unknown))" }
+            }
+            var corpus = e("\(info.name) · \(record.config.tokenize?.rawValue ?? "id") tokens: \(splits) · vocabulary "
+                + "\(ReportFormat.integer(info.vocabularySize)) (from the training split)")
+            if info.synthetic { corpus += " · synthetic" }
             let files = ["run.json", "model.safetensors"].map { file in
                 "<a href=\"\(HTMLText.href(directory: run.directoryLink, file: file))\">\(e(file))</a>"
             }.joined(separator: " · ")
@@ -582,13 +694,22 @@ struct ReportPage {
                 ("Seed", e(String(record.config.seed))),
                 ("Corpus", corpus),
                 ("SHA-256", "<code>\(e(record.corpus.sha256))</code>"),
+            ] + [("Validation file", info.validFile, info.validSha256), ("Test file", info.testFile, info.testSha256)].compactMap { label, file, sha in
+                file.map { (label, "\(e($0)) · SHA-256 <code>\(e(sha ?? ""))</code>") }
+            } + [
                 ("Tool", e("\(record.tool.name) \(record.tool.version)")),
                 ("Record schema", e(String(record.schemaVersion))),
                 ("Folder", "<a href=\"\(HTMLText.href(directory: run.directoryLink))\">\(e(run.directoryLink))</a>"),
                 ("Files", files),
             ]
-            return "<pre><code>\(e(command))</code></pre>\n" + facts(rows)
+            var pages = rows
+            if runPages {
+                pages.append(("Page", "<a href=\"\(HTMLText.href(directory: run.directoryLink, file: ReportWriter.reportFileName))\">"
+                    + "report.html</a> (this run's charts)"))
+            }
+            html += "<article class=\"run\">\n" + runHeading(index) + "<pre><code>\(e(command))</code></pre>\n" + facts(pages)
+                + "</article>\n"
         }
-        html += "</section>\n"
+        html += "</div>\n</section>\n"
     }
 }

@@ -93,14 +93,14 @@ enum Headline {
         // The simple RNN's way out of vanishing: an expanding map, which cannot hold a symbol (Bengio et al.
         // 1994). "Vanishes" is read at the quoted lag (the recall lag on the recall task).
         let share = { (reading: GradientReading?) in reading.flatMap { $0.recallRatio ?? $0.ratio } }
-        if record.config.cell == "rnn", let before = share(verdict.first), let after = share(verdict.last),
+        if record.config.cell == .rnn, let before = share(verdict.first), let after = share(verdict.last),
            before < Advice.Threshold.vanishingShare, after >= Advice.Threshold.vanishingShare,
            let radius = record.summary.spectralRadiusLast, radius.isFinite, radius > 1 {
             clause += "'s gradient no longer vanishes but its recurrent map expands (spectral radius "
                 + "\(ReportFormat.number(radius, digits: 2))), and it"
         }
         if record.corpus.synthetic, let accuracy = record.summary.recallAccuracy, accuracy.isFinite,
-           let chance = RunOutcome.chance(for: record) {
+           let chance = record.corpus.recall?.chanceAccuracy {
             clause += Advice.nearChance(record)
                 ? (clause == name ? " recalls" : " still recalls") + " near chance (\(ReportFormat.percent(accuracy)), chance \(ReportFormat.percent(chance)))"
                 : " recalls \(ReportFormat.percent(accuracy)) of the answers"

@@ -9,29 +9,40 @@
 // nothing on disk, and a failure while writing leaves the previous report in place.
 
 import DiagnoseRecord
+import Dispatch
 import Foundation
 
 /// What `ReportWriter.renderRuns` wrote.
 public struct ReportSummary: Sendable, Equatable {
     /// `<outputDirectory>/report.html`.
     public var report: URL
-    /// `<runDir>/<id>.png` for every run, runs in report order (simple RNN, GRU, LSTM; runs of one
+    /// `<chart folder>/<id>.png` for every run (see `ReportRunInput.chartDirectory`), runs in report order (simple RNN, GRU, LSTM; runs of one
     /// cell in the order given).
     public var runCharts: [URL]
-    /// `<outputDirectory>/compare/<id>.png`; empty for a single run.
+    /// `<outputDirectory>/compare/<id>.png` (the comparison charts, then the sweep charts
+    /// `sweep-*.png` when a flag varies across the runs); empty for a single run.
     public var comparisonCharts: [URL]
     /// The names the report shows for the runs (record names, made unique), in report order.
     public var runNames: [String]
+    /// Runs left out because their records could not be read: one message each, naming the file.
+    public var skipped: [String]
 
-    public init(report: URL, runCharts: [URL], comparisonCharts: [URL], runNames: [String]) {
+    /// `<chart folder>/report.html` for every run when the report has more than
+    /// `ReportWriter.inlineRunLimit` runs; empty otherwise.
+    public var runPages: [URL]
+
+    public init(report: URL, runCharts: [URL], comparisonCharts: [URL], runNames: [String], runPages: [URL] = [],
+                skipped: [String] = []) {
         self.report = report
         self.runCharts = runCharts
         self.comparisonCharts = comparisonCharts
         self.runNames = runNames
+        self.runPages = runPages
+        self.skipped = skipped
     }
 
     /// Every file written, the report last.
-    public var files: [URL] { runCharts + comparisonCharts + [report] }
+    public var files: [URL] { runCharts + runPages + comparisonCharts + [report] }
 }
 
 public enum ReportError: Error, CustomStringConvertible, Equatable {
@@ -55,64 +66,154 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// One run to report: where its folder is (the report links there) and, when already in memory
+/// (a run being written), its record and where its charts go.
+public struct ReportRunInput {
+    public var directory: URL
+    public var record: RunRecord?
+    /// Where the run's PNGs are written; nil: the run folder when it lies directly in the output
+    /// folder, otherwise `<output>/charts/<name>/`, so nothing is ever written outside the output folder.
+    public var chartDirectory: URL?
+
+    public init(directory: URL, record: RunRecord? = nil, chartDirectory: URL? = nil) {
+        self.directory = directory
+        self.record = record
+        self.chartDirectory = chartDirectory
+    }
+}
+
 public enum ReportWriter {
     public static let reportFileName = "report.html"
     public static let recordFileName = "run.json"
     public static let comparisonFolderName = "compare"
+    /// Charts of runs whose folders lie outside the output folder.
+    public static let chartsFolderName = "charts"
+    /// Up to this many runs the report inlines every run's charts; with more, it holds the summary,
+    /// comparison and sweep charts and links to a self-contained `report.html` in each run's folder,
+    /// so it stays small (about 1 MB of charts per run otherwise).
+    public static let inlineRunLimit = 6
 
-    /// Loads `run.json` from each folder, writes each run's charts as `<runDir>/<id>.png`, the
-    /// comparison charts as `<outputDirectory>/compare/<id>.png` (two or more runs), and
-    /// `<outputDirectory>/report.html`, all atomically. A folder named twice is reported once; the
-    /// report shows the simple RNN first, then GRU, then LSTM, runs of one cell by flags and seed, then in the order given.
+    /// `body` applied to every record on all cores; results in order. Rendering is independent per
+    /// run (each has its own FreeType library and buffers), so the bytes do not depend on the threads.
+    static func renderConcurrently<T>(_ records: [RunRecord], _ body: (RunRecord) throws -> T) throws -> [T] {
+        let results = ResultSlots<T>(count: records.count)
+        DispatchQueue.concurrentPerform(iterations: records.count) { index in
+            results.set(index, Result { try body(records[index]) })
+        }
+        return try results.values.map { try $0!.get() }
+    }
+
+    /// Loads `run.json` from each folder, writes each run's charts, the comparison charts as
+    /// `<outputDirectory>/compare/<id>.png` (two or more runs), and `<outputDirectory>/report.html`,
+    /// all atomically. A folder named twice is reported once; the report shows the simple RNN first,
+    /// then GRU, then LSTM, runs of one cell in the order given. With `skipUndrawable`, a run whose
+    /// record cannot be read is left out and named in `ReportSummary.skipped` (the others are still
+    /// drawn); without it, or when no run is left, the first such error is thrown. Runs of one cell
+    /// are ordered by flags and seed, then in the order given.
     /// Throws `ReportError`, `RecordError` (a record that cannot be read), `AtomicFileError`, or
     /// whatever the chart renderer throws.
-    public static func renderRuns(runDirectories: [URL], outputDirectory: URL,
-                                  options: RenderOptions) throws -> ReportSummary {
+    public static func renderRuns(runDirectories: [URL], outputDirectory: URL, options: RenderOptions,
+                                  skipUndrawable: Bool = false) throws -> ReportSummary {
+        try renderRuns(runDirectories.map { ReportRunInput(directory: $0) }, outputDirectory: outputDirectory,
+                       options: options, skipUndrawable: skipUndrawable)
+    }
+
+    /// The same for runs of which some may already be in memory. `beforeReport` runs after every
+    /// chart is written and before `compare/` and `report.html` (a run being written is put in
+    /// place there, so the report never links to a folder that is not yet complete).
+    public static func renderRuns(_ inputs: [ReportRunInput], outputDirectory: URL, options: RenderOptions,
+                                  skipUndrawable: Bool = false,
+                                  beforeReport: () throws -> Void = {}) throws -> ReportSummary {
         let output = outputDirectory.standardizedFileURL
         // Read and draw everything before writing anything.
-        let given = try uniqueRunDirectories(runDirectories)
+        var seen = Set<String>()
+        var given: [ReportRunInput] = []
+        for input in inputs {
+            var input = input
+            input.directory = input.directory.standardizedFileURL
+            if input.record == nil {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: input.directory.path, isDirectory: &isDirectory),
+                   !isDirectory.boolValue {
+                    throw ReportError.notADirectory(path: input.directory.path)
+                }
+            }
+            if seen.insert(input.directory.resolvingSymlinksInPath().path).inserted { given.append(input) }
+        }
         guard !given.isEmpty else { throw ReportError.noRuns(outputDirectory: output.path) }
-        let loaded = try given.map { ($0, try loadRecord(from: $0)) }
+        var loaded: [(ReportRunInput, RunRecord)] = []
+        var skipped: [String] = []
+        var firstError: Error?
+        for input in given {
+            do {
+                loaded.append((input, try input.record ?? loadRecord(from: input.directory)))
+            } catch {
+                guard skipUndrawable else { throw error }
+                firstError = firstError ?? error
+                skipped.append("\(error)")
+            }
+        }
+        if loaded.isEmpty, let firstError { throw firstError }
         // The lecture's order: simple RNN, then GRU, then LSTM; runs of one cell by their flags and
         // seed (so shards merge in the same order as one sweep), then in the order given.
         let ordered = loaded.enumerated().sorted { a, b in
-            let ra = cellRank(a.element.1.config.cell), rb = cellRank(b.element.1.config.cell)
-            if ra != rb { return ra < rb }
+            let ca = a.element.1.config.cell, cb = b.element.1.config.cell
+            if ca != cb { return ca < cb }
             return RunGroups.precedes(a.element.1.config, b.element.1.config) ?? (a.offset < b.offset)
         }.map(\.element)
-        let directories = ordered.map(\.0)
+        let directories = ordered.map(\.0.directory)
         var records = ordered.map(\.1)
         let names = uniqueNames(records.map(\.name), directories: directories)
         for index in records.indices { records[index].name = names[index] }
-        let runCharts = try records.map { try RunCharts.render($0, options: options) }
-        let comparison = records.count >= 2 ? try CompareCharts.render(records, options: options) : []
+        let chartDirectories = chartFolders(ordered.map(\.0), names: names, output: output)
+        let runCharts = try renderConcurrently(records) { try RunCharts.render($0, options: options) }
+        let comparison = records.count >= 2
+            ? try CompareCharts.render(records, options: options) + SweepCharts.render(records, options: options) : []
+        let ownPages = records.count > inlineRunLimit
 
         do {
-            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        } catch {
-            throw ReportError.cannotCreateFolder(path: output.path, reason: error.localizedDescription)
+            try OutputFolder.createFolder(output)
+        } catch let error as AtomicFileError {
+            throw ReportError.cannotCreateFolder(path: output.path, reason: error.reason)
         }
         let outputResolved = output.resolvingSymlinksInPath()
 
         var runChartFiles: [URL] = []
+        var runPages: [URL] = []
         var runs: [ReportRun] = []
         for (index, directory) in directories.enumerated() {
+            let chartDirectory = chartDirectories[index]
+            do {
+                try OutputFolder.createFolder(chartDirectory)
+            } catch let error as AtomicFileError {
+                throw ReportError.cannotCreateFolder(path: chartDirectory.path, reason: error.reason)
+            }
             for chart in runCharts[index] {
-                let file = directory.appendingPathComponent(chart.id + ".png")
+                let file = chartDirectory.appendingPathComponent(chart.id + ".png")
                 try AtomicFile.write(chart.png, to: file)
                 runChartFiles.append(file)
             }
             let link = relativePath(from: outputResolved, to: directory.resolvingSymlinksInPath())
             runs.append(ReportRun(record: records[index], directoryLink: link, charts: runCharts[index]))
+            if ownPages {
+                // The run's own self-contained page, next to its charts (under the output folder).
+                let ownLink = relativePath(from: chartDirectory.resolvingSymlinksInPath(), to: directory.resolvingSymlinksInPath())
+                let own = ReportRun(record: records[index], directoryLink: ownLink, charts: runCharts[index])
+                let page = HTMLReport.build(runs: [own], comparison: [], generatedBy: "\(records[index].tool.name) \(records[index].tool.version)")
+                let file = chartDirectory.appendingPathComponent(reportFileName)
+                try AtomicFile.write(page, to: file)
+                runPages.append(file)
+            }
         }
+        try beforeReport()
 
         var comparisonFiles: [URL] = []
         if !comparison.isEmpty {
             let folder = output.appendingPathComponent(comparisonFolderName)
             do {
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            } catch {
-                throw ReportError.cannotCreateFolder(path: folder.path, reason: error.localizedDescription)
+                try OutputFolder.createFolder(folder)
+            } catch let error as AtomicFileError {
+                throw ReportError.cannotCreateFolder(path: folder.path, reason: error.reason)
             }
             for chart in comparison {
                 let file = folder.appendingPathComponent(chart.id + ".png")
@@ -122,11 +223,35 @@ public enum ReportWriter {
         }
 
         let tool = records[0].tool
-        let html = HTMLReport.build(runs: runs, comparison: comparison, generatedBy: "\(tool.name) \(tool.version)")
+        let html = HTMLReport.build(runs: runs, comparison: comparison, generatedBy: "\(tool.name) \(tool.version)",
+                                    runPages: ownPages)
         let report = output.appendingPathComponent(reportFileName)
         try AtomicFile.write(html, to: report)
         return ReportSummary(report: report, runCharts: runChartFiles, comparisonCharts: comparisonFiles,
-                             runNames: names)
+                             runNames: names, runPages: runPages, skipped: skipped)
+    }
+
+    /// Where each run's PNGs go: as given, else its own folder when that lies directly in the
+    /// output folder, else `<output>/charts/<name>` (the display name made a safe, unique folder name).
+    static func chartFolders(_ inputs: [ReportRunInput], names: [String], output: URL) -> [URL] {
+        let outputResolved = output.resolvingSymlinksInPath().path
+        var used = Set<String>()
+        return zip(inputs, names).map { input, name in
+            if let chartDirectory = input.chartDirectory { return chartDirectory }
+            if input.directory.resolvingSymlinksInPath().deletingLastPathComponent().path == outputResolved {
+                return input.directory
+            }
+            var base = String(name.unicodeScalars.map { scalar -> Character in
+                CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_" ? Character(scalar) : "_"
+            }.prefix(100))
+            if base.isEmpty { base = "run" }
+            var folder = base, n = 1
+            while !used.insert(folder).inserted {
+                n += 1
+                folder = "\(base)-\(n)"
+            }
+            return output.appendingPathComponent(chartsFolderName).appendingPathComponent(folder)
+        }
     }
 
     /// The immediate subfolders of `outputDirectory` that hold a `run.json`, sorted by name
@@ -147,31 +272,6 @@ public enum ReportWriter {
 
     // MARK: Helpers
 
-    static func cellRank(_ cell: String) -> Int {
-        switch cell {
-        case "rnn": return 0
-        case "gru": return 1
-        case "lstm": return 2
-        default: return 3
-        }
-    }
-
-    /// The folders, standardised, each kept once (first occurrence), checked to be folders.
-    static func uniqueRunDirectories(_ directories: [URL]) throws -> [URL] {
-        var seen = Set<String>()
-        var result: [URL] = []
-        for directory in directories {
-            let url = directory.standardizedFileURL
-            var isDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-            if exists && !isDirectory.boolValue {
-                throw ReportError.notADirectory(path: url.path)
-            }
-            let key = url.resolvingSymlinksInPath().path
-            if seen.insert(key).inserted { result.append(url) }
-        }
-        return result
-    }
 
     static func loadRecord(from directory: URL) throws -> RunRecord {
         let file = directory.appendingPathComponent(recordFileName)
@@ -224,5 +324,22 @@ public enum ReportWriter {
         while common < from.count && common < to.count && from[common] == to[common] { common += 1 }
         let parts = Array(repeating: "..", count: from.count - common) + to[common...]
         return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+}
+
+/// Results filled in by index from concurrent work.
+final class ResultSlots<T>: @unchecked Sendable {
+    private var slots: [Result<T, Error>?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ result: Result<T, Error>) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+    var values: [Result<T, Error>?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
     }
 }

@@ -42,7 +42,7 @@ public enum SweepAxis: String, CaseIterable, Sendable {
     public func value(_ config: RunConfig) -> Double? {
         switch self {
         case .spectralRadius: return config.spectralRadius
-        case .forgetBias: return config.cell == "lstm" ? config.forgetBias : nil
+        case .forgetBias: return config.cell == .lstm ? config.forgetBias : nil
         case .lag: return config.lag.map(Double.init)
         case .hidden: return Double(config.hidden)
         case .embed: return Double(config.embed)
@@ -104,8 +104,65 @@ public enum RunGroups {
             let x = axis.value(a) ?? -.infinity, y = axis.value(b) ?? -.infinity
             if x != y { return x < y }
         }
-        if a.activation != b.activation { return a.activation < b.activation }
+        if a.activation != b.activation { return a.activation.rawValue < b.activation.rawValue }
         if a.seed != b.seed { return a.seed < b.seed }
         return nil
+    }
+}
+
+extension SeedGroup {
+    /// The runs' common name: their names without the seed tag (`lstm-sr1.25` for `lstm-sr1.25-s0`,
+    /// `-s1`), or the first run's name followed by "…" when they do not share one.
+    public var name: String {
+        let stripped = records.map { record -> String in
+            let tag = "-s\(record.config.seed)"
+            return record.name.hasSuffix(tag) && record.name.count > tag.count ? String(record.name.dropLast(tag.count)) : record.name
+        }
+        if records.count == 1 { return records[0].name }
+        return Set(stripped).count == 1 ? stripped[0] : records[0].name + " …"
+    }
+}
+
+/// The middle and the spread of one number over a group's seeds: the median with min to max, or
+/// with the interquartile range when there are five or more seeds (so one outlier does not set it).
+public struct SeedSpread: Sendable, Equatable {
+    public var median: Double
+    public var lower: Double
+    public var upper: Double
+    public var count: Int
+    public var interquartile: Bool { count >= 5 }
+
+    /// The finite values' spread; nil when none is finite.
+    public init?(_ values: [Double?]) {
+        let sorted = values.compactMap { $0 }.filter(\.isFinite).sorted()
+        guard !sorted.isEmpty else { return nil }
+        count = sorted.count
+        median = SeedSpread.quantile(sorted, 0.5)
+        if sorted.count >= 5 {
+            lower = SeedSpread.quantile(sorted, 0.25)
+            upper = SeedSpread.quantile(sorted, 0.75)
+        } else {
+            lower = sorted[0]
+            upper = sorted[sorted.count - 1]
+        }
+    }
+
+    /// Linear interpolation between order statistics (the common "type 7" quantile).
+    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+        let position = q * Double(sorted.count - 1)
+        let below = Int(position.rounded(.down)), above = min(below + 1, sorted.count - 1)
+        return sorted[below] + (sorted[above] - sorted[below]) * (position - Double(below))
+    }
+
+    /// "min to max" or "interquartile range": what `lower...upper` is.
+    public var rangeName: String { interquartile ? "interquartile range" : "min to max" }
+
+    /// Whether two spreads overlap: a difference of medians inside the seed-to-seed spread.
+    public func overlaps(_ other: SeedSpread) -> Bool { lower <= other.upper && other.lower <= upper }
+
+    /// Pointwise spreads of several series (shorter series end early).
+    static func pointwise(_ series: [[Double]]) -> [SeedSpread?] {
+        let length = series.map(\.count).max() ?? 0
+        return (0..<length).map { i in SeedSpread(series.map { i < $0.count ? $0[i] : nil }) }
     }
 }

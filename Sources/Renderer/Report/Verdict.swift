@@ -58,7 +58,7 @@ struct GradientReading: Equatable {
 
     /// Reads `probe`'s top forward layer; nil when that layer has fewer than two lags.
     init?(probe: ProbeRecord, lag quoteLag: Int) {
-        guard let layer = GradientVerdict.topForward(probe), layer.lagProfile.count >= 2 else { return nil }
+        guard let layer = probe.topForward, layer.lagProfile.count >= 2 else { return nil }
         let profile = layer.lagProfile
         step = probe.step
         window = profile.count
@@ -98,19 +98,18 @@ struct GradientReading: Equatable {
         case .notFinite:
             return "lag profile is not finite (n/a): the gradient overflowed or the run diverged"
         case .vanishing(let horizon):
-            let rate = factor.map { "falls about \($0) per step back and " } ?? ""
-            return rate + "drops below 1e-3 of the local one after \(horizon) step\(horizon == 1 ? "" : "s")"
+            let rate = factor.map { "falls \($0) per step and " } ?? ""
+            return rate + "is below 1e-3 of the local one after \(horizon) step\(horizon == 1 ? "" : "s")"
         case .growing:
-            return "grows about \(factor ?? ReportFormat.missing) per step back: \(back) it is "
+            return "grows \(factor ?? ReportFormat.missing) per step: \(back) it is "
                 + GradientReading.share(ratio, of: "the local one")
         case .holding:
             var text: String
             if let d = decayPerStep, d.isFinite, d < 1 {
-                text = "falls about \(factor!) per step back but stays above 1e-3 of the local one across the "
-                    + "\(window)-step window"
+                text = "falls \(factor!) per step but stays above 1e-3 of the local one across the \(window)-step window"
             } else {
                 text = "stays above 1e-3 of the local one across the \(window)-step window"
-                if let factor { text += " (fitted factor \(factor) per step)" }
+                if let factor { text += " (\(factor) per step)" }
             }
             if withRatio { text += "; \(back) it is " + GradientReading.share(ratio, of: "the local one") }
             return text
@@ -166,20 +165,10 @@ struct GradientVerdict: Equatable {
     /// What the sentences quote besides the probes.
     private var facts: RecordFacts
 
-    /// The top layer's forward direction of `probe`: the layer the summary numbers describe.
-    static func topForward(_ probe: ProbeRecord) -> LayerProbe? {
-        let forward = probe.layers.filter { $0.direction == "forward" }
-        return forward.max { $0.layer < $1.layer } ?? probe.layers.last
-    }
-
-    /// The top forward layer at the last probe.
-    static func probe(of record: RunRecord) -> LayerProbe? {
-        record.probes.last.flatMap(topForward)
-    }
 
     /// The longest lag every run's profile covers (at least 1): the lag quoted where no recall lag applies.
     static func referenceLag(for records: [RunRecord]) -> Int {
-        let longest = records.compactMap { probe(of: $0).map { $0.lagProfile.count - 1 } }.filter { $0 >= 1 }
+        let longest = records.compactMap { $0.probes.last?.topForward.map { $0.lagProfile.count - 1 } }.filter { $0 >= 1 }
         return longest.min() ?? 1
     }
 
@@ -190,8 +179,11 @@ struct GradientVerdict: Equatable {
     }
 
     static func start(of record: RunRecord) -> Start {
-        if record.command.first == "probe" || record.config.optimizer == "none" { return .imported }
-        if record.command.contains(where: { $0 == "--weights" || $0.hasPrefix("--weights=") }) { return .loadedWeights }
+        switch record.origin {
+        case .imported: return .imported
+        case .continued: return .loadedWeights
+        case .trained: break
+        }
         if let step = record.probes.first?.step, step != 0 { return .laterProbe }
         return .initialisation
     }
@@ -204,8 +196,8 @@ struct GradientVerdict: Equatable {
     init(record: RunRecord, referenceLag: Int) {
         facts = RecordFacts(record)
         start = GradientVerdict.start(of: record)
-        let window = GradientVerdict.probe(of: record).map { $0.lagProfile.count } ?? record.config.bptt
-        if record.corpus.synthetic, let recall = record.config.lag, recall >= 1, recall < window {
+        let window = record.probes.last?.topForward.map { $0.lagProfile.count } ?? record.config.bptt
+        if let recall = record.corpus.recall?.lag, recall >= 1, recall < window {
             recallLag = recall
             lag = recall
         } else {
@@ -241,7 +233,7 @@ struct GradientVerdict: Equatable {
             divergenceReason = record.status.divergenceReason
             interrupted = record.status.interrupted
             recallAccuracy = record.corpus.synthetic ? record.summary.recallAccuracy : nil
-            chance = RunOutcome.chance(for: record)
+            chance = record.corpus.recall?.chanceAccuracy
         }
     }
 
@@ -262,7 +254,7 @@ struct GradientVerdict: Equatable {
         if let training = trainingSentence() { parts.append(training) }
         if let accuracy = facts.recallAccuracy, accuracy.isFinite {
             let chance = facts.chance.map { " (chance \(ReportFormat.percent($0)))" } ?? ""
-            parts.append("It gets \(ReportFormat.percent(accuracy)) of the recall answers right\(chance).")
+            parts.append("Recall: \(ReportFormat.percent(accuracy)) right\(chance).")
         }
         return parts
     }
@@ -274,7 +266,7 @@ struct GradientVerdict: Equatable {
     private func firstSentence(_ reading: GradientReading) -> String {
         let opening: String
         switch start {
-        case .initialisation: opening = "At initialisation (step \(ReportFormat.integer(reading.step)))"
+        case .initialisation: opening = "At initialisation"
         case .loadedWeights: opening = "At the start (step \(ReportFormat.integer(reading.step)), weights loaded with --weights)"
         case .imported:
             opening = last == nil ? "For the imported weights" : "At the first checkpoint (step \(ReportFormat.integer(reading.step)))"
@@ -290,15 +282,15 @@ struct GradientVerdict: Equatable {
         if let cell = reading.cellRatio, cell.isFinite {
             if case .vanishing = reading.kind, recallLag == nil {
                 // Compare like with like: the hidden state's sentence gave a horizon, not a ratio.
-                let horizon = reading.cellHorizon.map { "drops below 1e-3 after \($0) step\($0 == 1 ? "" : "s")" }
-                    ?? "stays above 1e-3 across the window"
-                text += " (along the cell state it \(horizon))"
+                let horizon = reading.cellHorizon.map { "below 1e-3 after \($0) step\($0 == 1 ? "" : "s")" }
+                    ?? "above 1e-3 across the window"
+                text += " (cell state: \(horizon))"
             } else {
-                text += " (along the cell state, \(GradientReading.share(cell, of: "the local gradient")) reaches lag \(reading.lag))"
+                text += " (cell state: \(GradientReading.share(cell, of: "the local gradient")) at lag \(reading.lag))"
             }
         }
         if let recall = reading.recallRatio, let recallLag {
-            text += "; the recall answers send \(GradientReading.share(recall, of: "their local gradient")) "
+            text += "; the recall answers send \(GradientReading.share(recall, of: "their gradient")) "
                 + "to the letter \(recallLag) step\(recallLag == 1 ? "" : "s") back"
         }
         return text
@@ -307,7 +299,7 @@ struct GradientVerdict: Equatable {
     /// How the spectral radius moved over training, as a clause after "training ", or nil.
     private func radiusChange() -> String? {
         guard let a = facts.radiusFirst, let b = facts.radiusLast else { return nil }
-        let subject = "the spectral radius of the recurrent weights"
+        let subject = "the spectral radius"
         guard a.isFinite else { return nil }
         guard b.isFinite else { return "took \(subject) from \(ReportFormat.number(a)) to a value that is not finite" }
         if abs(b - a) <= 0.05 * max(abs(a), 1e-12) {
@@ -361,25 +353,5 @@ struct GradientVerdict: Equatable {
         if kinds.contains(.notFinite) { return "not-finite" }
         if kinds.contains(.growing) { return "exploding" }
         return nil
-    }
-}
-
-/// Facts about a run's outcome that the verdict and the captions quote.
-enum RunOutcome {
-    /// Synthetic recall corpus: the chance of guessing a recall answer. The corpus's vocabulary is
-    /// its letters plus the marker `#`, and an answer is one of the letters, equally likely.
-    static func chance(for record: RunRecord) -> Double? {
-        guard record.corpus.synthetic, record.corpus.vocabularySize > 2 else { return nil }
-        return 1 / Double(record.corpus.vocabularySize - 1)
-    }
-
-    /// Synthetic recall corpus: the lowest possible mean loss per token in nats. Of every `lag + 2`
-    /// tokens, `lag` are uniform random letters (log(letters) nats each) and the marker and the
-    /// answer are predictable, so the floor is lag / (lag + 2) * log(letters).
-    static func lossFloor(for record: RunRecord) -> Double? {
-        guard record.corpus.synthetic, let lag = record.config.lag, lag >= 1, record.corpus.vocabularySize > 2 else {
-            return nil
-        }
-        return Double(lag) / Double(lag + 2) * log(Double(record.corpus.vocabularySize - 1))
     }
 }

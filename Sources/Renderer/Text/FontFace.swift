@@ -83,9 +83,6 @@ final class FontFace {
         return index
     }
 
-    /// The face has the glyph (index non-zero).
-    func hasGlyph(_ scalar: Unicode.Scalar) -> Bool { glyphIndex(scalar) != 0 }
-
     /// Unhinted advance in pixels (fractional), so text measures the same at every phase.
     func advance(glyph: UInt32, pixelSize: Double) throws -> Double {
         let key = AdvanceKey(glyph: glyph, size64: FontFace.size64(pixelSize))

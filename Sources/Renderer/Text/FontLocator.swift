@@ -35,7 +35,7 @@ enum FontLocator {
     static func locate(override: String?) throws -> FontFiles {
         let fm = FileManager.default
         if let override {
-            guard fm.isReadableFile(atPath: override) else { throw RendererError.fontNotFound(searched: [override]) }
+            guard fm.isReadableFile(atPath: override) else { throw RendererError.fontFileMissing(path: override) }
             let url = URL(fileURLWithPath: override)
             let stem = url.deletingPathExtension().lastPathComponent
             let folder = url.deletingLastPathComponent()

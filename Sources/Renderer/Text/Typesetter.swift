@@ -63,8 +63,12 @@ final class Typesetter {
         return style.weight == .bold ? bold : regular
     }
 
-    /// Lays out `markup` (see `Markup`) in `style`. Characters the face lacks come from the
-    /// regular face when it has them.
+    /// No line on a chart shows more glyphs than this (the widest chart is far narrower), so text
+    /// from a record (a run name, a probe token) costs bounded time however long it is.
+    static let maxGlyphs = 1000
+
+    /// Lays out `markup` (see `Markup`) in `style`, at most `maxGlyphs` glyphs. Characters the face
+    /// lacks come from the regular face when it has them.
     func layout(_ markup: String, _ style: TextStyle) -> TextLine {
         let main = face(for: style)
         let em = style.size * scale
@@ -72,7 +76,8 @@ final class Typesetter {
         var pen = 0.0
         var ascent = 0.0, descent = 0.0
         var previous: (FontFace, UInt32, Double)? = nil
-        for span in Markup.parse(markup) {
+        let source = markup.utf8.count > 4 * Typesetter.maxGlyphs ? String(markup.prefix(4 * Typesetter.maxGlyphs)) : markup
+        spans: for span in Markup.parse(source) {
             let size: Double, rise: Double
             switch span.position {
             case .normal: size = em; rise = 0
@@ -83,6 +88,7 @@ final class Typesetter {
             ascent = max(ascent, metrics.ascent + rise)
             descent = max(descent, metrics.descent - rise)
             for scalar in span.text.unicodeScalars {
+                if glyphs.count >= Typesetter.maxGlyphs { break spans }
                 let scalar = Typesetter.displayable(scalar)
                 var face = main
                 var index = face.glyphIndex(scalar)
@@ -121,15 +127,19 @@ final class Typesetter {
         }
     }
 
-    /// Shortens `markup`-free `text` with a trailing ellipsis until it fits `maxWidth` points.
+    /// Shortens `markup`-free `text` with a trailing ellipsis until it fits `maxWidth` points: the
+    /// longest fitting prefix by binary search (O(n log n) in the text's length; the width of a
+    /// prefix never decreases as it grows), from at most `maxGlyphs` characters.
     func fitting(_ text: String, _ style: TextStyle, maxWidth: Double) -> String {
-        if width(text, style) <= maxWidth { return text }
-        var chars = Array(text)
-        while !chars.isEmpty {
-            chars.removeLast()
-            let candidate = String(chars) + "…"
-            if width(candidate, style) <= maxWidth { return candidate }
+        if text.count <= Typesetter.maxGlyphs, width(text, style) <= maxWidth { return text }
+        let chars = Array(text.prefix(Typesetter.maxGlyphs))
+        func candidate(_ n: Int) -> String { String(chars[..<n]) + "…" }
+        var low = 0, high = chars.count - (text.count > chars.count ? 0 : 1)  // longest prefix to try
+        guard width(candidate(0), style) <= maxWidth else { return "" }
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if width(candidate(mid), style) <= maxWidth { low = mid } else { high = mid - 1 }
         }
-        return ""
+        return candidate(low)
     }
 }

@@ -1,35 +1,5 @@
+import DiagnoseRecord
 import Foundation
-
-/// The recurrent cell families, with PyTorch's gate counts and gate order.
-public enum CellKind: String, Sendable, CaseIterable, Codable {
-    case rnn, lstm, gru
-
-    /// Rows of W_ih and W_hh per hidden unit: 1 (rnn), 4 (lstm: i, f, g, o), 3 (gru: r, z, n).
-    public var gateCount: Int {
-        switch self {
-        case .rnn: return 1
-        case .lstm: return 4
-        case .gru: return 3
-        }
-    }
-
-    /// Gate names in weight-row order, as the record names them.
-    public var gateNames: [String] {
-        switch self {
-        case .rnn: return ["activation"]
-        case .lstm: return ["input", "forget", "candidate", "output"]
-        case .gru: return ["reset", "update", "candidate"]
-        }
-    }
-}
-
-/// The simple RNN's nonlinearity sigma in h(t) = sigma(W_h h(t-1) + W_x x(t) + b).
-public enum Activation: String, Sendable, CaseIterable, Codable {
-    case tanh, relu, linear
-
-    /// gamma, the largest value of sigma': the lecture's bound says rho(W_h) < 1 / gamma forces vanishing.
-    public var maxDerivative: Double { 1 }
-}
 
 /// One recurrent layer of one direction: where its weights live in the parameter buffer.
 ///
@@ -160,10 +130,6 @@ extension RecurrentLayer {
         let packed = SGEMMPackedB(transB: transposed, k: k, n: n, b: params + weightHH, ldb: hidden)
         slot = packed
         return packed
-    }
-
-    @inline(__always) func pointer(_ params: UnsafeMutablePointer<Float>, _ offset: Int) -> UnsafeMutablePointer<Float> {
-        params + offset
     }
 
     /// Forward over a window: input (T*B, In), initial state h0 (B, H) and c0 (B, H) (nil = zeros).
@@ -343,10 +309,12 @@ extension RecurrentLayer {
     /// `dOutputs` (T*B, H): adjoints of the outputs from above. Returns nothing; writes
     /// the adjoint of the input into `dInput` (T*B, In) when given, except for a folded first layer
     /// (`cache.folded`), which adds its input's adjoint into the embedding's gradient itself. The
-    /// final state's adjoint is zero (the carried state is detached between windows).
+    /// final state's adjoint is zero (the carried state is detached between windows). `dhSquares`
+    /// (T*B), when given, receives the squared norm of every row's total adjoint of h(t): the depth probe.
     func backward(params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, cache: LayerCache,
                   dOutputs: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, scratch: BackwardScratch,
-                  dGatesAll: inout FloatBuffer?, dGhAll: inout FloatBuffer?) {
+                  dGatesAll: inout FloatBuffer?, dGhAll: inout FloatBuffer?,
+                  dhSquares: UnsafeMutablePointer<Float>? = nil) {
         let steps = cache.steps, batch = cache.batch, rowsAll = steps * batch
         let allX = FloatBuffer.ensure(&dGatesAll, count: rowsAll * gateRows)
         let allH = cell == .gru ? FloatBuffer.ensure(&dGhAll, count: rowsAll * gateRows) : allX
@@ -366,6 +334,9 @@ extension RecurrentLayer {
                 // Total adjoint of h(t): from the layer above at t, plus from step t+1.
                 let above = dOutputs + (t * batch + first) * hidden
                 for i in 0..<(n * hidden) { dhRows[i] += above[i] }
+                if let dhSquares {
+                    Elementwise.rowSumsOfSquares(dhRows, rows: n, width: hidden, into: dhSquares + t * batch + first)
+                }
                 let row = (t * batch + first) * gateRows
                 backwardRows(params: params, cache: cache, t: t, rows: n, firstStream: first, dh: dhRows,
                              dc: dc.map { $0.pointer + first * hidden }, dGx: allX.pointer + row,
@@ -416,6 +387,5 @@ extension RecurrentLayer {
     }
 }
 
-// Scalar activations. Kept in one place so the vectorised kernels can replace them.
-@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
+// The scalar tanh of the LSTM's tanh(c) loop.
 @inline(__always) func tanhf(_ x: Float) -> Float { Foundation.tanh(x) }

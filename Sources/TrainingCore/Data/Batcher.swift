@@ -37,7 +37,7 @@ public struct Batcher: Sendable {
     public let batch: Int
     public let steps: Int
     public let streamLength: Int
-    private let tokens: [Int32]
+    private let tokens: TokenStore
     private let mask: [Bool]?
 
     public var windowCount: Int { (streamLength - 1) / steps }
@@ -45,13 +45,15 @@ public struct Batcher: Sendable {
     /// Tokens a split must hold for one window.
     public static func tokensNeeded(batch: Int, steps: Int) -> Int { batch * (steps + 1) }
 
-    public init?(tokens: ArraySlice<Int32>, mask: ArraySlice<Bool>?, batch: Int, steps: Int) {
+    /// `tokens` is shared, not copied (a corpus may be hundreds of megabytes).
+    public init?(tokens: TokenStore, mask: [Bool]?, batch: Int, steps: Int) {
         guard batch > 0, steps > 0, tokens.count >= Batcher.tokensNeeded(batch: batch, steps: steps) else { return nil }
+        precondition(mask == nil || mask!.count == tokens.count)
         self.batch = batch
         self.steps = steps
         streamLength = tokens.count / batch
-        self.tokens = Array(tokens)
-        self.mask = mask.map(Array.init)
+        self.tokens = tokens
+        self.mask = mask
     }
 
     public func window(_ index: Int) -> Batch {

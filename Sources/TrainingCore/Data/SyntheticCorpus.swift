@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 
 /// The built-in corpus: a recall task with a long-range dependency of known lag.
@@ -36,12 +37,11 @@ public enum SyntheticCorpus {
             text.append(first)
             mask.append(true)
         }
-        var corpus = Corpus.tokenize(text: text, tokenization: .char, vocabSizeLimit: nil)
-        corpus.name = name
+        var corpus = try Corpus.make(text: text, tokenization: .char, validFraction: validFraction, name: name)
         corpus.synthetic = true
-        corpus.sha256 = SHA256.hex(Data(text.utf8))
-        corpus.recallMask = mask
-        corpus.trainCount = Corpus.splitPoint(count: corpus.tokens.count, validFraction: validFraction)
+        corpus.trainRecall = Array(mask[..<corpus.train.count])
+        corpus.validRecall = Array(mask[corpus.train.count...])
+        corpus.recall = RecallTask(lag: lag, letters: symbols)
         return corpus
     }
 }

@@ -7,12 +7,7 @@ extension LanguageModel {
     func gateRecords(layer: RecurrentLayer, cache: LayerCache, keepActivations: Bool) -> [GateRecord] {
         let H = layer.hidden, B = cache.batch, T = cache.steps, width = layer.gateRows
         let gates = cache.gates!.pointer
-        let functions: [String]
-        switch layer.cell {
-        case .rnn: functions = [layer.activation.rawValue]
-        case .lstm: functions = ["sigmoid", "sigmoid", "tanh", "sigmoid"]
-        case .gru: functions = ["sigmoid", "sigmoid", "tanh"]
-        }
+        let functions = layer.cell.gateFunctions(activation: layer.activation)
         return layer.cell.gateNames.enumerated().map { g, name in
             let function = functions[g]
             var values: [Double] = []
@@ -24,10 +19,10 @@ extension LanguageModel {
             let finite = values.filter(\.isFinite)
             let (lower, upper): (Double, Double)
             switch function {
-            case "sigmoid": (lower, upper) = (0, 1)
-            case "tanh": (lower, upper) = (-1, 1)
-            case "relu": (lower, upper) = (0, max(finite.max() ?? 1, 1e-6))
-            default:
+            case .sigmoid: (lower, upper) = (0, 1)
+            case .tanh: (lower, upper) = (-1, 1)
+            case .relu: (lower, upper) = (0, max(finite.max() ?? 1, 1e-6))
+            case .linear:
                 let low = finite.min() ?? -1, high = finite.max() ?? 1
                 (lower, upper) = low < high ? (low, high) : (low - 1, low + 1)
             }
@@ -39,17 +34,17 @@ extension LanguageModel {
             let total = Double(max(values.count, 1))
             var low: Double?, high: Double?, saturated: Double
             switch function {
-            case "sigmoid":
+            case .sigmoid:
                 low = Double(values.filter { $0 < 0.1 }.count) / total
                 high = Double(values.filter { $0 > 0.9 }.count) / total
                 saturated = low! + high!
-            case "tanh":
+            case .tanh:
                 high = Double(values.filter { abs($0) > 0.9 }.count) / total
                 saturated = high!
-            case "relu":
+            case .relu:
                 low = Double(values.filter { $0 == 0 }.count) / total
                 saturated = low!
-            default:
+            case .linear:
                 saturated = 0
             }
             var activations: [[Double]]? = nil

@@ -46,8 +46,14 @@ extension LanguageModel {
                   b: p + decoderWeight, ldb: H, beta: 0, c: topInjection.pointer, ldc: H, threads: Parallelism.threads)
             // injections[j]: ((T - j) * B, H) adjoints from the layer above, rows for t = T-1 ... j.
             var injections: [FloatBuffer]? = nil
+            // Dense stacks: pending[k][j] gathers what h_k(j) receives from every layer above k.
+            let L = config.layers, E = config.embed
+            let pending: [[FloatBuffer]]? = config.connections == .dense && L > 1
+                ? (0..<(L - 1)).map { _ in (0..<T).map { FloatBuffer(count: (T - $0) * B * H) } } : nil
+            let residual = config.connections == .residual
             var layerResults: [GradientFlowMatrices] = []
-            for l in stride(from: config.layers - 1, through: 0, by: -1) {
+            for l in stride(from: L - 1, through: 0, by: -1) {
+                if let pending, l < L - 1 { injections = pending[l] }
                 let layer = stacks[direction][l]
                 let cache = workspace.caches[direction][l]
                 let isLSTM = config.cell == .lstm, gH = layer.gateRows
@@ -76,6 +82,8 @@ extension LanguageModel {
                     }
                     let injection = injections?[j]
                     let inputAdjoints = l > 0 ? FloatBuffer(count: rows * layer.inputSize) : nil
+                    let gathered = pending.map { pending in (0..<l).map { pending[$0][j].pointer } }
+                    let topRows = topInjection.pointer + j * B * H, newRows = (blocks - 1) * B
                     // The rows are independent: split them over the threads, each doing the whole
                     // step for its rows (injection, norms, the step's Jacobian, the layer below's input).
                     let dhNow = dh.pointer, dhOut = dhNext.pointer
@@ -100,6 +108,27 @@ extension LanguageModel {
                             sgemm(transA: false, transB: false, m: n, n: layer.inputSize, k: gH, alpha: 1,
                                   a: dGx.pointer + r0 * gH, lda: gH, b: p + layer.weightIH, ldb: layer.inputSize,
                                   beta: 0, c: inputAdjoints.pointer + r0 * layer.inputSize, ldc: layer.inputSize)
+                            if residual {
+                                // y_(l-1)(j) also skips to y_l(j): add the adjoint y_l(j) received
+                                // (at the top, the decoder's, for the row block t = j only).
+                                let into = inputAdjoints.pointer
+                                for r in r0..<(r0 + n) {
+                                    let source: UnsafeMutablePointer<Float>? = injection.map { $0.pointer + r * H }
+                                        ?? (r >= newRows ? topRows + (r - newRows) * H : nil)
+                                    guard let source else { continue }
+                                    for i in 0..<H { into[r * H + i] += source[i] }
+                                }
+                            }
+                            if let gathered {
+                                // Cut x_l = [x_0, h_0, ..., h_(l-1)]'s adjoint into the layers' parts.
+                                let width = layer.inputSize
+                                for r in r0..<(r0 + n) {
+                                    let row = inputAdjoints.pointer + r * width + E
+                                    for (k, target) in gathered.enumerated() {
+                                        for i in 0..<H { target[r * H + i] += row[k * H + i] }
+                                    }
+                                }
+                            }
                         }
                     }
                     // Record mean_b ||row|| for every t >= j.
@@ -112,10 +141,10 @@ extension LanguageModel {
                         }
                         if isLSTM { gc![t][j] = meanOfRoots(cSquares.pointer + q * B, count: B) }
                     }
-                    if let inputAdjoints { below.append(inputAdjoints) }
+                    if let inputAdjoints, pending == nil { below.append(inputAdjoints) }
                     swap(&dh, &dhNext)
                 }
-                injections = l > 0 ? below.reversed() : nil
+                injections = l > 0 && pending == nil ? below.reversed() : nil
                 layerResults.append(GradientFlowMatrices(layer: l, direction: direction, hidden: g, cell: gc,
                                                          recall: gr))
             }
@@ -140,13 +169,6 @@ func meanOfRoots(_ squares: UnsafePointer<Float>, count: Int, only: ArraySlice<B
         kept += 1
     }
     return kept > 0 ? total / Double(kept) : nil
-}
-
-/// mean of the row norms over the rows where `only` is true; nil when there are none.
-func meanRowNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, only: ArraySlice<Bool>) -> Double? {
-    let squares = FloatBuffer(count: rows)
-    Elementwise.rowSumsOfSquares(x, rows: rows, width: width, into: squares.pointer)
-    return meanOfRoots(squares.pointer, count: rows, only: only)
 }
 
 /// mean over rows of the L2 norm of each row: each row's squares summed in Float in order, the

@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 
 /// Builds a `LanguageModel` from tensors saved from PyTorch (Embedding -> nn.RNN / nn.LSTM / nn.GRU
@@ -12,11 +13,16 @@ public enum ModelImport {
         /// The recurrent module's name prefix in the file, e.g. `model.lstm.`; its parent
         /// (`model.`) is also stripped from the other tensors' names.
         public var prefix: String?
+        /// Residual stacks look exactly like plain ones, so they must be declared; dense stacks are
+        /// recognised by the width of `weight_ih_l1` (E + H). nil: infer.
+        public var connections: LayerConnections?
 
-        public init(cell: CellKind? = nil, activation: Activation = .tanh, prefix: String? = nil) {
+        public init(cell: CellKind? = nil, activation: Activation = .tanh, prefix: String? = nil,
+                    connections: LayerConnections? = nil) {
             self.cell = cell
             self.activation = activation
             self.prefix = prefix
+            self.connections = connections
         }
     }
 
@@ -26,8 +32,21 @@ public enum ModelImport {
             ModelImportError(file: file, tensor: tensor, problem: problem)
         }
         var named = [String: SafetensorsTensor]()
-        for (name, tensor) in tensors {
-            named[rename(name, prefix: options.prefix)] = tensor
+        var origin = [String: String]()
+        if let prefix = options.prefix, !prefix.isEmpty, !tensors.keys.contains(where: { $0.hasPrefix(prefix) }) {
+            throw fail(nil, "no tensor name starts with --prefix \(prefix); the file holds "
+                + "\(tensors.keys.sorted().prefix(6).joined(separator: ", "))")
+        }
+        // Two names read as one (`rnn.weight_hh_l0` kept, `model.lstm.weight_hh_l0` renamed to it)
+        // would make the model depend on which is read last: refuse.
+        for name in tensors.keys.sorted() {
+            let renamed = rename(name, prefix: options.prefix)
+            if let other = origin[renamed] {
+                throw fail(renamed, "would come from both \(other) and \(name): the file holds two models' tensors. "
+                    + "Save one model per file, or give a --prefix that only one of them matches")
+            }
+            origin[renamed] = name
+            named[renamed] = tensors[name]
         }
         guard let embedding = named["embedding.weight"] else {
             throw fail("embedding.weight", "is missing; the file holds \(named.keys.sorted().prefix(8).joined(separator: ", ")). "
@@ -59,8 +78,15 @@ public enum ModelImport {
         while named["rnn.weight_ih_l\(layers)"] != nil { layers += 1 }
         guard layers > 0 else { throw fail("rnn.weight_ih_l0", "is missing") }
         let bidirectional = named["rnn.weight_ih_l0_reverse"] != nil
+        // A dense stack's second layer reads the embedding and the first layer: (gH, E + H).
+        let looksDense = layers > 1 && named["rnn.weight_ih_l1"]?.shape.last == E + H
+        let connections = options.connections ?? (looksDense ? .dense : .plain)
+        if connections == .dense && !looksDense {
+            throw fail("rnn.weight_ih_l1", "has shape \(named["rnn.weight_ih_l1"]?.shape ?? []); a dense stack's needs (g*H, E + H) = (\(hh.shape[0]), \(E + H))")
+        }
         let config = ModelConfig(cell: inferred, activation: inferred == .rnn ? options.activation : .tanh, layers: layers,
-                                 bidirectional: bidirectional, vocabularySize: V, embed: E, hidden: H)
+                                 bidirectional: bidirectional, vocabularySize: V, embed: E, hidden: H,
+                                 connections: connections)
         let model = LanguageModel(config: config)
         var used: Set<String> = ["embedding.weight"]
 
@@ -134,10 +160,18 @@ public struct ProbeInput {
         }
         guard let rows = root["tokens"] as? [Any] else { throw fail("has no \"tokens\" array of rows") }
         guard !rows.isEmpty else { throw fail("\"tokens\" is empty: give at least one row of T + 1 token ids") }
+        guard rows.count <= RecordLimits.maxBatch else {
+            throw fail("\"tokens\" has \(rows.count) rows; at most \(RecordLimits.maxBatch) (the --batch limit) are probed")
+        }
         let V = model.config.vocabularySize
         var ids: [[Int32]] = []
         for (r, row) in rows.enumerated() {
             guard let values = row as? [Any] else { throw fail("row \(r) of \"tokens\" is not an array of token ids") }
+            // The same limit as --bptt, checked before the row is read.
+            guard values.count <= RecordLimits.maxSteps + 1 else {
+                throw fail("row \(r) has \(values.count) tokens; a row holds at most T + 1 = \(RecordLimits.maxSteps + 1) "
+                    + "(T is limited to \(RecordLimits.maxSteps) steps, as --bptt is)")
+            }
             var parsed: [Int32] = []
             for (i, value) in values.enumerated() {
                 guard let number = value as? NSNumber, String(cString: number.objCType) != "c",

@@ -23,6 +23,8 @@ public struct SafetensorsError: Error, CustomStringConvertible, Equatable, Senda
         case headerNotJSON(reason: String)
         /// The header is JSON but not an object; `found` names the JSON type.
         case headerNotObject(found: String)
+        /// More tensors than `RecordLimits.maxTensors`.
+        case tooManyTensors(count: Int, limit: Int)
         /// The same top-level key appears twice (tensor names, or `__metadata__`).
         case duplicateName
         /// `__metadata__` is neither an object nor null.
@@ -100,6 +102,9 @@ public struct SafetensorsError: Error, CustomStringConvertible, Equatable, Senda
             return "the header is not valid JSON (\(reason)). " + damaged
         case .headerNotObject(let found):
             return "the header must be a JSON object mapping tensor names to entries, but it is \(found). " + damaged
+        case .tooManyTensors(let count, let limit):
+            return "the header names \(count > limit + 1 ? "more than \(limit)" : String(count)) tensors; at most \(limit) are read (no recurrent language model has "
+                + "nearly so many). Save only the model's state_dict."
         case .duplicateName:
             return "this name appears more than once in the header; each tensor must be named once (this reader "
                 + "refuses to guess which entry is meant). " + damaged

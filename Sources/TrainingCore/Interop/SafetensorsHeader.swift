@@ -1,6 +1,7 @@
 // Validation of a safetensors header. JSONSerialization only parses the JSON; every field it
 // returns is checked here before anything else uses it.
 
+import DiagnoseRecord
 import Foundation
 
 /// A checked header: tensor entries whose byte ranges tile the data region exactly, and metadata.
@@ -39,6 +40,12 @@ struct SafetensorsHeader {
             }
         }
 
+        // At most one more than the limit (the metadata entry) before parsing anything.
+        let keys = SafetensorsJSON.topLevelKeyCount(in: json, stoppingAbove: RecordLimits.maxTensors + 1)
+        if keys > RecordLimits.maxTensors + 1 {
+            throw failure(.tooManyTensors(count: keys, limit: RecordLimits.maxTensors))
+        }
+
         let parsed: Any
         do {
             parsed = try JSONSerialization.jsonObject(with: Data(json))
@@ -50,6 +57,11 @@ struct SafetensorsHeader {
         }
         guard case .object(let object) = SafetensorsJSON.Value(parsed) else {
             throw failure(.headerNotObject(found: SafetensorsJSON.Value(parsed).summary))
+        }
+
+        let tensorCount = object.count - (object[Safetensors.metadataKey] == nil ? 0 : 1)
+        guard tensorCount <= RecordLimits.maxTensors else {
+            throw failure(.tooManyTensors(count: tensorCount, limit: RecordLimits.maxTensors))
         }
 
         if let duplicate = SafetensorsJSON.firstDuplicateKey(in: json) {

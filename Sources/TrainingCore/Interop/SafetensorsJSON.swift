@@ -103,17 +103,20 @@ extension SafetensorsJSON {
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 if !stack.isEmpty { stack.removeLast() }
             case UInt8(ascii: ","):
-                if let top = stack.last, top.isObject { stack[stack.count - 1].expectingKey = true }
+                if !stack.isEmpty, stack[stack.count - 1].isObject { stack[stack.count - 1].expectingKey = true }
             case UInt8(ascii: "\""):
                 let (text, next) = decodeJSONString(json, openingQuote: index)
                 index = next
-                if let top = stack.last, top.isObject, top.expectingKey {
-                    stack[stack.count - 1].expectingKey = false
-                    stack[stack.count - 1].lastKey = text
+                // The frame is mutated in place, never copied: a copy of its key set per key made
+                // this scan quadratic in the number of tensors.
+                let depth = stack.count
+                if depth > 0, stack[depth - 1].isObject, stack[depth - 1].expectingKey {
+                    stack[depth - 1].expectingKey = false
+                    stack[depth - 1].lastKey = text
                     // Only the top level (tensor names) and the level below (entry fields,
                     // metadata keys) matter to the reader.
-                    if stack.count <= 2, !stack[stack.count - 1].keys.insert(text).inserted {
-                        return DuplicateKey(path: top.path, key: text)
+                    if depth <= 2, !stack[depth - 1].keys.insert(text).inserted {
+                        return DuplicateKey(path: stack[depth - 1].path, key: text)
                     }
                 }
                 continue
@@ -200,5 +203,37 @@ extension SafetensorsJSON {
             }
         }
         return out + "\""
+    }
+
+    /// Counts the keys of the top-level object, stopping once the count exceeds `limit`: a linear
+    /// byte scan run before the JSON parser, so a header naming 300,000 tensors is refused at once
+    /// instead of after parsing all of them. Never indexes out of bounds on any input.
+    static func topLevelKeyCount(in json: ArraySlice<UInt8>, stoppingAbove limit: Int) -> Int {
+        var depth = 0, count = 0
+        var index = json.startIndex
+        while index < json.endIndex {
+            let byte = json[index]
+            if byte == UInt8(ascii: "\"") {
+                // Skip the string, then look for a colon: at depth 1 that makes it a key.
+                index += 1
+                while index < json.endIndex, json[index] != UInt8(ascii: "\"") {
+                    index += json[index] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                index += 1
+                if depth == 1 {
+                    var next = index
+                    while next < json.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(json[next]) { next += 1 }
+                    if next < json.endIndex, json[next] == UInt8(ascii: ":") {
+                        count += 1
+                        if count > limit { return count }
+                    }
+                }
+                continue
+            }
+            if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") { depth += 1 }
+            if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") { depth -= 1 }
+            index += 1
+        }
+        return count
     }
 }

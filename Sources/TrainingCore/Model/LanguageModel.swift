@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 
 // Shapes: B batch, T steps, E embedding, H hidden, V vocabulary, D directions (1 or 2), L layers.
@@ -11,9 +12,11 @@ public struct ModelConfig: Sendable, Equatable {
     public var vocabularySize: Int
     public var embed: Int
     public var hidden: Int
+    /// How the layers are wired through depth (plain, residual or dense).
+    public var connections: LayerConnections
 
     public init(cell: CellKind, activation: Activation = .tanh, layers: Int = 1, bidirectional: Bool = false,
-                vocabularySize: Int, embed: Int, hidden: Int) {
+                vocabularySize: Int, embed: Int, hidden: Int, connections: LayerConnections = .plain) {
         self.cell = cell
         self.activation = activation
         self.layers = layers
@@ -21,14 +24,20 @@ public struct ModelConfig: Sendable, Equatable {
         self.vocabularySize = vocabularySize
         self.embed = embed
         self.hidden = hidden
+        self.connections = connections
     }
 
     public var directions: Int { bidirectional ? 2 : 1 }
+
+    /// Width of layer `layer`'s input: E at the bottom; H above it, or E + layer H for dense stacks.
+    public func inputSize(layer: Int) -> Int {
+        if layer == 0 { return embed }
+        return connections == .dense ? embed + layer * hidden : hidden
+    }
 }
 
 /// How the weights start.
 public struct Initialization: Sendable, Equatable {
-    public enum InputWeights: String, Sendable, CaseIterable { case xavier, orthogonal }
     public var inputWeights: InputWeights = .xavier
     /// Rescale every recurrent matrix (each gate block) so its spectral radius is this value.
     public var spectralRadius: Double? = nil
@@ -67,7 +76,7 @@ public struct LanguageModel {
         for layer in 0..<config.layers {
             for direction in 0..<config.directions {
                 let suffix = "_l\(layer)" + (direction == 1 ? "_reverse" : "")
-                let inputSize = layer == 0 ? config.embed : config.hidden
+                let inputSize = config.inputSize(layer: layer)
                 let wi = layout.add("rnn.weight_ih" + suffix, [gateRows, inputSize])
                 let wh = layout.add("rnn.weight_hh" + suffix, [gateRows, config.hidden])
                 let bi = layout.add("rnn.bias_ih" + suffix, [gateRows])
@@ -169,5 +178,14 @@ enum Orthogonal {
             }
         }
         return out
+    }
+}
+
+extension LanguageModel {
+    /// The names of the parameter tensors that hold a NaN or an infinity, in layout order.
+    public func nonFiniteTensorNames() -> [String] {
+        layout.entries.filter { entry in
+            (0..<entry.count).contains { !parameters[entry.offset + $0].isFinite }
+        }.map(\.name)
     }
 }

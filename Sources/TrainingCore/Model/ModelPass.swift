@@ -14,6 +14,8 @@ public struct RecurrentState {
 /// Buffers one model reuses from step to step, so the step loop does not allocate.
 public final class Workspace {
     var caches: [[LayerCache]]
+    /// Per direction (T*B, E): the embedded input, when it is built here (dropout or a dense stack).
+    var embedded: [FloatBuffer?]
     /// Per direction (T*B, V): softmax probabilities after `forward`.
     var probabilities: [FloatBuffer?]
     /// Per direction (T*B): -log p(target) of each prediction.
@@ -24,14 +26,36 @@ public final class Workspace {
     var dLogits: FloatBuffer?
     var dGatesAll: FloatBuffer?
     var dGhAll: FloatBuffer?
+    /// Residual stacks: [direction][layer] (T*B, H) y_l = h_l + y_(l-1) for l >= 1.
+    /// Dense stacks: [direction][layer] (T*B, E + l H) the concatenated input of layer l >= 1.
+    var skip: [[FloatBuffer?]]
+    /// Dense stacks, backward: [layer] (T*B, H) the adjoint arriving at h_l from every layer above.
+    var dDense: [FloatBuffer?]
+    /// Dense stacks, backward: (T*B, E) the adjoint of the embedded input.
+    var dEmbedded: FloatBuffer?
+    /// When set, `backward` stores in `depthSquares[direction][layer]` (T*B) the squared norm of
+    /// every row's total adjoint dJ/dh_l(t): the depth probe.
+    public var recordsDepth = false
+    public internal(set) var depthSquares: [[FloatBuffer?]]
     /// Test hook: perturb one layer's state during the next forward passes.
     public var perturbation: StatePerturbation?
+    /// Training only: the dropout masks the next forward and backward pass apply (nil: none, as in
+    /// evaluation and the probes). Their batch and window must match the batch's.
+    public var dropout: DropoutMasks?
+    /// With dropout: [direction][layer] the layer's outputs after their mask (what the next layer,
+    /// or the decoder, reads).
+    var droppedOutputs: [[FloatBuffer?]]
 
     public init(model: LanguageModel) {
         let d = model.config.directions, l = model.config.layers
         caches = Array(repeating: Array(repeating: LayerCache(), count: l), count: d)
+        embedded = Array(repeating: nil, count: d)
         probabilities = Array(repeating: nil, count: d)
         rowLosses = Array(repeating: [], count: d)
+        skip = Array(repeating: Array(repeating: nil, count: l), count: d)
+        dDense = Array(repeating: nil, count: l)
+        depthSquares = Array(repeating: Array(repeating: nil, count: l), count: d)
+        droppedOutputs = Array(repeating: Array(repeating: nil, count: l), count: d)
     }
 }
 
@@ -40,22 +64,75 @@ extension LanguageModel {
     /// `state` (nil = zeros) is the forward direction's initial state.
     @discardableResult
     public func forward(_ batch: Batch, state: RecurrentState?, workspace: Workspace) -> [Double] {
-        let B = batch.batch, T = batch.steps, H = config.hidden, V = config.vocabularySize
+        let B = batch.batch, T = batch.steps, E = config.embed, H = config.hidden, V = config.vocabularySize
         let rows = T * B
         let p = parameters.pointer
         var losses: [Double] = []
+        let dropout = workspace.dropout
+        precondition(dropout == nil || (dropout!.batch == B && dropout!.steps == T))
         for direction in 0..<config.directions {
             let tokens = (0..<rows).map { r in batch.input(direction: direction, t: r / B, b: r % B) }
-            var input = LayerInput.embedding(offset: embedding, vocabulary: V, tokens: tokens)
+            // The first layer reads the plain embedding rows, and may fold its input projection into
+            // the embedding, unless a dropout mask changes them or a dense stack feeds them upwards too.
+            var x: UnsafePointer<Float>? = nil
+            let first: LayerInput
+            if dropout == nil && config.connections != .dense {
+                first = .embedding(offset: embedding, vocabulary: V, tokens: tokens)
+            } else {
+                let embedded = FloatBuffer.ensure(&workspace.embedded[direction], count: rows * E)
+                for r in 0..<rows {
+                    (embedded.pointer + r * E).update(from: p + embedding + Int(tokens[r]) * E, count: E)
+                }
+                dropout?.apply(direction: direction, site: 0, to: embedded.pointer, count: rows * E)
+                x = UnsafePointer(embedded.pointer)
+                first = .rows(embedded.pointer)
+            }
+            // y: what the layer above (or the decoder) reads from the layer just run.
+            var y: UnsafePointer<Float>? = nil
             for (l, layer) in stacks[direction].enumerated() {
+                var input = first
+                if config.connections == .dense && l > 0 {
+                    // x_l = [x_0, h_0, ..., h_(l-1)] row by row.
+                    let width = layer.inputSize
+                    let concatenated = FloatBuffer.ensure(&workspace.skip[direction][l], count: rows * width)
+                    let below = (0..<l).map { UnsafePointer(workspace.caches[direction][$0].outputs(hidden: H)) }
+                    parallelRanges(rows, threads: Parallelism.threads, grain: 64) { range in
+                        for r in range {
+                            let row = concatenated.pointer + r * width
+                            row.update(from: x! + r * E, count: E)
+                            for (k, h) in below.enumerated() { (row + E + k * H).update(from: h + r * H, count: H) }
+                        }
+                    }
+                    input = .rows(concatenated.pointer)
+                } else if let y {
+                    input = .rows(y)
+                }
                 let h0 = direction == 0 ? state.map { UnsafePointer($0.h[l].pointer) } : nil
                 let c0 = direction == 0 ? state?.c.map { UnsafePointer($0[l].pointer) } : nil
                 let nudge = workspace.perturbation.flatMap { $0.direction == direction && $0.layer == l ? $0 : nil }
                 layer.forward(params: p, input: input, steps: T, batch: B, h0: h0, c0: c0,
                               cache: &workspace.caches[direction][l], perturbation: nudge)
-                input = .rows(workspace.caches[direction][l].outputs(hidden: H))
+                let h = UnsafePointer(workspace.caches[direction][l].outputs(hidden: H))
+                if config.connections == .residual, l > 0, let below = y {
+                    // y_l = h_l + y_(l-1): the layer below's output skips over this layer.
+                    let sum = FloatBuffer.ensure(&workspace.skip[direction][l], count: rows * H)
+                    parallelRanges(rows * H, threads: Parallelism.threads, grain: 16_384) { range in
+                        for i in range { sum.pointer[i] = h[i] + below[i] }
+                    }
+                    y = UnsafePointer(sum.pointer)
+                } else {
+                    y = h
+                }
+                if let dropout {
+                    // (Plain stacks only: the trainer refuses dropout with skip connections.)
+                    // The state itself stays intact (it is carried and recurs); a masked copy feeds upwards.
+                    let dropped = FloatBuffer.ensure(&workspace.droppedOutputs[direction][l], count: rows * H)
+                    dropped.pointer.update(from: y!, count: rows * H)
+                    dropout.apply(direction: direction, site: l + 1, to: dropped.pointer, count: rows * H)
+                    y = UnsafePointer(dropped.pointer)
+                }
             }
-            let top = workspace.caches[direction][config.layers - 1].outputs(hidden: H)
+            let top = y!
             // Decoder: logits = h W_dec^T + b_dec, then softmax and cross-entropy per row.
             let probs = FloatBuffer.ensure(&workspace.probabilities[direction], count: rows * V)
             sgemm(transA: false, transB: true, m: rows, n: V, k: H, alpha: 1, a: top, lda: H,
@@ -128,7 +205,9 @@ extension LanguageModel {
         let scale = 1 / Float(rows * config.directions)
         for direction in 0..<config.directions {
             let dLogits = logitAdjoints(batch, direction: direction, scale: scale, workspace: workspace)
-            let top = workspace.caches[direction][config.layers - 1].outputs(hidden: H)
+            let dropout = workspace.dropout
+            let top = dropout == nil ? decoderInput(direction: direction, workspace: workspace)
+                : workspace.droppedOutputs[direction][config.layers - 1]!.pointer
             // Decoder gradients: dW_dec += dlogits^T h, db_dec += column sums, dh = dlogits W_dec.
             sgemm(transA: true, transB: false, m: V, n: H, k: rows, alpha: 1, a: dLogits.pointer, lda: V,
                   b: top, ldb: H, beta: 1, c: g + decoderWeight, ldc: H, threads: Parallelism.threads)
@@ -140,15 +219,31 @@ extension LanguageModel {
             var dOut = FloatBuffer.ensure(&workspace.dOutputs, count: rows * max(H, E))
             sgemm(transA: false, transB: false, m: rows, n: H, k: V, alpha: 1, a: dLogits.pointer, lda: V,
                   b: p + decoderWeight, ldb: H, beta: 0, c: dOut.pointer, ldc: H, threads: Parallelism.threads)
-            for l in stride(from: config.layers - 1, through: 0, by: -1) {
-                let layer = stacks[direction][l]
-                let dIn = FloatBuffer.ensure(&workspace.dInputs, count: rows * max(H, E))
-                layer.backward(params: p, grads: g, cache: workspace.caches[direction][l], dOutputs: dOut.pointer,
-                               dInput: dIn.pointer, scratch: workspace.scratch,
-                               dGatesAll: &workspace.dGatesAll, dGhAll: &workspace.dGhAll)
-                // The input adjoint becomes the next layer down's output adjoint.
-                swap(&workspace.dOutputs, &workspace.dInputs)
-                dOut = workspace.dOutputs!
+            // Backward through the mask before the decoder.
+            dropout?.apply(direction: direction, site: config.layers, to: dOut.pointer, count: rows * H)
+            if config.connections == .dense {
+                dOut = denseBackward(direction: direction, rows: rows, top: dOut, gradients: g, workspace: workspace)
+            } else {
+                for l in stride(from: config.layers - 1, through: 0, by: -1) {
+                    let layer = stacks[direction][l]
+                    let dIn = FloatBuffer.ensure(&workspace.dInputs, count: rows * max(H, E))
+                    layer.backward(params: p, grads: g, cache: workspace.caches[direction][l], dOutputs: dOut.pointer,
+                                   dInput: dIn.pointer, scratch: workspace.scratch,
+                                   dGatesAll: &workspace.dGatesAll, dGhAll: &workspace.dGhAll,
+                                   dhSquares: depthRow(workspace, direction, l, rows))
+                    if config.connections == .residual && l > 0 {
+                        // y_(l-1) feeds layer l's input and skips to y_l: both adjoints add.
+                        let skipped = UnsafePointer(dOut.pointer)
+                        parallelRanges(rows * H, threads: Parallelism.threads, grain: 16_384) { range in
+                            for i in range { dIn.pointer[i] += skipped[i] }
+                        }
+                    }
+                    // The input adjoint becomes the next layer down's output adjoint.
+                    swap(&workspace.dOutputs, &workspace.dInputs)
+                    dOut = workspace.dOutputs!
+                    // Backward through the mask on this layer's input (the layer below's output, or the embedding).
+                    dropout?.apply(direction: direction, site: l, to: dOut.pointer, count: rows * (l == 0 ? E : H))
+                }
             }
             // Embedding: scatter-add each row's input adjoint into its token's row (a folded first
             // layer has done it). Rows in order (a token may repeat); the columns are independent.
@@ -161,5 +256,60 @@ extension LanguageModel {
                 }
             }
         }
+    }
+}
+
+extension LanguageModel {
+    /// What the decoder read in the last `forward`: y of the top layer (h, or h plus the skip).
+    func decoderInput(direction: Int, workspace: Workspace) -> UnsafeMutablePointer<Float> {
+        let top = config.layers - 1
+        if config.connections == .residual && top > 0 { return workspace.skip[direction][top]!.pointer }
+        return workspace.caches[direction][top].outputs(hidden: config.hidden)
+    }
+
+    /// Where `backward` stores layer `l`'s squared adjoint norms when the depth probe is on.
+    func depthRow(_ workspace: Workspace, _ direction: Int, _ l: Int, _ rows: Int) -> UnsafeMutablePointer<Float>? {
+        guard workspace.recordsDepth else { return nil }
+        return FloatBuffer.ensure(&workspace.depthSquares[direction][l], count: rows).pointer
+    }
+
+    /// Backward through a dense stack, top layer first. Layer l's input adjoint (T*B, E + l H) is cut
+    /// into its parts: the embedded input's, and one for each layer k < l, added to what reaches h_k.
+    /// `top` is the decoder's adjoint of the top layer's output. Returns the embedded input's adjoint.
+    func denseBackward(direction: Int, rows: Int, top: FloatBuffer, gradients g: UnsafeMutablePointer<Float>,
+                       workspace: Workspace) -> FloatBuffer {
+        let E = config.embed, H = config.hidden, L = config.layers
+        let p = parameters.pointer
+        let dEmbedded = FloatBuffer.ensure(&workspace.dEmbedded, count: rows * E)
+        dEmbedded.pointer.update(repeating: 0, count: rows * E)
+        for k in 0..<L {
+            let d = FloatBuffer.ensure(&workspace.dDense[k], count: rows * H)
+            if k == L - 1 {
+                d.pointer.update(from: top.pointer, count: rows * H)
+            } else {
+                d.pointer.update(repeating: 0, count: rows * H)
+            }
+        }
+        let dIn = FloatBuffer.ensure(&workspace.dInputs, count: rows * (E + (L - 1) * H))
+        for l in stride(from: L - 1, through: 0, by: -1) {
+            let layer = stacks[direction][l], width = layer.inputSize
+            layer.backward(params: p, grads: g, cache: workspace.caches[direction][l],
+                           dOutputs: workspace.dDense[l]!.pointer, dInput: dIn.pointer, scratch: workspace.scratch,
+                           dGatesAll: &workspace.dGatesAll, dGhAll: &workspace.dGhAll,
+                           dhSquares: depthRow(workspace, direction, l, rows))
+            let below = (0..<l).map { workspace.dDense[$0]!.pointer }
+            parallelRanges(rows, threads: Parallelism.threads, grain: 64) { range in
+                for r in range {
+                    let row = dIn.pointer + r * width
+                    let embedded = dEmbedded.pointer + r * E
+                    for e in 0..<E { embedded[e] += row[e] }
+                    for (k, dh) in below.enumerated() {
+                        let part = row + E + k * H, target = dh + r * H
+                        for i in 0..<H { target[i] += part[i] }
+                    }
+                }
+            }
+        }
+        return dEmbedded
     }
 }

@@ -17,8 +17,17 @@ public enum GradientCheck {
 
     /// Checks every parameter of a small model of `config`'s kind on random tokens, from a random
     /// non-zero initial state (so the carried-state path is exercised), through every step and layer.
+    /// With `dropout` > 0, one dropout mask is drawn and held fixed, so the function differentiated
+    /// is the masked network a training step computes.
     public static func run(config: ModelConfig, batch: Int = 2, steps: Int = 5, seed: UInt64 = 7,
-                           epsilon: Float = 1e-2) -> [GradientCheckResult] {
+                           epsilon: Float = 1e-2, dropout: Double = 0) -> [GradientCheckResult] {
+        run(config: config, batch: batch, steps: steps, seed: seed, epsilon: epsilon, dropout: dropout, corrupting: nil)
+    }
+
+    /// The same, with `corrupting` (tensor name, index within it, amount) added to one entry of the
+    /// analytic gradient first: the tests' proof that the check can fail.
+    static func run(config: ModelConfig, batch: Int = 2, steps: Int = 5, seed: UInt64 = 7, epsilon: Float = 1e-2,
+                    dropout: Double = 0, corrupting: (tensor: String, index: Int, amount: Float)?) -> [GradientCheckResult] {
         let model = LanguageModel(config: config)
         model.initialize(Initialization(seed: seed))
         var generator = SeededGenerator(seed: seed).derived(0xC4EC)
@@ -30,6 +39,10 @@ public enum GradientCheck {
             : nil
         let state = RecurrentState(h: h, c: c)
         let workspace = Workspace(model: model)
+        if dropout > 0 {
+            workspace.dropout = DropoutMasks(model: model, batch: batch, steps: steps, probability: dropout)
+            workspace.dropout!.resample(&generator)
+        }
         func loss() -> Double {
             let losses = model.forward(data, state: state, workspace: workspace)
             return losses.reduce(0, +) / Double(losses.count)
@@ -37,6 +50,9 @@ public enum GradientCheck {
         _ = loss()
         let gradients = FloatBuffer(count: model.parameterCount)
         model.backward(data, workspace: workspace, gradients: gradients)
+        if let corrupting, let entry = model.layout.entries.first(where: { $0.name == corrupting.tensor }) {
+            gradients[entry.offset + corrupting.index] += corrupting.amount
+        }
         let p = model.parameters.pointer
         return model.layout.entries.map { entry in
             var maxDiff = 0.0, maxNumeric = 0.0, norm = 0.0

@@ -13,12 +13,16 @@ public enum ImportedProbe {
         public var batchSHA256: String
         /// Display strings for token ids, when a vocabulary was given.
         public var vocabulary: [String]?
+        /// How the batch's text became tokens; nil when it was given as token ids.
+        public var tokenization: Tokenization?
 
-        public init(weightsFile: String, batchFile: String, batchData: Data, vocabulary: [String]?) {
+        public init(weightsFile: String, batchFile: String, batchData: Data, vocabulary: [String]?,
+                    tokenization: Tokenization? = nil) {
             self.weightsFile = weightsFile
             self.batchFile = batchFile
             batchSHA256 = SHA256.hex(batchData)
             self.vocabulary = vocabulary
+            self.tokenization = tokenization
         }
     }
 
@@ -73,20 +77,23 @@ public enum ImportedProbe {
         let batch = input.batch, c = model.config
         let lastStep = max(probes.last?.step ?? 0, metrics?.steps.last?.step ?? 0, metrics?.evaluations.last?.step ?? 0)
         let firstRate = metrics?.steps.first { $0.learningRate.isFinite }?.learningRate ?? 0
-        let config = RunConfig(cell: c.cell.rawValue, activation: c.cell == .rnn ? c.activation.rawValue : "tanh",
+        let config = RunConfig(cell: c.cell, activation: c.cell == .rnn ? c.activation : .tanh,
                                layers: c.layers, bidirectional: c.bidirectional, hidden: c.hidden, embed: c.embed,
-                               batch: batch.batch, bptt: batch.steps, steps: lastStep, optimizer: "none",
+                               batch: batch.batch, bptt: batch.steps, steps: lastStep, optimizer: nil,
                                learningRate: firstRate, clip: metrics?.impliedClipThreshold ?? 0,
-                               seed: 0, initialization: "imported", spectralRadius: nil, forgetBias: 0,
+                               seed: 0, initialization: nil, spectralRadius: nil, forgetBias: 0,
                                probeEvery: probeSpacing(probes), evalEvery: 1,
-                               tokenize: source.vocabulary == nil ? "ids" : "vocabulary", vocabSizeLimit: nil,
-                               validFraction: 0, lag: nil, threads: Parallelism.threads)
+                               tokenize: source.tokenization, vocabSizeLimit: nil,
+                               validFraction: 0, lag: nil, threads: Parallelism.threads, connections: c.connections)
         let tokens = batch.batch * (batch.steps + 1)
         let corpus = CorpusInfo(name: source.batchFile, synthetic: false, sha256: source.batchSHA256, tokens: tokens,
                                 trainTokens: 0, validTokens: tokens, vocabularySize: c.vocabularySize)
-        var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command, config: config,
+        var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command,
+                               origin: .imported(weights: source.weightsFile), config: config,
                                corpus: corpus, parameterCount: model.parameterCount,
                                parameters: model.layout.entries.map { ParameterInfo(name: $0.name, shape: $0.shape) })
+        let nonFinite = model.nonFiniteTensorNames()
+        if !nonFinite.isEmpty { record.status.nonFiniteWeights = nonFinite }
         record.probes = probes
         record.steps = metrics?.steps ?? []
         record.evaluations = metrics?.evaluations ?? []
@@ -94,7 +101,7 @@ public enum ImportedProbe {
             let id = Int(batch.window[t * batch.batch])
             return source.vocabulary.map { $0[id] } ?? String(id)
         }
-        let top = probes.last.flatMap(topForward), topFirst = probes.first.flatMap(topForward)
+        let top = probes.last?.topForward, topFirst = probes.first?.topForward
         // Without logged validation losses, the probe batch's mean loss at the last checkpoint.
         let probeLoss = probes.last.map { probe -> Double in
             let losses = probe.stepLosses.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
@@ -113,11 +120,9 @@ public enum ImportedProbe {
                 ? Double(record.steps.filter(\.clipped).count) / Double(record.steps.count) : nil,
             gateSaturation: top.map { Dictionary(uniqueKeysWithValues: $0.gates.map { ($0.name, $0.saturated) }) },
             stepsCompleted: lastStep)
+        record.summary.depthShareFirst = probes.first?.firstLayerShare
+        record.summary.depthShareLast = probes.last?.firstLayerShare
         return record
-    }
-
-    static func topForward(_ probe: ProbeRecord) -> LayerProbe? {
-        probe.layers.last { $0.direction == "forward" }
     }
 
     /// The smallest gap between consecutive probes (1 for a single probe).

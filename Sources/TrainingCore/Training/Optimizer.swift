@@ -1,16 +1,16 @@
+import DiagnoseRecord
 import Foundation
 
-public enum OptimizerKind: String, Sendable, CaseIterable { case sgd, adam }
-
-/// Plain SGD or Adam (beta1 0.9, beta2 0.999, epsilon 1e-8) over the flat parameter buffer.
-public struct Optimizer {
-    public let kind: OptimizerKind
+/// Plain SGD or Adam (beta1 0.9, beta2 0.999, epsilon 1e-8) over the flat parameter buffer, with
+/// the moments Adam keeps between steps.
+public struct OptimizerState {
+    public let kind: Optimizer
     public var learningRate: Float
     private var firstMoment: FloatBuffer?
     private var secondMoment: FloatBuffer?
     private var stepCount = 0
 
-    public init(kind: OptimizerKind, learningRate: Double) {
+    public init(kind: Optimizer, learningRate: Double) {
         self.kind = kind
         self.learningRate = Float(learningRate)
     }

@@ -1,3 +1,4 @@
+import DiagnoseRecord
 import Foundation
 
 /// One optimiser step of truncated BPTT: forward from the carried state, backward, global-norm
@@ -8,8 +9,17 @@ public final class StepRunner {
     public let clip: Double
     let workspace: Workspace
     let gradients: FloatBuffer
-    var optimizer: Optimizer
+    var optimizer: OptimizerState
     var state: RecurrentState?
+    /// Dropout probability on the non-recurrent connections (0: none) and the masks' random stream.
+    public let dropout: Double
+    var dropoutGenerator: SeededGenerator
+
+    /// The learning rate of the next steps (a schedule changes it between steps); kept in double
+    /// precision so the record shows the rate as given, not its float32 rounding.
+    public var learningRate: Double {
+        didSet { optimizer.learningRate = Float(learningRate) }
+    }
 
     public struct Outcome {
         public var loss: Double
@@ -18,16 +28,26 @@ public final class StepRunner {
         public var finite: Bool { loss.isFinite && gradientNorm.isFinite }
     }
 
-    public init(model: LanguageModel, optimizer: OptimizerKind, learningRate: Double, clip: Double) {
+    public init(model: LanguageModel, optimizer: Optimizer, learningRate: Double, clip: Double,
+                dropout: Double = 0, seed: UInt64 = 0) {
         self.model = model
         self.clip = clip
+        self.dropout = dropout
+        self.learningRate = learningRate
+        dropoutGenerator = SeededGenerator(seed: seed).derived(0xD809_0007)
         workspace = Workspace(model: model)
         gradients = FloatBuffer(count: model.parameterCount)
-        self.optimizer = Optimizer(kind: optimizer, learningRate: learningRate)
+        self.optimizer = OptimizerState(kind: optimizer, learningRate: learningRate)
     }
 
     /// Runs one step. A non-finite loss or gradient leaves the parameters untouched.
     public func step(_ batch: Batch) -> Outcome {
+        if dropout > 0 {
+            if workspace.dropout?.batch != batch.batch || workspace.dropout?.steps != batch.steps {
+                workspace.dropout = DropoutMasks(model: model, batch: batch.batch, steps: batch.steps, probability: dropout)
+            }
+            workspace.dropout!.resample(&dropoutGenerator)
+        }
         let losses = model.forward(batch, state: state, workspace: workspace)
         let loss = losses.reduce(0, +) / Double(losses.count)
         gradients.zero()

@@ -29,33 +29,56 @@ public final class Trainer {
     public let model: LanguageModel
     let train: Batcher
     let valid: Batcher
+    /// The test split, when the corpus has one: evaluated once, at the end.
+    let test: Batcher?
     /// The fixed probe batch: the first B validation windows of T + 1 tokens, one per row.
     let probeBatch: Batch
     let probeWorkspace: Workspace
+    /// `.continued` once `load` has replaced the initial weights.
+    public private(set) var origin: RunOrigin = .trained
 
     public init(options: TrainingOptions, corpus: Corpus) throws {
         let B = options.batch, T = options.bptt
-        let need = Batcher.tokensNeeded(batch: B, steps: T)
-        guard let train = Batcher(tokens: corpus.train, mask: corpus.recallMask.map { $0[..<corpus.trainCount] },
-                                  batch: B, steps: T) else {
-            throw CorpusError.tooShort(name: corpus.name, split: "training", have: corpus.trainCount, need: need)
+        if options.dropout > 0 && options.model.connections != .plain && options.model.layers > 1 {
+            throw TrainingSetupError.invalid(flag: "--dropout", value: String(options.dropout),
+                                             reason: "dropout is applied to plain stacks only so far; drop --dropout "
+                                                + "or --\(options.model.connections.rawValue)")
         }
-        let validTokens = corpus.valid
-        guard let valid = Batcher(tokens: validTokens, mask: corpus.recallMask.map { $0[corpus.trainCount...] },
-                                  batch: B, steps: T) else {
-            throw CorpusError.tooShort(name: corpus.name, split: "validation", have: validTokens.count, need: need)
+        let need = Batcher.tokensNeeded(batch: B, steps: T)
+        guard let train = Batcher(tokens: corpus.train, mask: corpus.trainRecall, batch: B, steps: T) else {
+            throw CorpusError.tooShort(name: corpus.name, split: "training", have: corpus.train.count, need: need)
+        }
+        guard let valid = Batcher(tokens: corpus.valid, mask: corpus.validRecall, batch: B, steps: T) else {
+            throw CorpusError.tooShort(name: corpus.validFile?.name ?? corpus.name, split: "validation",
+                                       have: corpus.valid.count, need: need,
+                                       flag: corpus.validFile == nil ? "--corpus" : "--valid")
+        }
+        if let testTokens = corpus.test {
+            guard let test = Batcher(tokens: testTokens, mask: nil, batch: B, steps: T) else {
+                throw CorpusError.tooShort(name: corpus.testFile?.name ?? "test", split: "test", have: testTokens.count,
+                                           need: need, flag: "--test")
+            }
+            self.test = test
+        } else {
+            test = nil
+        }
+        var options = options
+        if let epochs = options.epochs {
+            guard epochs > 0, train.windowCount <= Int.max / epochs else {
+                throw TrainingSetupError.invalid(flag: "--epochs", value: "\(epochs)", reason: "must be a positive whole number")
+            }
+            options.steps = epochs * train.windowCount
         }
         self.options = options
         self.corpus = corpus
         self.train = train
         self.valid = valid
         var window = [Int32](repeating: 0, count: (T + 1) * B)
-        var recall: [Bool]? = corpus.recallMask == nil ? nil : [Bool](repeating: false, count: (T + 1) * B)
-        let start = corpus.trainCount
+        var recall: [Bool]? = corpus.validRecall == nil ? nil : [Bool](repeating: false, count: (T + 1) * B)
         for b in 0..<B {
             for t in 0...T {
-                window[t * B + b] = corpus.tokens[start + b * T + t]
-                if let mask = corpus.recallMask { recall![t * B + b] = mask[start + b * T + t] }
+                window[t * B + b] = corpus.valid[b * T + t]
+                if let mask = corpus.validRecall { recall![t * B + b] = mask[b * T + t] }
             }
         }
         probeBatch = Batch(batch: B, steps: T, window: window, recall: recall)
@@ -69,19 +92,28 @@ public final class Trainer {
     }
 
     /// Replaces the initial weights (continuing from a saved model). Shapes must match the layout.
-    public func load(tensors: [String: [Float]], file: String) throws {
-        for entry in model.layout.entries {
-            guard let values = tensors[entry.name] else {
-                throw TrainingSetupError.invalid(flag: "--weights", value: file,
-                                                 reason: "tensor \(entry.name) is missing; was it saved from the same --cell, --layers and sizes?")
-            }
-            guard values.count == entry.count else {
-                throw TrainingSetupError.invalid(flag: "--weights", value: file,
-                                                 reason: "tensor \(entry.name) has \(values.count) values but this model needs \(entry.shape); "
-                                                    + "give the same --cell, --layers, --hidden and --embed it was trained with")
-            }
-            for (i, v) in values.enumerated() { model.parameters[entry.offset + i] = v }
+    /// Loads weights to continue training: every tensor of this model must be in the file with
+    /// exactly its shape (the checks `probe` applies), and the file may hold nothing else unless
+    /// `ignoreExtra` (a bidirectional file's `_reverse` tensors are not loaded silently into a
+    /// unidirectional model). Throws `ModelImportError` naming the tensor.
+    public func load(tensors: [String: SafetensorsTensor], file: String, ignoreExtra: Bool = false) throws {
+        func fail(_ tensor: String, _ problem: String) -> ModelImportError {
+            ModelImportError(file: file, tensor: tensor, problem: problem)
         }
+        let sizes = "give the same --cell, --layers, --hidden, --embed and --bidirectional it was trained with"
+        for entry in model.layout.entries {
+            guard let tensor = tensors[entry.name] else { throw fail(entry.name, "is missing; \(sizes)") }
+            guard tensor.shape == entry.shape else {
+                throw fail(entry.name, "has shape \(tensor.shape) but this model needs \(entry.shape); \(sizes)")
+            }
+            for (i, v) in tensor.values.enumerated() { model.parameters[entry.offset + i] = v }
+        }
+        let extra = Set(tensors.keys).subtracting(model.layout.entries.map(\.name)).sorted()
+        if !ignoreExtra, let first = extra.first {
+            throw fail(first, "is not part of this model" + (extra.count > 1 ? " (nor are \(extra.count - 1) more)" : "")
+                + "; \(sizes), or pass --ignore-extra-tensors to load the rest anyway")
+        }
+        origin = .continued(weights: file)
     }
 
     public func run(name: String, command: [String], toolVersion: String,
@@ -89,8 +121,8 @@ public final class Trainer {
         let B = options.batch, T = options.bptt
         let tokensPerStep = Double(B * T * model.config.directions)
         let runner = StepRunner(model: model, optimizer: options.optimizer, learningRate: options.learningRate,
-                                clip: options.clip)
-        var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command,
+                                clip: options.clip, dropout: options.dropout, seed: options.seed)
+        var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command, origin: origin,
                                config: runConfig(), corpus: corpusInfo(), parameterCount: model.parameterCount,
                                parameters: model.layout.entries.map { ParameterInfo(name: $0.name, shape: $0.shape) })
         record.probeTokens = (0..<T).map { corpus.vocabulary[Int(probeBatch.window[$0 * B])] }
@@ -100,6 +132,7 @@ public final class Trainer {
         var trainingSeconds = 0.0
         var recentLosses: [Double] = []
         var lastStep = 0
+        var bestValidLoss = Double.infinity
         for step in 1...max(options.steps, 1) where options.steps > 0 {
             let started = DispatchTime.now().uptimeNanoseconds
             // A new pass over the data keeps the carried state: a zero state the model has not seen
@@ -111,7 +144,7 @@ public final class Trainer {
             record.steps.append(StepRecord(step: step, loss: loss, perplexity: Foundation.exp(loss),
                                            gradientNorm: gradientNorm,
                                            clippedGradientNorm: outcome.clipped ? options.clip : gradientNorm,
-                                           clipped: outcome.clipped, learningRate: options.learningRate))
+                                           clipped: outcome.clipped, learningRate: runner.learningRate))
             guard outcome.finite else {
                 record.status.divergedAtStep = step
                 record.status.divergenceReason = loss.isFinite ? "the gradient norm became \(gradientNorm)" : "the loss became \(loss)"
@@ -126,6 +159,11 @@ public final class Trainer {
                 evaluation = evaluate(step: step, trainLoss: recentLosses.reduce(0, +) / Double(recentLosses.count))
                 record.evaluations.append(evaluation!)
                 recentLosses.removeAll()
+                // The schedule: no improvement on the best validation loss so far, smaller steps from now on.
+                if let decay = options.learningRateDecay, !(evaluation!.validLoss < bestValidLoss) {
+                    runner.learningRate *= decay
+                }
+                bestValidLoss = min(bestValidLoss, evaluation!.validLoss)
             }
             if step % options.probeEvery == 0 && step < options.steps {
                 record.probes.append(model.probe(probeBatch, step: step, keepActivations: false, workspace: probeWorkspace))
@@ -144,21 +182,29 @@ public final class Trainer {
                 ? record.steps.last!.loss : recentLosses.reduce(0, +) / Double(recentLosses.count)))
         }
         if lastStep > 0 {
+            // A stop right after a periodic probe: the final probe (with activations) replaces it.
+            if record.probes.last?.step == lastStep { record.probes.removeLast() }
             record.probes.append(model.probe(probeBatch, step: lastStep, keepActivations: true, workspace: probeWorkspace))
         }
         record.summary = summary(of: record, trainingSeconds: trainingSeconds, tokensPerStep: tokensPerStep)
+        // The test split, once, with the final weights (not after a divergence: those weights are not a result).
+        if let test, lastStep > 0, record.status.divergedAtStep == nil {
+            let loss = meanLoss(over: test).loss
+            record.summary.finalTestLoss = loss
+            record.summary.finalTestPerplexity = Foundation.exp(loss)
+        }
         return record
     }
 
-    /// Loss over the whole validation split (state carried from a zero start), per direction,
-    /// and on the synthetic corpus the argmax accuracy at the recall answers.
-    func evaluate(step: Int, trainLoss: Double) -> EvaluationRecord {
+    /// Mean cross-entropy over every window of `batcher` (state carried from a zero start), per
+    /// direction and over directions, and on the synthetic corpus the argmax accuracy at the recall answers.
+    func meanLoss(over batcher: Batcher) -> (loss: Double, perDirection: [Double], recallAccuracy: Double) {
         let B = options.batch, T = options.bptt, D = model.config.directions, V = model.config.vocabularySize
         var state: RecurrentState? = nil
         var totals = [Double](repeating: 0, count: D)
         var correct = 0, asked = 0
-        for index in 0..<valid.windowCount {
-            let batch = valid.window(index)
+        for index in 0..<batcher.windowCount {
+            let batch = batcher.window(index)
             let losses = model.forward(batch, state: state, workspace: probeWorkspace)
             for d in 0..<D { totals[d] += losses[d] }
             state = model.finalState(probeWorkspace)
@@ -174,61 +220,76 @@ public final class Trainer {
                 }
             }
         }
-        let perDirection = totals.map { $0 / Double(valid.windowCount) }
-        let loss = perDirection.reduce(0, +) / Double(D)
-        return EvaluationRecord(step: step, trainLoss: trainLoss, validLoss: loss, validPerplexity: Foundation.exp(loss),
-                                directionValidLosses: D > 1 ? perDirection : nil,
-                                recallAccuracy: corpus.recallMask == nil ? nil : Double(correct) / Double(max(asked, 1)))
+        let perDirection = totals.map { $0 / Double(batcher.windowCount) }
+        return (perDirection.reduce(0, +) / Double(D), perDirection, Double(correct) / Double(max(asked, 1)))
+    }
+
+    /// Loss over the whole validation split (state carried from a zero start), per direction,
+    /// and on the synthetic corpus the argmax accuracy at the recall answers.
+    func evaluate(step: Int, trainLoss: Double) -> EvaluationRecord {
+        let result = meanLoss(over: valid)
+        return EvaluationRecord(step: step, trainLoss: trainLoss, validLoss: result.loss,
+                                validPerplexity: Foundation.exp(result.loss),
+                                directionValidLosses: model.config.directions > 1 ? result.perDirection : nil,
+                                recallAccuracy: corpus.validRecall == nil ? nil : result.recallAccuracy)
     }
 
     func runConfig() -> RunConfig {
-        RunConfig(cell: options.model.cell.rawValue,
-                  activation: options.model.cell == .rnn ? options.model.activation.rawValue : "tanh",
+        var config = RunConfig(cell: options.model.cell,
+                  activation: options.model.cell == .rnn ? options.model.activation : .tanh,
                   layers: options.model.layers, bidirectional: options.model.bidirectional, hidden: options.model.hidden,
                   embed: options.model.embed, batch: options.batch, bptt: options.bptt, steps: options.steps,
-                  optimizer: options.optimizer.rawValue, learningRate: options.learningRate, clip: options.clip,
-                  seed: options.seed, initialization: options.initialization.inputWeights.rawValue,
+                  optimizer: options.optimizer, learningRate: options.learningRate, clip: options.clip,
+                  seed: options.seed, initialization: options.initialization.inputWeights,
                   spectralRadius: options.initialization.spectralRadius, forgetBias: options.initialization.forgetBias,
-                  probeEvery: options.probeEvery, evalEvery: options.evalEvery, tokenize: corpusTokenization,
-                  vocabSizeLimit: corpusVocabLimit, validFraction: corpusValidFraction, lag: corpusLag,
-                  threads: options.threads)
+                  probeEvery: options.probeEvery, evalEvery: options.evalEvery, tokenize: corpus.tokenization,
+                  vocabSizeLimit: corpus.vocabSizeLimit, validFraction: corpus.validFraction, lag: corpus.recall?.lag,
+                  threads: options.threads, connections: options.model.connections)
+        config.endOfLine = corpus.tokenization == .word ? corpus.endOfLine : nil
+        config.dropout = options.dropout
+        config.epochs = options.epochs
+        config.learningRateDecay = options.learningRateDecay
+        return config
     }
 
-    /// Corpus facts the record's config repeats (set by whoever built the corpus).
-    public var corpusTokenization = "char"
-    public var corpusVocabLimit: Int? = nil
-    public var corpusValidFraction = 0.1
-    public var corpusLag: Int? = nil
-
     func corpusInfo() -> CorpusInfo {
-        CorpusInfo(name: corpus.name, synthetic: corpus.synthetic, sha256: corpus.sha256, tokens: corpus.tokens.count,
-                   trainTokens: corpus.trainCount, validTokens: corpus.tokens.count - corpus.trainCount,
-                   vocabularySize: corpus.vocabularySize)
+        var info = CorpusInfo(name: corpus.name, synthetic: corpus.synthetic, sha256: corpus.sha256,
+                              tokens: corpus.train.count + corpus.valid.count + (corpus.test?.count ?? 0),
+                              trainTokens: corpus.train.count, validTokens: corpus.valid.count,
+                              vocabularySize: corpus.vocabularySize, recall: corpus.recall)
+        info.unknownValidTokens = corpus.unknownValidTokens
+        info.testTokens = corpus.test?.count
+        info.unknownTestTokens = corpus.unknownTestTokens
+        info.validFile = corpus.validFile?.name
+        info.validSha256 = corpus.validFile?.sha256
+        info.testFile = corpus.testFile?.name
+        info.testSha256 = corpus.testFile?.sha256
+        return info
     }
 
     func summary(of record: RunRecord, trainingSeconds: Double, tokensPerStep: Double) -> RunSummary {
         let lastEval = record.evaluations.last
         let lastProbe = record.probes.last
-        let top = lastProbe?.layers.last { $0.direction == "forward" }
-        let topFirst = record.probes.first?.layers.last { $0.direction == "forward" }
+        let top = lastProbe?.topForward
+        let topFirst = record.probes.first?.topForward
         let completed = record.steps.count - (record.status.divergedAtStep == nil ? 0 : 1)
         var saturation: [String: Double]? = nil
         if let gates = top?.gates { saturation = Dictionary(uniqueKeysWithValues: gates.map { ($0.name, $0.saturated) }) }
         let recentSteps = record.steps.suffix(max(1, options.evalEvery))
         let trainLoss = lastEval?.trainLoss ?? (recentSteps.isEmpty ? nil : recentSteps.map(\.loss).reduce(0, +) / Double(recentSteps.count))
-        func radius(_ probe: ProbeRecord?) -> Double? {
-            probe?.layers.first { $0.direction == "forward" && $0.layer == model.config.layers - 1 }?.spectrum.whole.spectralRadius
-        }
-        return RunSummary(
+        var summary = RunSummary(
             finalTrainLoss: trainLoss, finalTrainPerplexity: trainLoss.map { Foundation.exp($0) },
             finalValidLoss: lastEval?.validLoss, finalValidPerplexity: lastEval?.validPerplexity,
             recallAccuracy: lastEval?.recallAccuracy, decayPerStep: top?.decayPerStep, horizon: top?.horizon,
             decayPerStepFirst: topFirst?.decayPerStep, horizonFirst: topFirst?.horizon,
-            spectralRadiusFirst: radius(record.probes.first), spectralRadiusLast: radius(lastProbe),
+            spectralRadiusFirst: topFirst?.spectrum.whole.spectralRadius, spectralRadiusLast: top?.spectrum.whole.spectralRadius,
             clippedFraction: record.steps.isEmpty ? nil : Double(record.steps.filter(\.clipped).count) / Double(record.steps.count),
             gateSaturation: saturation,
             tokensPerSecond: trainingSeconds > 0 ? Double(completed) * tokensPerStep / trainingSeconds : nil,
             seconds: trainingSeconds, stepsCompleted: completed)
+        summary.depthShareFirst = record.probes.first?.firstLayerShare
+        summary.depthShareLast = lastProbe?.firstLayerShare
+        return summary
     }
 
     /// The model's tensors as safetensors, with PyTorch's names and layouts.

@@ -156,20 +156,15 @@ enum Figures {
 
     private static func horizon(_ horizon: Int?, record: RunRecord, probe: ProbeRecord?) -> Measurement {
         if let horizon { return Measurement(Double(horizon)) }
-        guard let layer = probe.flatMap(topForward), !layer.lagProfile.isEmpty else { return Measurement(nil) }
+        guard let layer = probe?.topForward, !layer.lagProfile.isEmpty else { return Measurement(nil) }
         return Measurement(.infinity, text: "beyond \(layer.lagProfile.count)")
     }
 
     private static func gradientAtLag(_ probe: ProbeRecord?, _ argument: FigureArgument?) -> Measurement {
-        guard case .number(let lag)? = argument, let layer = probe.flatMap(topForward) else { return Measurement(nil) }
+        guard case .number(let lag)? = argument, let layer = probe?.topForward else { return Measurement(nil) }
         let profile = layer.lagProfile
         guard lag >= 0, lag < Double(profile.count), profile[0] > 0 else { return Measurement(nil) }
         return Measurement(profile[Int(lag)] / profile[0])
-    }
-
-    /// The layer the summary figures describe: the top layer's forward direction.
-    static func topForward(_ probe: ProbeRecord) -> LayerProbe? {
-        probe.layers.filter { $0.direction == "forward" }.max { $0.layer < $1.layer } ?? probe.layers.last
     }
 
     /// `check --help` and README list these lines.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DiagnoseRecord
 import Foundation
 import TrainingCore
 
@@ -14,18 +15,18 @@ struct Bench: ParsableCommand {
     var config: String = "a,b,c"
 
     @Option(help: "Cells, comma-separated.")
-    var cell: String = "rnn,lstm,gru"
+    var cell = WordList<CellKind>([.rnn, .lstm, .gru])
 
-    @Option(name: .customLong("window-seconds"), help: "Length of one timed window of whole steps.")
+    @Option(name: .customLong("window-seconds"), parsing: .unconditional, help: "Length of one timed window of whole steps.")
     var windowSeconds: Double = 2
 
-    @Option(help: "Timed windows per configuration (median, min and max are reported).")
+    @Option(parsing: .unconditional, help: "Timed windows per configuration (median, min and max are reported).")
     var windows: Int = 5
 
-    @Option(name: .customLong("warmup-seconds"), help: "Untimed warm-up before the windows.")
+    @Option(name: .customLong("warmup-seconds"), parsing: .unconditional, help: "Untimed warm-up before the windows.")
     var warmupSeconds: Double = 1
 
-    @Option(help: "Threads per model.")
+    @Option(parsing: .unconditional, help: "Threads per model.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Also write the figures as JSON to this file.")
@@ -44,36 +45,65 @@ struct Bench: ParsableCommand {
         for name in config.split(separator: ",") where BenchConfig.all[String(name)] == nil {
             throw ValidationError("--config \(name): unknown configuration; use a, b or c")
         }
-        for name in cell.split(separator: ",") where CellKind(rawValue: String(name)) == nil {
-            throw ValidationError("--cell \(name): unknown cell; use rnn, lstm or gru")
-        }
         try positive("--windows", windows, max: 1000)
         try positive("--threads", threads, max: 256)
-        guard windowSeconds > 0, warmupSeconds >= 0 else {
-            throw ValidationError("--window-seconds must be positive and --warmup-seconds not negative")
+        // Finite and bounded: the seconds become step counts (Int) and loop limits.
+        guard windowSeconds.isFinite, windowSeconds > 0, windowSeconds <= Bench.maxSeconds else {
+            throw ValidationError("--window-seconds \(windowSeconds): must be a number of seconds above 0 and at most \(Int(Bench.maxSeconds))")
         }
+        guard warmupSeconds.isFinite, warmupSeconds >= 0, warmupSeconds <= Bench.maxSeconds else {
+            throw ValidationError("--warmup-seconds \(warmupSeconds): must be a number of seconds from 0 to \(Int(Bench.maxSeconds))")
+        }
+        if let child, Bench.parseChild(child) == nil {
+            throw ValidationError("--child is internal to bench (it names the measurement a child process runs); do not pass it")
+        }
+    }
+
+    static let maxSeconds = 3600.0
+
+    /// "CONFIG:CELL" of a child measurement, when both are known.
+    static func parseChild(_ text: String) -> (BenchConfig, CellKind)? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, let config = BenchConfig.all[parts[0]], let cell = CellKind(rawValue: parts[1]) else { return nil }
+        return (config, cell)
+    }
+
+    /// A child measurement ends when its parent does: the parent holds the write end of the child's
+    /// standard input and never writes, so end of file there means the parent is gone (killed, even
+    /// by SIGKILL). Portable, unlike prctl(PR_SET_PDEATHSIG).
+    static func exitWithParent() {
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let got = read(0, &byte, 1)
+                if got == 0 || (got < 0 && errno != EINTR) { _exit(1) }
+            }
+        }
+        thread.start()
     }
 
     func run() throws {
         if fingerprint {
             setComputeThreads(threads)
             for name in config.split(separator: ",").map(String.init) {
-                for cellName in cell.split(separator: ",").map(String.init) {
-                    print("\(name) \(cellName): \(BenchConfig.all[name]!.fingerprint(cell: CellKind(rawValue: cellName)!))")
+                for cell in cell.items {
+                    print("\(name) \(cell.rawValue): \(BenchConfig.all[name]!.fingerprint(cell: cell))")
                 }
             }
             return
         }
-        if let child {
-            let parts = child.split(separator: ":").map(String.init)
-            let result = BenchConfig.all[parts[0]]!.measureTraining(
-                cell: CellKind(rawValue: parts[1])!, windowSeconds: windowSeconds, windows: windows,
+        if let child, let (benchConfig, benchCell) = Bench.parseChild(child) {
+            Bench.exitWithParent()
+            let result = benchConfig.measureTraining(
+                cell: benchCell, windowSeconds: windowSeconds, windows: windows,
                 warmupSeconds: warmupSeconds, threads: threads)
             print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
             return
         }
+        // The JSON path is checked before minutes of measuring.
+        if let json { try reportingErrors { try checkWritableFile(json, flag: "--json") } }
         let configs = config.split(separator: ",").map(String.init)
-        let cells = cell.split(separator: ",").map(String.init)
+        let cells = cell.items.map(\.rawValue)
         var report = BenchReport()
         if !skipTraining {
             print("Training throughput (tokens/s; median of \(windows) windows of >= \(windowSeconds)s; \(threads) threads)")
@@ -95,10 +125,10 @@ struct Bench: ParsableCommand {
         }
         print("\nGradient-flow probe, config a (B=32, T=64, all 2080 pairs; forward, per-step losses, "
             + "per-tensor gradient norms and G)")
-        for cellName in cells {
-            let seconds = BenchConfig.all["a"]!.measureProbe(cell: CellKind(rawValue: cellName)!, repetitions: 7)
-            report.probe.append(ProbeFigure(config: "a", cell: cellName, seconds: seconds))
-            print("  \(cellName): \(String(format: "%.4f", seconds)) s")
+        for kind in cell.items {
+            let seconds = BenchConfig.all["a"]!.measureProbe(cell: kind, repetitions: 7)
+            report.probe.append(ProbeFigure(config: "a", cell: kind.rawValue, seconds: seconds))
+            print("  \(kind.rawValue): \(String(format: "%.4f", seconds)) s")
         }
         let lanes = gemmVectorLanes
         let peakNote = cpuMegahertz().map {
@@ -114,7 +144,7 @@ struct Bench: ParsableCommand {
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+            try reportingErrors { try AtomicFile.write(encoder.encode(report), to: URL(fileURLWithPath: json)) }
         }
     }
 
@@ -126,6 +156,8 @@ struct Bench: ParsableCommand {
                              "--windows", "\(windows)", "--warmup-seconds", "\(warmupSeconds)", "--threads", "\(threads)"]
         let pipe = Pipe()
         process.standardOutput = pipe
+        let parentAlive = Pipe()  // never written: its end of file tells the child its parent is gone
+        process.standardInput = parentAlive
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -15,6 +15,9 @@ struct Probe: ParsableCommand {
             + "--metrics adds the training loop's log. Writes <output>/<name>/run.json, its charts "
             + "and the report.")
 
+    /// The largest --tokens or --vocab file read (a full batch of 4096 x 4097 ids is about 100 MB).
+    static let maxBatchFileBytes = 512 << 20
+
     @Option(parsing: .upToNextOption,
             help: "The model's weights (safetensors; F32, F16, BF16 or F64); several files make a series over training.")
     var weights: [String] = []
@@ -37,23 +40,26 @@ struct Probe: ParsableCommand {
     @Option(help: "The vocabulary as a JSON array of token strings, index = token id (with --corpus).")
     var vocab: String?
 
-    @Option(help: "With --corpus: how text becomes tokens, char or word.")
-    var tokenize: String = "char"
+    @Option(help: "With --corpus: how text becomes tokens.")
+    var tokenize = Tokenization.char
 
-    @Option(help: "With --corpus: rows in the batch.")
+    @Option(parsing: .unconditional, help: "With --corpus: rows in the batch.")
     var batch: Int = 8
 
-    @Option(help: "With --corpus: steps per row (T).")
+    @Option(parsing: .unconditional, help: "With --corpus: steps per row (T).")
     var bptt: Int = 32
 
     @Option(help: "The cell, when the shapes leave it open (they never do for rnn vs lstm vs gru; checked).")
-    var cell: String?
+    var cell: CellKind?
 
-    @Option(help: "The simple RNN's nonlinearity (tanh and relu weights look alike): tanh, relu or linear.")
-    var activation: String = "tanh"
+    @Option(help: "The simple RNN's nonlinearity (tanh and relu weights look alike).")
+    var activation = Activation.tanh
 
     @Option(help: "The recurrent module's name prefix in the file, e.g. model.lstm. (default: rnn.).")
     var prefix: String?
+
+    @Flag(help: "The layers are residual (y_l = h_l + y_(l-1)); shapes cannot tell. Dense stacks are recognised by their shapes.")
+    var residual = false
 
     @Option(help: "Run folder name under --output.")
     var name: String = "imported"
@@ -74,13 +80,8 @@ struct Probe: ParsableCommand {
         }
         if tokens != nil && corpus != nil { throw ValidationError("--tokens and --corpus: give one of them") }
         if corpus != nil && vocab == nil { throw ValidationError("--corpus needs --vocab (the model's vocabulary)") }
-        if let cell, CellKind(rawValue: cell) == nil { throw ValidationError("--cell \(cell): use rnn, lstm or gru") }
-        guard Activation(rawValue: activation) != nil else {
-            throw ValidationError("--activation \(activation): use tanh, relu or linear")
-        }
-        guard Tokenization(rawValue: tokenize) != nil else { throw ValidationError("--tokenize \(tokenize): use char or word") }
-        try positive("--batch", batch, max: 4096)
-        try positive("--bptt", bptt, max: 4096)
+        try positive("--batch", batch, max: RecordLimits.maxBatch)
+        try positive("--bptt", bptt, max: RecordLimits.maxSteps)
         try validateRunName(name, flag: "--name")
     }
 
@@ -90,6 +91,8 @@ struct Probe: ParsableCommand {
 
     func execute() throws {
         try output.renderOptions().validate()
+        let outputDirectory = URL(fileURLWithPath: output.output)
+        try checkOutput(outputDirectory, runNames: [name])
         let files: [String]
         if let checkpoints {
             guard FileManager.default.fileExists(atPath: checkpoints) else {
@@ -97,48 +100,56 @@ struct Probe: ParsableCommand {
             }
             files = try CheckpointSeries.files(inFolder: checkpoints)
         } else {
-            for file in weights where !FileManager.default.fileExists(atPath: file) {
-                throw CommandError.missingInput(flag: "--weights", path: file)
-            }
+            for file in weights { try requireInputFile(file, flag: "--weights") }
             files = weights
         }
-        if let metrics, !FileManager.default.fileExists(atPath: metrics) {
-            throw CommandError.missingInput(flag: "--metrics", path: metrics)
-        }
+        if let tokens { try requireInputFile(tokens, flag: "--tokens") }
+        if let vocab { try requireInputFile(vocab, flag: "--vocab") }
+        if let corpus { try requireInputFile(corpus, flag: "--corpus") }
+        if let metrics { try requireInputFile(metrics, flag: "--metrics") }
         // Every header, step and shape is checked, and the first model built, before any probe runs.
         let series = try CheckpointSeries(files: files)
-        let options = ModelImport.Options(cell: cell.flatMap(CellKind.init(rawValue:)),
-                                          activation: Activation(rawValue: activation)!, prefix: prefix)
+        let options = ModelImport.Options(cell: cell, activation: activation, prefix: prefix,
+                                          connections: residual ? .residual : nil)
         func load(_ file: String) throws -> LanguageModel {
             try ModelImport.model(from: try Safetensors.read(from: URL(fileURLWithPath: file)).tensors, file: file, options: options)
         }
         let model = try load(series.checkpoints[0].file)
         let (input, source) = try loadBatch(model: model, weightsFile: checkpoints ?? files[0])
+        try MemoryEstimate.check(
+            needed: MemoryEstimate.bytes(config: model.config, batch: input.batch.batch, steps: input.batch.steps, training: false)
+                * Double(max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, series.checkpoints.count))),
+            what: "probing this \(model.config.cell.rawValue) (H=\(model.config.hidden), \(model.config.layers) layer(s)) on "
+                + "\(input.batch.batch) x \(input.batch.steps) tokens",
+            advice: "give fewer or shorter rows (--tokens), a smaller --batch or --bptt, or --threads 1")
         let logged = try metrics.map { try TrainingMetrics.load(path: $0) }
         if let logged, !logged.unknownColumns.isEmpty {
             printError("warning: --metrics \(metrics!): column(s) \(logged.unknownColumns.prefix(8).joined(separator: ", ")) "
                 + "are not used (known: \(TrainingMetrics.columns.joined(separator: ", ")))")
         }
-        let outputDirectory = URL(fileURLWithPath: output.output)
-        let runDirectory = try prepareRunDirectory(outputDirectory, name: name)
+        let runDirectory = outputDirectory.appendingPathComponent(name)
         let probes = try ImportedProbe.probes(of: series, options: options, input: input,
                                               threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let record = ImportedProbe.record(model: model, probes: probes, input: input, source: source, metrics: logged, name: name,
                                           command: Array(CommandLine.arguments.dropFirst()), toolVersion: Diagnose.version)
-        try AtomicFile.write(RecordCoding.encode(record), to: runDirectory.appendingPathComponent("run.json"))
         // The last checkpoint's weights as read (float32, our names), so the report's link and --weights work.
         let last = series.checkpoints.count > 1 ? try load(series.checkpoints.last!.file) : model
-        try Safetensors.write(tensors: last.namedTensors().map {
+        if let names = record.status.nonFiniteWeights, let first = names.first {
+            printError("warning: --weights \(series.checkpoints[0].file): tensor \(first)"
+                + (names.count > 1 ? " (and \(names.count - 1) more)" : "")
+                + " holds NaN or infinite values; the probe figures that depend on them are not numbers, and the record says so")
+        }
+        let weightsData = try Safetensors.encode(tensors: last.namedTensors().map {
             SafetensorsTensor(name: $0.entry.name, shape: $0.entry.shape, values: $0.values)
-        }, metadata: ["format": "pt", "source": series.checkpoints.last!.file, "step": String(series.checkpoints.last!.step)],
-           to: runDirectory.appendingPathComponent("model.safetensors"))
-        let summary = try ReportWriter.renderRuns(runDirectories: ReportWriter.discoverRuns(in: outputDirectory),
-                                                  outputDirectory: outputDirectory, options: output.renderOptions())
-        if !noTensorBoard { try writeTensorBoardEvents(record, in: runDirectory) }
+        }, metadata: ["format": "pt", "source": series.checkpoints.last!.file, "step": String(series.checkpoints.last!.step)])
+        try writeRunFolder(NewRun(name: name, record: record, files: [("model.safetensors", weightsData)]), output: outputDirectory)
+        let summary = try renderReport(output: outputDirectory, options: output.renderOptions()) {
+            if !noTensorBoard { _ = try writeTensorBoardEvents(record, in: runDirectory) }
+        }
         print("\(model.config.layers)-layer \(model.config.bidirectional ? "bidirectional " : "")\(model.config.cell.rawValue), "
             + "V=\(model.config.vocabularySize) E=\(model.config.embed) H=\(model.config.hidden); batch \(input.batch.batch) x \(input.batch.steps)")
         for probe in probes {
-            let top = probe.layers.last { $0.direction == "forward" }!
+            guard let top = probe.topForward else { continue }
             let at = probes.count > 1 ? "step \(probe.step): " : ""
             print("\(at)decay per step \(format(top.decayPerStep, 3)), horizon \(top.horizon.map(String.init) ?? "beyond \(input.batch.steps)"), "
                 + "spectral radius \(format(top.spectrum.whole.spectralRadius, 3))")
@@ -151,15 +162,15 @@ struct Probe: ParsableCommand {
     func loadBatch(model: LanguageModel, weightsFile weights: String) throws -> (ProbeInput, ImportedProbe.Source) {
         if let tokens {
             let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: tokens)) } catch {
-                throw ProbeInputError(file: tokens, problem: "cannot be read (\(error.localizedDescription))")
+            do { data = try FileBytes.read(tokens, limit: Probe.maxBatchFileBytes) } catch {
+                throw ProbeInputError(file: tokens, problem: "cannot be read (\(error))")
             }
             let input = try ProbeInput.parse(data, file: tokens, model: model)
             return (input, ImportedProbe.Source(weightsFile: weights, batchFile: tokens, batchData: data, vocabulary: nil))
         }
         let vocabData: Data
-        do { vocabData = try Data(contentsOf: URL(fileURLWithPath: vocab!)) } catch {
-            throw ProbeInputError(file: vocab!, problem: "cannot be read (\(error.localizedDescription))")
+        do { vocabData = try FileBytes.read(vocab!, limit: Probe.maxBatchFileBytes) } catch {
+            throw ProbeInputError(file: vocab!, problem: "cannot be read (\(error))")
         }
         guard let vocabulary = (try? JSONSerialization.jsonObject(with: vocabData)) as? [String], !vocabulary.isEmpty else {
             throw ProbeInputError(file: vocab!, problem: "must be a JSON array of token strings (index = token id)")
@@ -168,14 +179,14 @@ struct Probe: ParsableCommand {
             throw ProbeInputError(file: vocab!, problem: "has \(vocabulary.count) tokens but the model's embedding has "
                 + "\(model.config.vocabularySize) rows")
         }
-        let text = try Corpus.load(path: corpus!, tokenization: Tokenization(rawValue: tokenize)!, vocabSizeLimit: nil,
-                                   validFraction: 0.5)
+        // Word-level vocabularies made the PyTorch way hold <eos>: then the text gets one at every line end.
+        let pieces = try Corpus.pieces(path: corpus!, tokenization: tokenize,
+                                       endOfLine: vocabulary.contains(endOfLineToken), limit: batch * (bptt + 1))
         var index: [String: Int] = [:]
         for (i, token) in vocabulary.enumerated() { index[token] = i }
-        let unknown = index["<unk>"]
+        let unknown = index[unknownToken]
         var ids: [[Int]] = []
         var position = 0
-        let pieces = text.tokens.map { text.vocabulary[Int($0)] }
         for _ in 0..<batch {
             guard position + bptt + 1 <= pieces.count else {
                 throw CorpusError.tooShort(name: corpus!, split: "whole", have: pieces.count, need: batch * (bptt + 1))
@@ -191,6 +202,7 @@ struct Probe: ParsableCommand {
         let json = try JSONSerialization.data(withJSONObject: ["tokens": ids])
         let input = try ProbeInput.parse(json, file: corpus!, model: model)
         let corpusData = (try? Data(contentsOf: URL(fileURLWithPath: corpus!))) ?? Data()
-        return (input, ImportedProbe.Source(weightsFile: weights, batchFile: corpus!, batchData: corpusData, vocabulary: vocabulary))
+        return (input, ImportedProbe.Source(weightsFile: weights, batchFile: corpus!, batchData: corpusData, vocabulary: vocabulary,
+                                               tokenization: tokenize))
     }
 }

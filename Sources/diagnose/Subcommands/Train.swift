@@ -21,7 +21,11 @@ struct Train: ParsableCommand {
     @Option(help: "Continue training from a model.safetensors written by diagnose (or PyTorch with our names).")
     var weights: String?
 
-    @Option(help: "Threads: runs train concurrently when there are cores to spare. Default: all cores.")
+    @Flag(name: .customLong("ignore-extra-tensors"),
+          help: "With --weights: load this model's tensors and ignore others in the file (refused by default).")
+    var ignoreExtraTensors = false
+
+    @Option(parsing: .unconditional, help: "Threads: runs train concurrently when there are cores to spare. Default: all cores.")
     var threads: Int?
 
     @Option(help: "Run only the K-th of N deterministic slices of the run list (K/N, e.g. 2/3), for spreading a sweep over machines.")
@@ -43,6 +47,7 @@ struct Train: ParsableCommand {
         if let threads { try positive("--threads", threads, max: 256) }
         if let name { try validateRunName(name, flag: "--name") }
         try shard?.check()
+        if ignoreExtraTensors && weights == nil { throw ValidationError("--ignore-extra-tensors: only with --weights") }
     }
 
     func run() throws {
@@ -51,13 +56,14 @@ struct Train: ParsableCommand {
 
     /// The runs this command makes (after `--shard`), with the folder names of the whole plan.
     func plannedRuns() throws -> [PlannedRun] {
-        let cells = try model.cells().map(\.rawValue)
+        let cells = model.cells
         let all = try RunPlan.expand(cells: cells, lists: model.lists + training.lists, name: name, confirmed: yes || dryRun)
         for run in all { try validateRunName(run.name, flag: "--name") }
         return RunPlan.shard(all, shard)
     }
 
     func execute() throws {
+        Interrupt.install()
         let planned = try plannedRuns()
         if dryRun {
             for run in planned { print(([run.name] + run.flags).joined(separator: " ")) }
@@ -70,9 +76,15 @@ struct Train: ParsableCommand {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let outputDirectory = URL(fileURLWithPath: output.output)
         try output.renderOptions().validate()
+        if let weights { try requireInputFile(weights, flag: "--weights") }
+        // A FIFO or device as --corpus would block or mislead the reader: refused by kind first.
+        if let corpus = training.corpus { try requireInputFile(corpus, flag: "--corpus") }
+        // Every path the runs will write is checked before any training time is spent.
+        try checkOutput(outputDirectory, runNames: planned.map(\.name))
+        if !quiet { for warning in training.ineffectiveFlags() { printError("warning: \(warning)") } }
         let weightTensors = try weights.map { try loadWeights(path: $0) }
         let arguments = Array(CommandLine.arguments.dropFirst())
-        let corpora = CorpusCache()
+        let corpora = CorpusCache(quiet: quiet)
         // Build every trainer once before training: bad sizes and short corpora fail before any
         // training starts. They are built again when their turn comes, so memory holds only the runs
         // in flight.
@@ -81,14 +93,23 @@ struct Train: ParsableCommand {
         let computeThreads = max(1, threadCount / concurrent)
         let jobs = planned.map { run in
             TrainingJob(run: run, model: model.picking(run), training: training.picking(run), weights: weights,
-                        weightTensors: weightTensors, threads: computeThreads,
+                        weightTensors: weightTensors, ignoreExtraTensors: ignoreExtraTensors, threads: computeThreads,
                         command: RunPlan.command(for: run, arguments: arguments))
         }
+        // The runs that train at once must fit in memory together, checked before any model is built.
+        let needs = try jobs.map { job -> Double in
+            var config = job.model.modelConfig(cell: job.run.cell)
+            config.vocabularySize = try corpora.corpus(for: job.training).vocabularySize
+            return MemoryEstimate.bytes(config: config, batch: job.training.batch.value, steps: job.training.bptt.value,
+                                        training: true)
+        }
+        try MemoryEstimate.check(needed: needs.sorted(by: >).prefix(concurrent).reduce(0, +),
+                                 what: concurrent > 1 ? "training \(concurrent) models at once" : "training this model",
+                                 advice: "lower --hidden, --layers, --batch, --bptt or --vocab-size"
+                                    + (concurrent > 1 ? ", or train one run at a time (--threads 1)" : ""))
         for job in jobs { _ = try job.makeTrainer(corpora) }
-        let runDirectories = try jobs.map { try prepareRunDirectory(outputDirectory, name: $0.run.name) }
 
         let progress = RunProgress(names: jobs.map(\.run.name), concurrent: concurrent, quiet: quiet)
-        Interrupt.install()
         let records = RecordSlots(count: jobs.count)
         let failures = ErrorSlots()
         setComputeThreads(computeThreads)
@@ -103,10 +124,11 @@ struct Train: ParsableCommand {
                     let record = trainer.run(name: job.run.name, command: job.command, toolVersion: Diagnose.version,
                                              progress: { progress.update(index: index, $0) },
                                              shouldStop: { Interrupt.requested })
-                    // Written as soon as it is done: Ctrl-C later keeps every finished run.
-                    try AtomicFile.write(RecordCoding.encode(record), to: runDirectories[index].appendingPathComponent("run.json"))
-                    try Safetensors.write(tensors: trainer.modelTensors(), metadata: ["format": "pt", "diagnose": Diagnose.version],
-                                          to: runDirectories[index].appendingPathComponent("model.safetensors"))
+                    // Written as soon as it is done, its folder whole: Ctrl-C later keeps every finished run.
+                    let weights = try Safetensors.encode(tensors: trainer.modelTensors(),
+                                                         metadata: ["format": "pt", "diagnose": Diagnose.version])
+                    try writeRunFolder(NewRun(name: job.run.name, record: record, files: [("model.safetensors", weights)]),
+                                       output: outputDirectory)
                     records.set(index, record)
                     progress.finished(index, record)
                 } catch {
@@ -131,13 +153,12 @@ struct Train: ParsableCommand {
                 + "(run the same command again with --dry-run to see the list)")
         }
         // The report covers every run in the output folder, old and new.
-        let all = ReportWriter.discoverRuns(in: outputDirectory)
-        let summary = try ReportWriter.renderRuns(runDirectories: all, outputDirectory: outputDirectory,
-                                                  options: output.renderOptions())
-        // TensorBoard events after the charts, which they carry as images.
-        if !noTensorBoard {
-            for (index, record) in records.values.enumerated() {
-                if let record { try writeTensorBoardEvents(record, in: runDirectories[index]) }
+        let summary = try renderReport(output: outputDirectory, options: output.renderOptions()) {
+            // TensorBoard events after the charts, which they carry as images.
+            if !noTensorBoard {
+                for (index, record) in records.values.enumerated() {
+                    if let record { _ = try writeTensorBoardEvents(record, in: outputDirectory.appendingPathComponent(jobs[index].run.name)) }
+                }
             }
         }
         if !quiet {
@@ -155,20 +176,19 @@ struct TrainingJob {
     var model: ModelFlags
     var training: TrainingFlags
     var weights: String?
-    var weightTensors: [String: [Float]]?
+    var weightTensors: [String: SafetensorsTensor]?
+    var ignoreExtraTensors: Bool
     var threads: Int
     var command: [String]
 
     func makeTrainer(_ corpora: CorpusCache) throws -> Trainer {
-        let cell = CellKind(rawValue: run.cell)!
+        let cell = run.cell
         let options = training.options(model: model.modelConfig(cell: cell), initialization: model.initialization(),
                                        threads: threads)
         let trainer = try Trainer(options: options, corpus: try corpora.corpus(for: training))
-        trainer.corpusTokenization = training.corpus == nil ? "char" : training.tokenize
-        trainer.corpusVocabLimit = training.corpus != nil && training.tokenize == "word" ? training.vocabSize : nil
-        trainer.corpusValidFraction = training.validFraction
-        trainer.corpusLag = training.corpus == nil ? training.lag.value : nil
-        if let weights, let weightTensors { try trainer.load(tensors: weightTensors, file: weights) }
+        if let weights, let weightTensors {
+            try trainer.load(tensors: weightTensors, file: weights, ignoreExtra: ignoreExtraTensors)
+        }
         return trainer
     }
 }
@@ -177,13 +197,18 @@ struct TrainingJob {
 final class CorpusCache: @unchecked Sendable {
     private var corpora: [String: Corpus] = [:]
     private let lock = NSLock()
+    private let quiet: Bool
+
+    init(quiet: Bool) { self.quiet = quiet }
 
     func corpus(for flags: TrainingFlags) throws -> Corpus {
-        let key = flags.corpus == nil ? "synthetic \(flags.seed.value) \(flags.lag.value)" : "file"
+        let key = flags.corpus == nil ? "synthetic \(flags.seed.value) \(flags.lags.value)" : "file"
         lock.lock()
         defer { lock.unlock() }
         if let corpus = corpora[key] { return corpus }
-        let corpus = try flags.loadCorpus()
+        let loading = CorpusLoadPrinter(quiet: quiet)
+        let corpus = try flags.loadCorpus(progress: loading.update)
+        loading.finish()
         corpora[key] = corpus
         return corpus
     }
@@ -233,40 +258,82 @@ struct OutputFlags: ParsableArguments {
     }
 }
 
+/// Refuses run names the output folder cannot hold or the report would skip: empty, '.' or '..',
+/// with '/' or a NUL, hidden (leading '.'), the names of the report's own folders, or longer than
+/// `OutputFolder.maxRunNameBytes` bytes.
 func validateRunName(_ name: String, flag: String) throws {
-    guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), name != "compare" else {
-        throw ValidationError("\(flag) \(name): must be a plain folder name (no '/', not '.', '..' or 'compare')")
+    let reserved = [ReportWriter.comparisonFolderName, ReportWriter.chartsFolderName, ReportWriter.reportFileName]
+    guard !name.isEmpty, !name.hasPrefix("."), !name.contains("/"), !name.contains("\0"), !reserved.contains(name) else {
+        throw ValidationError("\(flag) \(name): must be a plain folder name: no '/', not starting with '.' (hidden "
+            + "folders are not reported), and not \(reserved.map { "'\($0)'" }.joined(separator: ", "))")
+    }
+    guard name.utf8.count <= OutputFolder.maxRunNameBytes else {
+        throw ValidationError("\(flag): the name is \(name.utf8.count) bytes long; at most \(OutputFolder.maxRunNameBytes) are allowed")
     }
 }
 
-/// Creates <output>/<name>/ and proves it is writable before any training time is spent.
-func prepareRunDirectory(_ output: URL, name: String) throws -> URL {
-    let directory = output.appendingPathComponent(name)
-    do {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let probe = directory.appendingPathComponent(".write-test-\(getpid())")
-        try Data().write(to: probe)
-        try FileManager.default.removeItem(at: probe)
-    } catch {
-        throw CommandError.output(path: directory.path, reason: error.localizedDescription)
-    }
-    return directory
+/// Before any work: the output folder can be created and written, and nothing in it is in the way.
+func checkOutput(_ output: URL, runNames: [String]) throws {
+    try OutputFolder.checkWritable(output, runNames: runNames, reportFile: ReportWriter.reportFileName,
+                                   comparisonFolder: ReportWriter.comparisonFolderName)
 }
 
-func loadWeights(path: String) throws -> [String: [Float]] {
-    guard FileManager.default.fileExists(atPath: path) else { throw CommandError.missingInput(flag: "--weights", path: path) }
-    let file = try Safetensors.read(from: URL(fileURLWithPath: path))
-    return file.tensors.mapValues(\.values)
+func loadWeights(path: String) throws -> [String: SafetensorsTensor] {
+    try requireInputFile(path, flag: "--weights")
+    return try Safetensors.read(from: URL(fileURLWithPath: path)).tensors
 }
 
-/// Ctrl-C asks the trainers to stop after the current step; a second Ctrl-C exits at once.
+/// A run that finished and is about to be written: its record and the other files of its folder.
+struct NewRun {
+    var name: String
+    var record: RunRecord
+    var files: [(name: String, data: Data)]
+}
+
+/// Writes one run's folder whole, under the output folder's lock: its files are staged in a hidden
+/// folder that then replaces `<output>/<name>/`, so the folder never holds one run's record beside
+/// another run's model, and a failure (a full disk) leaves the previous run as it was.
+func writeRunFolder(_ run: NewRun, output: URL) throws {
+    let folder = try OutputFolder(output, waiting: { printError("note: \($0)") })
+    defer { folder.unlock() }
+    let stage = try folder.stageRun(named: run.name)
+    defer { stage.discard() }
+    try stage.write(RecordCoding.encode(run.record), as: ReportWriter.recordFileName)
+    for file in run.files { try stage.write(file.data, as: file.name) }
+    try stage.commit()
+}
+
+/// Redraws every run in the output folder and writes the report, under the output folder's lock
+/// (a run whose record cannot be read is left out with a warning); `then` runs under the same lock,
+/// for files derived from the charts.
+func renderReport(output: URL, options: RenderOptions, then: () throws -> Void = {}) throws -> ReportSummary {
+    let folder = try OutputFolder(output, waiting: { printError("note: \($0)") })
+    defer { folder.unlock() }
+    let summary = try ReportWriter.renderRuns(runDirectories: ReportWriter.discoverRuns(in: output), outputDirectory: output,
+                                              options: options, skipUndrawable: true)
+    for message in summary.skipped { printError("warning: left out of the report: \(message)") }
+    try then()
+    return summary
+}
+
+/// Ctrl-C or SIGTERM asks the trainers to stop after the current step; a second one exits at
+/// once (its temporaries are removed by the next run in that folder).
 enum Interrupt {
     nonisolated(unsafe) static var requested = false
 
     static func install() {
-        signal(SIGINT) { _ in
-            if Interrupt.requested { _exit(130) }
-            Interrupt.requested = true
+        // A parent may have started us with these signals blocked (a blocked mask is inherited):
+        // unblock them, or Ctrl-C and SIGTERM would never arrive.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber) { _ in
+                if Interrupt.requested { _exit(130) }
+                Interrupt.requested = true
+            }
         }
     }
 }
