@@ -71,8 +71,7 @@ import Testing
         model.initialize(Initialization(seed: 3))
         var generator = SeededGenerator(seed: 5)
         let batch = 4, steps = 6
-        let window = (0..<((steps + 1) * batch)).map { _ in Int32(generator.nextInt(below: config.vocabularySize)) }
-        let data = Batch(batch: batch, steps: steps, window: window, recall: nil)
+        let data = Batch.random(vocabulary: config.vocabularySize, batch: batch, steps: steps, &generator)
         func pass(keepingEverything: Bool) -> (losses: [Double], gradients: [Float], folded: Bool) {
             let workspace = Workspace(model: model)
             if keepingEverything {

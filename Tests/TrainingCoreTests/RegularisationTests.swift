@@ -47,8 +47,7 @@ import Testing
         model.initialize(Initialization(seed: 2))
         var generator = SeededGenerator(seed: 4)
         let batch = 3, steps = 4
-        let window = (0..<((steps + 1) * batch)).map { _ in Int32(generator.nextInt(below: config.vocabularySize)) }
-        let data = Batch(batch: batch, steps: steps, window: window, recall: nil)
+        let data = Batch.random(vocabulary: config.vocabularySize, batch: batch, steps: steps, &generator)
         let plainLosses = model.forward(data, state: nil, workspace: Workspace(model: model))
         let masks = DropoutMasks(model: model, batch: batch, steps: steps, probability: 0)
         masks.resample(&generator)
