@@ -113,7 +113,6 @@ struct Train: ParsableCommand {
         let progress = RunProgress(names: jobs.map(\.run.name), concurrent: concurrent, quiet: quiet)
         let records = RecordSlots(count: jobs.count)
         let failures = ErrorSlots()
-        setComputeThreads(computeThreads)
         // Each worker takes the next run in plan order until none are left or Ctrl-C.
         let next = Counter()
         DispatchQueue.concurrentPerform(iterations: concurrent) { _ in
