@@ -101,7 +101,7 @@ struct Bench: ParsableCommand {
             return
         }
         // The JSON path is checked before minutes of measuring.
-        if let json { try reportingErrors { try checkWritableFile(json, flag: "--json") } }
+        if let json { try checkWritableFile(json, flag: "--json") }
         let configs = config.split(separator: ",").map(String.init)
         let cells = cell.items.map(\.rawValue)
         var report = BenchReport()
@@ -144,7 +144,7 @@ struct Bench: ParsableCommand {
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try reportingErrors { try AtomicFile.write(encoder.encode(report), to: URL(fileURLWithPath: json)) }
+            try AtomicFile.write(encoder.encode(report), to: URL(fileURLWithPath: json))
         }
     }
 
@@ -162,7 +162,8 @@ struct Bench: ParsableCommand {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw CommandError.usage("bench: the measurement of config \(config), cell \(cell) failed")
+            throw CommandError.measurementFailed("bench: the measurement of config \(config), cell \(cell) failed "
+                + "(exit \(process.terminationStatus))")
         }
         return try JSONDecoder().decode(TrainingFigure.self, from: data)
     }
