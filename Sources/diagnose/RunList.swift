@@ -158,7 +158,7 @@ extension FlagList: ExpressibleByFloatLiteral where Value == Double {
 /// The flags that take lists, in the order runs are nested (the seed innermost) and folder names
 /// list them.
 enum SweepFlag: String, CaseIterable, Sendable {
-    case spectralRadius = "spectral-radius", forgetBias = "forget-bias", lag, hidden, embed, layers, lr, clip, bptt, batch, seed
+    case spectralRadius = "spectral-radius", forgetBias = "forget-bias", lag, hidden, embed, layers, lr, clip, dropout, bptt, batch, seed
 
     /// The flag's short tag in a folder name: `sr1.25`, `s2`.
     var tag: String {
@@ -171,6 +171,7 @@ enum SweepFlag: String, CaseIterable, Sendable {
         case .layers: return "l"
         case .lr: return "lr"
         case .clip: return "clip"
+        case .dropout: return "drop"
         case .bptt: return "bptt"
         case .batch: return "b"
         case .seed: return "s"
@@ -261,11 +262,12 @@ enum RunPlan {
         return runs.enumerated().filter { $0.offset % shard.count == shard.index - 1 }.map(\.element)
     }
 
-    /// `argv` without the flags a plan sets per run (the listed flags, `--cell`, `--name`) and the
-    /// plan's own (`--shard`, `--yes`, `--dry-run`), then the run's own flags and `--name`: the
-    /// command that makes this one run alone. Recorded in its run.json.
+    /// `argv` without the flags the plan sets per run (the flags that vary, `--cell`, `--name`) and the
+    /// plan's own (`--shard`, `--yes`, `--dry-run`), then the run's own values and `--name`: the
+    /// command that makes this one run alone. Flags that take one value across the plan
+    /// (`--spectral-radius 3`) stay as typed. Recorded in its run.json.
     static func command(for run: PlannedRun, arguments: [String]) -> [String] {
-        let valued = Set(SweepFlag.allCases.map { "--\($0.rawValue)" } + ["--cell", "--name", "--shard"])
+        let valued = Set(run.values.keys.map { "--\($0.rawValue)" } + ["--cell", "--name", "--shard"])
         let bare: Set<String> = ["--yes", "--dry-run"]
         var kept: [String] = []
         var index = 0

@@ -123,7 +123,7 @@ import Testing
         let metrics = try TrainingMetrics.load(path: Self.good.appendingPathComponent("metrics.jsonl").path)
         let source = ImportedProbe.Source(weightsFile: Self.good.path, batchFile: "tokens.json", batchSHA256: SHA256.hex(Data()), vocabulary: nil)
         let record = ImportedProbe.record(model: model, probes: probes, input: input, source: source, metrics: metrics,
-                                          name: "series", command: ["probe"], toolVersion: "test")
+                                          threads: 2, name: "series", command: ["probe"], toolVersion: "test")
         #expect(record.config.steps == 45 && record.summary.stepsCompleted == 45)
         #expect(record.config.optimizer == nil && record.config.clip == 1.0 && record.config.learningRate == 0.1)
         #expect(record.config.probeEvery == 20)

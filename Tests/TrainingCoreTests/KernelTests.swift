@@ -65,7 +65,7 @@ private struct GEMMCase {
     }
 
     /// Runs sgemm on a copy of C and returns it (the full buffer, padding included).
-    func run(threads: Int = 1) -> [Float] {
+    func run(threads: ComputeThreads = 1) -> [Float] {
         var out = c
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
@@ -181,14 +181,18 @@ private struct GEMMCase {
 
     @Test(arguments: transposes)
     func resultIsBitIdenticalForEveryThreadCountAndSplit(transA: Bool, transB: Bool) {
+        // Pools of their own: a shared pool kept busy by another test would run everything on one thread.
+        let pools = [2, 3, 4].map { ComputeThreads.privatePool($0) }
         var random = SplitMix(state: 6)
         for (m, n, k) in [(70, 530, 300), (530, 70, 300), (33, 512, 128)] {
             let problem = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, beta: 1,
                                    padding: 2, random: &random)
             let single = problem.run(threads: 1)
-            for threads in [2, 3, 4] {
+            for threads in pools {
+                let splitBefore = threads.splitJobs
                 let out = problem.run(threads: threads)
-                #expect(bitDifferences(out, single) == 0, "\(threads) threads differ")
+                #expect(threads.splitJobs > splitBefore, "the product was not split over \(threads.count) threads")
+                #expect(bitDifferences(out, single) == 0, "\(threads.count) threads differ")
             }
             // Any split of C into row and column blocks (what a threaded call does) gives the same bits.
             var pieces = problem.c
@@ -216,6 +220,7 @@ private struct GEMMCase {
 extension GEMMTests {
     @Test(arguments: [false, true])
     func packedRightOperandGivesTheSameBits(transB: Bool) {
+        let two = ComputeThreads.privatePool(2)
         var random = SplitMix(state: 11)
         for (m, n, k) in [(33, 530, 300), (20, 70, 600), (7, 1, 1), (100, 17, 40)] {
             var problem = GEMMCase(transA: m % 2 == 0, transB: transB, m: m, n: n, k: k, alpha: 0.75, beta: 1,
@@ -223,7 +228,7 @@ extension GEMMTests {
             let packed = problem.b.withUnsafeBufferPointer {
                 SGEMMPackedB(transB: transB, k: k, n: n, b: $0.baseAddress!, ldb: problem.ldb)
             }
-            func runPacked(threads: Int) -> [Float] {
+            func runPacked(threads: ComputeThreads) -> [Float] {
                 var out = problem.c
                 problem.a.withUnsafeBufferPointer { pa in
                     out.withUnsafeMutableBufferPointer { pc in
@@ -235,7 +240,7 @@ extension GEMMTests {
             }
             let plain = problem.run()
             #expect(bitDifferences(runPacked(threads: 1), plain) == 0, "\(m)x\(n)x\(k)")
-            #expect(bitDifferences(runPacked(threads: 2), plain) == 0, "\(m)x\(n)x\(k), 2 threads")
+            #expect(bitDifferences(runPacked(threads: two), plain) == 0, "\(m)x\(n)x\(k), 2 threads")
             // After new weights, `update` repacks in place.
             problem.b = random.floats(problem.b.count)
             problem.b.withUnsafeBufferPointer { packed.update(transB: transB, b: $0.baseAddress!, ldb: problem.ldb) }
@@ -459,12 +464,10 @@ private func applied(_ values: [Float], _ kernel: (UnsafeMutablePointer<Float>, 
     /// columns or elements: the sizes are chosen so that each of these is actually split).
     @Test(arguments: [CellKind.rnn, .lstm, .gru])
     func trainingStepsGiveTheSameBitsForAnyThreadCount(cell: CellKind) {
-        func train(threads: Int) -> [Float] {
-            setComputeThreads(threads)
-            defer { setComputeThreads(1) }
+        func train(threads: ComputeThreads) -> [Float] {
             let model = LanguageModel(config: ModelConfig(cell: cell, layers: 2, vocabularySize: 600, embed: 64, hidden: 64))
             model.initialize(Initialization(seed: 3))
-            let runner = StepRunner(model: model, optimizer: .sgd, learningRate: 0.5, clip: 0.25)
+            let runner = StepRunner(model: model, optimizer: .sgd, learningRate: 0.5, clip: 0.25, threads: threads)
             var random = SplitMix(state: 26)
             for _ in 0..<2 {
                 let window = (0..<(13 * 30)).map { _ in Int32(random.int(0...599)) }
@@ -472,7 +475,10 @@ private func applied(_ values: [Float], _ kernel: (UnsafeMutablePointer<Float>, 
             }
             return model.parameters.array
         }
-        let one = train(threads: 1), two = train(threads: 2)
+        // A pool of its own, so that the two threads really run (a busy shared pool runs one).
+        let pool = ComputeThreads.privatePool(2)
+        let one = train(threads: 1), two = train(threads: pool)
+        #expect(pool.splitJobs > 0, "nothing was split over the two threads")
         #expect(one.count == two.count)
         #expect(bitDifferences(one, two) == 0, "\(cell): parameters differ between 1 and 2 threads")
     }

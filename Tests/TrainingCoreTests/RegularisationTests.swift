@@ -56,12 +56,11 @@ import Testing
     /// Same seed, same bits at one and two threads, masks included (sizes large enough that the
     /// mask multiplies are split over the threads).
     @Test func trainingWithDropoutGivesTheSameBitsForAnyThreadCount() {
-        func train(threads: Int) -> [Float] {
-            setComputeThreads(threads)
-            defer { setComputeThreads(1) }
+        func train(threads: ComputeThreads) -> [Float] {
             let model = LanguageModel(config: ModelConfig(cell: .lstm, layers: 2, vocabularySize: 300, embed: 128, hidden: 128))
             model.initialize(Initialization(seed: 3))
-            let runner = StepRunner(model: model, optimizer: .sgd, learningRate: 0.5, clip: 0.25, dropout: 0.5, seed: 9)
+            let runner = StepRunner(model: model, optimizer: .sgd, learningRate: 0.5, clip: 0.25, dropout: 0.5, seed: 9,
+                                    threads: threads)
             var generator = SeededGenerator(seed: 4)
             for _ in 0..<2 {
                 let window = (0..<(13 * 30)).map { _ in Int32(generator.nextInt(below: 300)) }
@@ -69,7 +68,9 @@ import Testing
             }
             return model.parameters.array
         }
-        let one = train(threads: 1), two = train(threads: 2)
+        let pool = ComputeThreads.privatePool(2)
+        let one = train(threads: 1), two = train(threads: pool)
+        #expect(pool.splitJobs > 0, "nothing was split over the two threads")
         #expect(one.count == two.count)
         #expect(zip(one, two).filter { $0.0.bitPattern != $0.1.bitPattern }.isEmpty)
     }

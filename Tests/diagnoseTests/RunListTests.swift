@@ -110,9 +110,19 @@ import Testing
     @Test func eachRunRecordsTheCommandThatMakesItAlone() {
         let run = PlannedRun(name: "lstm-sr1.25-s2", cell: .lstm, values: [.spectralRadius: "1.25", .seed: "2"])
         let arguments = ["--cell", "rnn,lstm", "--spectral-radius=0.25:2:0.25", "--seed", "0:2:1", "--steps", "300",
-                         "--shard", "1/3", "--yes", "--name", "x", "--quiet"]
+                         "--shard", "1/3", "--yes", "--name", "x", "--quiet", "--forget-bias", "3", "--lr=0.05", "--activation", "linear"]
+        // The flags that vary take this run's values; those with one value stay as typed.
         #expect(RunPlan.command(for: run, arguments: arguments)
-            == ["--steps", "300", "--quiet", "--cell", "lstm", "--spectral-radius", "1.25", "--seed", "2", "--name", "lstm-sr1.25-s2"])
+            == ["--steps", "300", "--quiet", "--forget-bias", "3", "--lr=0.05", "--activation", "linear",
+                "--cell", "lstm", "--spectral-radius", "1.25", "--seed", "2", "--name", "lstm-sr1.25-s2"])
+    }
+
+    @Test func dropoutTakesAList() throws {
+        let train = try Train.parseAsRoot(["--dropout", "0:0.5:0.25", "--cell", "lstm"]) as! Train
+        let runs = try train.plannedRuns()
+        #expect(runs.map(\.name) == ["lstm-drop0", "lstm-drop0.25", "lstm-drop0.5"])
+        #expect(train.training.picking(runs[1]).dropout.values == [0.25])
+        #expect(throws: (any Error).self) { try Train.parseAsRoot(["--dropout", "0.5,1"]) }
     }
 }
 
@@ -141,6 +151,36 @@ import Testing
             #expect(result.stderr.contains(phrase), "\(arguments): \(result.stderr)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).isEmpty)
+    }
+
+    /// The command recorded for one run of a sweep makes that run again on its own: constant flags
+    /// (`--spectral-radius 0.7`, `--activation linear`, `--dropout 0.1`) included, the varying ones at this run's value.
+    @Test func aRunsRecordedCommandMakesTheSameRun() throws {
+        let root = try temporaryDirectory()
+        let sweep = root.appendingPathComponent("sweep")
+        let result = try Command.run(["--cell", "rnn,gru", "--activation", "linear", "--spectral-radius", "0.7", "--forget-bias", "2",
+                                      "--dropout", "0.1", "--lr", "0.05,0.02", "--output", sweep.path, "--no-tensorboard"] + quickFlags)
+        #expect(result.status == 0, "\(result.stderr)")
+        let original = try RecordCoding.load(from: sweep.appendingPathComponent("rnn-lr0.02/run.json"))
+        #expect(original.config.spectralRadius == 0.7 && original.config.activation == .linear && original.config.dropout == 0.1)
+        var command = original.command
+        let output = try #require(command.firstIndex(of: "--output"))
+        let again = root.appendingPathComponent("again")
+        command[output + 1] = again.path
+        let rerun = try Command.run(command)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        var a = try RecordCoding.load(from: again.appendingPathComponent("rnn-lr0.02/run.json"))
+        var b = original
+        for record in [\RunRecord.summary.seconds, \RunRecord.summary.tokensPerSecond] {
+            a[keyPath: record] = nil
+            b[keyPath: record] = nil
+        }
+        // The thread count differs (two runs shared the cores) and does not change the numbers.
+        a.config.threads = 0
+        b.config.threads = 0
+        a.command = []
+        b.command = []
+        #expect(try RecordCoding.encode(a) == RecordCoding.encode(b))
     }
 
     /// Three shards trained into three folders and merged with `diagnose report` give the runs, numbers

@@ -8,7 +8,7 @@ import Foundation
 
 /// A numeric flag a sweep can vary, read from the record's config.
 public enum SweepAxis: String, CaseIterable, Sendable {
-    case spectralRadius, forgetBias, lag, hidden, embed, layers, learningRate, clip, bptt, batch
+    case spectralRadius, forgetBias, lag, hidden, embed, layers, learningRate, clip, dropout, bptt, batch
 
     /// The axis title on a chart.
     var title: String {
@@ -21,6 +21,7 @@ public enum SweepAxis: String, CaseIterable, Sendable {
         case .layers: return "layers"
         case .learningRate: return "learning rate"
         case .clip: return "clipping threshold"
+        case .dropout: return "dropout probability"
         case .bptt: return "window T (bptt)"
         case .batch: return "batch B"
         }
@@ -49,6 +50,7 @@ public enum SweepAxis: String, CaseIterable, Sendable {
         case .layers: return Double(config.layers)
         case .learningRate: return config.learningRate
         case .clip: return config.clip
+        case .dropout: return config.dropout ?? 0
         case .bptt: return Double(config.bptt)
         case .batch: return Double(config.batch)
         }

@@ -120,7 +120,7 @@ extension RecurrentLayer {
     /// Fills `cache`; outputs are `cache.outputs(hidden:)`.
     public func forward(params: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, steps: Int, batch: Int,
                         h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, cache: inout LayerCache,
-                        perturbation: StatePerturbation? = nil) {
+                        threads: ComputeThreads, perturbation: StatePerturbation? = nil) {
         let rowsAll = steps * batch
         cache.steps = steps
         cache.batch = batch
@@ -139,7 +139,7 @@ extension RecurrentLayer {
 
         // The input projection of the whole window in one multiply: X W_ih^T + b_ih (+ b_hh).
         sgemm(transA: false, transB: true, m: rowsAll, n: gateRows, k: inputSize, alpha: 1,
-              a: x.pointer, lda: inputSize, b: params + weightIH, ldb: inputSize, beta: 0, c: gates.pointer, ldc: gateRows, threads: Parallelism.threads)
+              a: x.pointer, lda: inputSize, b: params + weightIH, ldb: inputSize, beta: 0, c: gates.pointer, ldc: gateRows, threads: threads)
         let bias = FloatBuffer(count: gateRows)
         for i in 0..<gateRows { bias[i] = params[biasIH + i] + (cell == .gru ? 0 : params[biasHH + i]) }
         Elementwise.addBias(bias.pointer, to: gates.pointer, rows: rowsAll, cols: gateRows, ld: gateRows)
@@ -157,7 +157,7 @@ extension RecurrentLayer {
             }
         }
         if perturbation == nil {
-            forEachStreamRange(batch: batch, threads: Parallelism.threads) { streams in
+            forEachStreamRange(batch: batch, threads: threads) { streams in
                 for t in 0..<steps {
                     recurrentProduct(recurrent, t: t, streams: streams, cache: cacheCopy, threads: 1)
                     gateStep(t, streams)
@@ -165,8 +165,8 @@ extension RecurrentLayer {
             }
         } else {
             for t in 0..<steps {
-                recurrentProduct(recurrent, t: t, streams: 0..<batch, cache: cacheCopy, threads: Parallelism.threads)
-                forEachStreamRange(batch: batch, threads: Parallelism.threads) { gateStep(t, $0) }
+                recurrentProduct(recurrent, t: t, streams: 0..<batch, cache: cacheCopy, threads: threads)
+                forEachStreamRange(batch: batch, threads: threads) { gateStep(t, $0) }
                 if let perturbation, perturbation.step == t { perturbation.apply(to: cacheCopy, hidden: hidden) }
             }
         }
@@ -174,7 +174,7 @@ extension RecurrentLayer {
 
     /// h(t-1) W_hh^T for the streams `streams`: added to the pre-activations (rnn, lstm), or written
     /// to the hidden projection (gru).
-    func recurrentProduct(_ recurrent: SGEMMPackedB, t: Int, streams: Range<Int>, cache: LayerCache, threads: Int) {
+    func recurrentProduct(_ recurrent: SGEMMPackedB, t: Int, streams: Range<Int>, cache: LayerCache, threads: ComputeThreads) {
         let first = streams.lowerBound
         let a = cache.hRow(t - 1, hidden: hidden) + first * hidden
         if cell == .gru {
@@ -188,7 +188,7 @@ extension RecurrentLayer {
 
     /// Calls `body` with disjoint ranges of streams (batch rows) covering 0..<batch, one per thread,
     /// cut at multiples of the GEMM's 6-row tile so that no thread gets a padded tile it can avoid.
-    func forEachStreamRange(batch: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    func forEachStreamRange(batch: Int, threads: ComputeThreads, _ body: (Range<Int>) -> Void) {
         let tile = GEMMBlocking.mr
         let units = (batch + tile - 1) / tile
         parallelRanges(units, threads: threads, grain: 1) { range in
@@ -204,13 +204,13 @@ extension RecurrentLayer {
     /// `packRecurrentWeights(transposed: false)` from the current parameters.
     func backwardStep(params: UnsafeMutablePointer<Float>, cache: LayerCache, t: Int, rows: Int,
                       dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?, scratch: BackwardScratch,
-                      recurrent: SGEMMPackedB? = nil) {
+                      recurrent: SGEMMPackedB? = nil, threads: ComputeThreads = 1) {
         let dGx = FloatBuffer.ensure(&scratch.dGx, count: rows * gateRows)
         let dhPrev = FloatBuffer.ensure(&scratch.dhPrev, count: rows * hidden)
         let dcTotal = cell == .lstm ? FloatBuffer.ensure(&scratch.dcTotal, count: rows * hidden).pointer : nil
         let dGh = cell == .gru ? FloatBuffer.ensure(&scratch.dGh, count: rows * gateRows).pointer : nil
         backwardRows(params: params, cache: cache, t: t, rows: rows, firstStream: 0, dh: dh, dc: dc, dGx: dGx.pointer,
-                     dGh: dGh, dhPrev: dhPrev.pointer, dcTotal: dcTotal, recurrent: recurrent, threads: Parallelism.threads)
+                     dGh: dGh, dhPrev: dhPrev.pointer, dcTotal: dcTotal, recurrent: recurrent, threads: threads)
     }
 
     /// `backwardStep` with its outputs given: rows r belong to stream (firstStream + r) % B; dGx and
@@ -219,7 +219,7 @@ extension RecurrentLayer {
                       dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
                       dGx: UnsafeMutablePointer<Float>, dGh: UnsafeMutablePointer<Float>?,
                       dhPrev: UnsafeMutablePointer<Float>, dcTotal: UnsafeMutablePointer<Float>?,
-                      recurrent: SGEMMPackedB?, threads: Int) {
+                      recurrent: SGEMMPackedB?, threads: ComputeThreads) {
         backwardGates(cache: cache, t: t, rows: rows, firstStream: firstStream, dh: dh, dc: dc, dGx: dGx, dGh: dGh,
                       dhPrev: dhPrev, dcTotal: dcTotal)
         backwardProduct(params: params, rows: rows, dGx: dGx, dGh: dGh, dhPrev: dhPrev, recurrent: recurrent,
@@ -247,7 +247,7 @@ extension RecurrentLayer {
     /// in dhPrev).
     func backwardProduct(params: UnsafeMutablePointer<Float>, rows: Int, dGx: UnsafeMutablePointer<Float>,
                          dGh: UnsafeMutablePointer<Float>?, dhPrev: UnsafeMutablePointer<Float>,
-                         recurrent: SGEMMPackedB?, threads: Int) {
+                         recurrent: SGEMMPackedB?, threads: ComputeThreads) {
         let dGhPointer = cell == .gru ? dGh! : dGx
         if let recurrent {
             sgemm(transA: false, m: rows, alpha: 1, a: dGhPointer, lda: gateRows, packedB: recurrent,
@@ -267,7 +267,7 @@ extension RecurrentLayer {
     func backward(params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, cache: LayerCache,
                   dOutputs: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, scratch: BackwardScratch,
                   dGatesAll: inout FloatBuffer?, dGhAll: inout FloatBuffer?,
-                  dhSquares: UnsafeMutablePointer<Float>? = nil) {
+                  threads: ComputeThreads, dhSquares: UnsafeMutablePointer<Float>? = nil) {
         let steps = cache.steps, batch = cache.batch, rowsAll = steps * batch
         let allX = FloatBuffer.ensure(&dGatesAll, count: rowsAll * gateRows)
         let allH = cell == .gru ? FloatBuffer.ensure(&dGhAll, count: rowsAll * gateRows) : allX
@@ -280,7 +280,7 @@ extension RecurrentLayer {
         let recurrent = packRecurrentWeights(params, transposed: false, into: &scratch.recurrentWeights)
         // As in `forward`, each thread sweeps all T steps backwards for its own streams; the gate
         // adjoints land directly in their rows of the window-wide buffers.
-        forEachStreamRange(batch: batch, threads: Parallelism.threads) { streams in
+        forEachStreamRange(batch: batch, threads: threads) { streams in
             let first = streams.lowerBound, n = streams.count
             let dhRows = dh.pointer + first * hidden, dhPrevRows = dhPrev.pointer + first * hidden
             for t in stride(from: steps - 1, through: 0, by: -1) {
@@ -300,11 +300,11 @@ extension RecurrentLayer {
         }
         // Weight gradients for the whole window at once.
         sgemm(transA: true, transB: false, m: gateRows, n: inputSize, k: rowsAll, alpha: 1,
-              a: allX.pointer, lda: gateRows, b: cache.input!.pointer, ldb: inputSize, beta: 1, c: grads + weightIH, ldc: inputSize, threads: Parallelism.threads)
+              a: allX.pointer, lda: gateRows, b: cache.input!.pointer, ldb: inputSize, beta: 1, c: grads + weightIH, ldc: inputSize, threads: threads)
         sgemm(transA: true, transB: false, m: gateRows, n: hidden, k: rowsAll, alpha: 1,
-              a: allH.pointer, lda: gateRows, b: cache.h!.pointer, ldb: hidden, beta: 1, c: grads + weightHH, ldc: hidden, threads: Parallelism.threads)
+              a: allH.pointer, lda: gateRows, b: cache.h!.pointer, ldb: hidden, beta: 1, c: grads + weightHH, ldc: hidden, threads: threads)
         // Bias gradients: column sums, each column in row order.
-        parallelRanges(gateRows, threads: Parallelism.threads, grain: max(8, 65_536 / rowsAll)) { columns in
+        parallelRanges(gateRows, threads: threads, grain: max(8, 65_536 / rowsAll)) { columns in
             let first = columns.lowerBound
             Elementwise.addColumnSums(of: allX.pointer + first, rows: rowsAll, cols: columns.count, ld: gateRows,
                                       into: grads + biasIH + first)
@@ -313,7 +313,7 @@ extension RecurrentLayer {
         }
         if let dInput {
             sgemm(transA: false, transB: false, m: rowsAll, n: inputSize, k: gateRows, alpha: 1,
-                  a: allX.pointer, lda: gateRows, b: params + weightIH, ldb: inputSize, beta: 0, c: dInput, ldc: inputSize, threads: Parallelism.threads)
+                  a: allX.pointer, lda: gateRows, b: params + weightIH, ldb: inputSize, beta: 0, c: dInput, ldc: inputSize, threads: threads)
         }
     }
 }

@@ -43,7 +43,7 @@ extension LanguageModel {
             let dLogits = logitAdjoints(batch, direction: direction, scale: 1, workspace: workspace)
             let topInjection = FloatBuffer(count: T * B * H)
             sgemm(transA: false, transB: false, m: T * B, n: H, k: V, alpha: 1, a: dLogits.pointer, lda: V,
-                  b: p + decoderWeight, ldb: H, beta: 0, c: topInjection.pointer, ldc: H, threads: Parallelism.threads)
+                  b: p + decoderWeight, ldb: H, beta: 0, c: topInjection.pointer, ldc: H, threads: workspace.threads)
             // injections[j]: ((T - j) * B, H) adjoints from the layer above, rows for t = T-1 ... j.
             var injections: [FloatBuffer]? = nil
             // Dense stacks: pending[k][j] gathers what h_k(j) receives from every layer above k.
@@ -87,7 +87,7 @@ extension LanguageModel {
                     // The rows are independent: split them over the threads, each doing the whole
                     // step for its rows (injection, norms, the step's Jacobian, the layer below's input).
                     let dhNow = dh.pointer, dhOut = dhNext.pointer
-                    layer.forEachStreamRange(batch: rows, threads: Parallelism.threads) { range in
+                    layer.forEachStreamRange(batch: rows, threads: workspace.threads) { range in
                         let r0 = range.lowerBound, n = range.count
                         let dhRows = dhNow + r0 * H
                         if let e = injection?.pointer {

@@ -137,12 +137,12 @@ public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Flo
                columns: 0..<n, workspace: .current)
 }
 
-/// `sgemm` split over up to `threads` threads (the caller's plus standing workers).
+/// `sgemm` split over up to `threads.count` threads (the caller's plus its pool's workers).
 /// C is cut into independent row or column blocks, never along k, so the result is bit-identical
 /// to the single-threaded call for every thread count. Small products run on the caller's thread.
 public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: ComputeThreads) {
     gemmParallel(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                  right: .raw(transB: transB, b: b, ldb: ldb), beta: beta, c: c, ldc: ldc, threads: threads)
 }
@@ -151,7 +151,7 @@ public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Flo
 /// Bit-identical to `sgemm` with the matrix `packedB` was made from; `threads` as above.
 public func sgemm(transA: Bool, m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                   packedB: SGEMMPackedB, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                  threads: Int = 1) {
+                  threads: ComputeThreads = 1) {
     gemmParallel(transA: transA, m: m, n: packedB.n, k: packedB.k, alpha: alpha, a: a, lda: lda,
                  right: .packed(UnsafePointer(packedB.storage)), beta: beta, c: c, ldc: ldc, threads: threads)
 }
@@ -208,7 +208,7 @@ enum RightOperand {
 }
 
 func gemmParallel(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                  right: RightOperand, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+                  right: RightOperand, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: ComputeThreads) {
     let mr = GEMMBlocking.mr, nr = GEMMBlocking.nr
     // Split the dimension whose duplicated packing is cheaper: cutting rows repacks B (n x k) in
     // every part, cutting columns repacks A (m x k). A packed B is never repacked: cut columns.
@@ -216,13 +216,13 @@ func gemmParallel(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafeP
     if case .packed = right { splitRows = m >= 4 * n }
     let units = splitRows ? (m + mr - 1) / mr : (n + nr - 1) / nr
     // Below ~1 MFLOP per part the hand-off costs more than it saves.
-    let parts = threads <= 1 ? 1 : min(threads, units, WorkerPool.shared.width, max(1, m * n * k / 262_144))
+    let parts = min(threads.count, units, threads.pool.width, max(1, m * n * k / 262_144))
     if parts <= 1 {
         gemmDriver(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, right: right,
                    beta: beta, c: c, ldc: ldc, columns: 0..<n, workspace: .current)
         return
     }
-    WorkerPool.shared.run(parts: parts) { part in
+    threads.pool.run(parts: parts) { part in
         let first = units * part / parts, last = units * (part + 1) / parts
         if splitRows {
             let row0 = first * mr, rows = min(m, last * mr) - row0

@@ -29,6 +29,7 @@ final class WorkerPool: @unchecked Sendable {
     private let nextPart = Atomic<Int>(0)
     private let unfinished = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
+    private let splitCount = Atomic<Int>(0)
     private let parking = NSCondition()
     // Written by the caller before it publishes `nextPart`; read by workers after they claim a part.
     private var job: ((Int) -> Void)?
@@ -53,6 +54,7 @@ final class WorkerPool: @unchecked Sendable {
             for part in 0..<parts { body(part) }
             return
         }
+        splitCount.wrappingAdd(1, ordering: .relaxed)
         withoutActuallyEscaping(body) { body in
             job = body
             partCount.store(parts, ordering: .relaxed)
@@ -72,6 +74,9 @@ final class WorkerPool: @unchecked Sendable {
         }
         busy.store(false, ordering: .releasing)
     }
+
+    /// Jobs that were split over more than one thread.
+    var splitJobs: Int { splitCount.load(ordering: .relaxed) }
 
     /// Claims and runs parts until none is left.
     private func drain() {
@@ -102,17 +107,17 @@ final class WorkerPool: @unchecked Sendable {
 }
 
 /// Calls `body` on contiguous, disjoint pieces of 0..<count that together cover it, spread over up
-/// to `threads` threads of the shared pool, each piece (but a lone one) at least `grain` long.
+/// to `threads.count` threads of its pool, each piece (but a lone one) at least `grain` long.
 /// The pieces must be independent; as long as `body` treats every index the same way wherever
 /// it falls, the result does not depend on the thread count.
-func parallelRanges(_ count: Int, threads: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+func parallelRanges(_ count: Int, threads: ComputeThreads, grain: Int, _ body: (Range<Int>) -> Void) {
     if count <= 0 { return }
-    let parts = threads <= 1 ? 1 : min(threads, WorkerPool.shared.width, max(1, count / max(grain, 1)))
+    let parts = min(threads.count, threads.pool.width, max(1, count / max(grain, 1)))
     if parts <= 1 {
         body(0..<count)
         return
     }
-    WorkerPool.shared.run(parts: parts) { part in
+    threads.pool.run(parts: parts) { part in
         body(count * part / parts ..< count * (part + 1) / parts)
     }
 }

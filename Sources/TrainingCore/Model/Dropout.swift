@@ -44,10 +44,10 @@ public final class DropoutMasks {
     }
 
     /// values[i] *= mask[i] for the `count` entries of one site.
-    func apply(direction: Int, site: Int, to values: UnsafeMutablePointer<Float>, count: Int) {
+    func apply(direction: Int, site: Int, to values: UnsafeMutablePointer<Float>, count: Int, threads: ComputeThreads) {
         let m = masks[direction][site].pointer
         precondition(count <= masks[direction][site].count)
-        parallelRanges(count, threads: Parallelism.threads, grain: 1 << 15) { range in
+        parallelRanges(count, threads: threads, grain: 1 << 15) { range in
             for i in range { values[i] *= m[i] }
         }
     }

@@ -45,7 +45,11 @@ public final class Workspace {
     /// or the decoder, reads).
     var droppedOutputs: [[FloatBuffer?]]
 
-    public init(model: LanguageModel) {
+    /// The threads this model's passes may use.
+    public let threads: ComputeThreads
+
+    public init(model: LanguageModel, threads: ComputeThreads = 1) {
+        self.threads = threads
         let d = model.config.directions, l = model.config.layers
         caches = Array(repeating: Array(repeating: LayerCache(), count: l), count: d)
         embedded = Array(repeating: nil, count: d)
@@ -77,7 +81,7 @@ extension LanguageModel {
                     (x.pointer + (t * B + b) * E).update(from: p + embedding + token * E, count: E)
                 }
             }
-            dropout?.apply(direction: direction, site: 0, to: x.pointer, count: rows * E)
+            dropout?.apply(direction: direction, site: 0, to: x.pointer, count: rows * E, threads: workspace.threads)
             var input = UnsafePointer(x.pointer)
             for (l, layer) in stacks[direction].enumerated() {
                 if config.connections == .dense && l > 0 {
@@ -85,7 +89,7 @@ extension LanguageModel {
                     let width = layer.inputSize
                     let concatenated = FloatBuffer.ensure(&workspace.skip[direction][l], count: rows * width)
                     let below = (0..<l).map { UnsafePointer(workspace.caches[direction][$0].outputs(hidden: H)) }
-                    parallelRanges(rows, threads: Parallelism.threads, grain: 64) { range in
+                    parallelRanges(rows, threads: workspace.threads, grain: 64) { range in
                         for r in range {
                             let row = concatenated.pointer + r * width
                             row.update(from: x.pointer + r * E, count: E)
@@ -98,13 +102,13 @@ extension LanguageModel {
                 let c0 = direction == 0 ? state?.c.map { UnsafePointer($0[l].pointer) } : nil
                 let nudge = workspace.perturbation.flatMap { $0.direction == direction && $0.layer == l ? $0 : nil }
                 layer.forward(params: p, input: input, steps: T, batch: B, h0: h0, c0: c0,
-                              cache: &workspace.caches[direction][l], perturbation: nudge)
+                              cache: &workspace.caches[direction][l], threads: workspace.threads, perturbation: nudge)
                 let h = UnsafePointer(workspace.caches[direction][l].outputs(hidden: H))
                 if config.connections == .residual && l > 0 {
                     // y_l = h_l + y_(l-1): the layer below's output skips over this layer.
                     let sum = FloatBuffer.ensure(&workspace.skip[direction][l], count: rows * H)
                     let below = input
-                    parallelRanges(rows * H, threads: Parallelism.threads, grain: 16_384) { range in
+                    parallelRanges(rows * H, threads: workspace.threads, grain: 16_384) { range in
                         for i in range { sum.pointer[i] = h[i] + below[i] }
                     }
                     input = UnsafePointer(sum.pointer)
@@ -116,20 +120,20 @@ extension LanguageModel {
                     // The state itself stays intact (it is carried and recurs); a masked copy feeds upwards.
                     let dropped = FloatBuffer.ensure(&workspace.droppedOutputs[direction][l], count: rows * H)
                     dropped.pointer.update(from: input, count: rows * H)
-                    dropout.apply(direction: direction, site: l + 1, to: dropped.pointer, count: rows * H)
+                    dropout.apply(direction: direction, site: l + 1, to: dropped.pointer, count: rows * H, threads: workspace.threads)
                     input = UnsafePointer(dropped.pointer)
                 }
             }
             // Decoder: logits = h W_dec^T + b_dec, then softmax and cross-entropy per row.
             let probs = FloatBuffer.ensure(&workspace.probabilities[direction], count: rows * V)
             sgemm(transA: false, transB: true, m: rows, n: V, k: H, alpha: 1, a: input, lda: H,
-                  b: p + decoderWeight, ldb: H, beta: 0, c: probs.pointer, ldc: V, threads: Parallelism.threads)
+                  b: p + decoderWeight, ldb: H, beta: 0, c: probs.pointer, ldc: V, threads: workspace.threads)
             // Rows are independent: split them over the threads; the total is summed in row order.
             var rowLoss = [Float](repeating: 0, count: rows)
             let bias = UnsafePointer(p + decoderBias)
             rowLoss.withUnsafeMutableBufferPointer { lossOut in
                 let lossPointer = lossOut.baseAddress!
-                parallelRanges(rows, threads: Parallelism.threads, grain: max(1, 32_768 / V)) { range in
+                parallelRanges(rows, threads: workspace.threads, grain: max(1, 32_768 / V)) { range in
                     for r in range {
                         let row = probs.pointer + r * V
                         Elementwise.addBias(bias, to: row, rows: 1, cols: V, ld: V)
@@ -173,7 +177,7 @@ extension LanguageModel {
         let B = batch.batch, T = batch.steps, V = config.vocabularySize
         let d = FloatBuffer.ensure(&workspace.dLogits, count: T * B * V)
         let probs = workspace.probabilities[direction]!.pointer
-        parallelRanges(T * B, threads: Parallelism.threads, grain: max(1, 32_768 / V)) { range in
+        parallelRanges(T * B, threads: workspace.threads, grain: max(1, 32_768 / V)) { range in
             for r in range {
                 let target = Int(batch.target(direction: direction, t: r / B, b: r % B))
                 for v in 0..<V { d.pointer[r * V + v] = probs[r * V + v] * scale }
@@ -197,17 +201,17 @@ extension LanguageModel {
                 : workspace.droppedOutputs[direction][config.layers - 1]!.pointer
             // Decoder gradients: dW_dec += dlogits^T h, db_dec += column sums, dh = dlogits W_dec.
             sgemm(transA: true, transB: false, m: V, n: H, k: rows, alpha: 1, a: dLogits.pointer, lda: V,
-                  b: top, ldb: H, beta: 1, c: g + decoderWeight, ldc: H, threads: Parallelism.threads)
+                  b: top, ldb: H, beta: 1, c: g + decoderWeight, ldc: H, threads: workspace.threads)
             // Column sums, each column in row order: split the columns over the threads.
-            parallelRanges(V, threads: Parallelism.threads, grain: max(8, 65_536 / rows)) { columns in
+            parallelRanges(V, threads: workspace.threads, grain: max(8, 65_536 / rows)) { columns in
                 Elementwise.addColumnSums(of: dLogits.pointer + columns.lowerBound, rows: rows, cols: columns.count,
                                           ld: V, into: g + decoderBias + columns.lowerBound)
             }
             var dOut = FloatBuffer.ensure(&workspace.dOutputs, count: rows * max(H, E))
             sgemm(transA: false, transB: false, m: rows, n: H, k: V, alpha: 1, a: dLogits.pointer, lda: V,
-                  b: p + decoderWeight, ldb: H, beta: 0, c: dOut.pointer, ldc: H, threads: Parallelism.threads)
+                  b: p + decoderWeight, ldb: H, beta: 0, c: dOut.pointer, ldc: H, threads: workspace.threads)
             // Backward through the mask before the decoder.
-            dropout?.apply(direction: direction, site: config.layers, to: dOut.pointer, count: rows * H)
+            dropout?.apply(direction: direction, site: config.layers, to: dOut.pointer, count: rows * H, threads: workspace.threads)
             if config.connections == .dense {
                 dOut = denseBackward(direction: direction, rows: rows, top: dOut, gradients: g, workspace: workspace)
             } else {
@@ -217,11 +221,11 @@ extension LanguageModel {
                     layer.backward(params: p, grads: g, cache: workspace.caches[direction][l], dOutputs: dOut.pointer,
                                    dInput: dIn.pointer, scratch: workspace.scratch,
                                    dGatesAll: &workspace.dGatesAll, dGhAll: &workspace.dGhAll,
-                                   dhSquares: depthRow(workspace, direction, l, rows))
+                                   threads: workspace.threads, dhSquares: depthRow(workspace, direction, l, rows))
                     if config.connections == .residual && l > 0 {
                         // y_(l-1) feeds layer l's input and skips to y_l: both adjoints add.
                         let skipped = UnsafePointer(dOut.pointer)
-                        parallelRanges(rows * H, threads: Parallelism.threads, grain: 16_384) { range in
+                        parallelRanges(rows * H, threads: workspace.threads, grain: 16_384) { range in
                             for i in range { dIn.pointer[i] += skipped[i] }
                         }
                     }
@@ -229,12 +233,12 @@ extension LanguageModel {
                     swap(&workspace.dOutputs, &workspace.dInputs)
                     dOut = workspace.dOutputs!
                     // Backward through the mask on this layer's input (the layer below's output, or the embedding).
-                    dropout?.apply(direction: direction, site: l, to: dOut.pointer, count: rows * (l == 0 ? E : H))
+                    dropout?.apply(direction: direction, site: l, to: dOut.pointer, count: rows * (l == 0 ? E : H), threads: workspace.threads)
                 }
             }
             // Embedding: scatter-add each row's input adjoint into its token's row.
             // Rows in order (a token may repeat); the embedding columns are independent.
-            parallelRanges(E, threads: Parallelism.threads, grain: max(8, 65_536 / rows)) { columns in
+            parallelRanges(E, threads: workspace.threads, grain: max(8, 65_536 / rows)) { columns in
                 for r in 0..<rows {
                     let token = Int(batch.input(direction: direction, t: r / B, b: r % B))
                     let src = dOut.pointer + r * E, dst = g + embedding + token * E
@@ -282,9 +286,9 @@ extension LanguageModel {
             layer.backward(params: p, grads: g, cache: workspace.caches[direction][l],
                            dOutputs: workspace.dDense[l]!.pointer, dInput: dIn.pointer, scratch: workspace.scratch,
                            dGatesAll: &workspace.dGatesAll, dGhAll: &workspace.dGhAll,
-                           dhSquares: depthRow(workspace, direction, l, rows))
+                           threads: workspace.threads, dhSquares: depthRow(workspace, direction, l, rows))
             let below = (0..<l).map { workspace.dDense[$0]!.pointer }
-            parallelRanges(rows, threads: Parallelism.threads, grain: 64) { range in
+            parallelRanges(rows, threads: workspace.threads, grain: 64) { range in
                 for r in range {
                     let row = dIn.pointer + r * width
                     let embedded = dEmbedded.pointer + r * E

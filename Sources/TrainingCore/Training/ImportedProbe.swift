@@ -36,7 +36,7 @@ public enum ImportedProbe {
         let checkpoints = series.checkpoints
         let count = checkpoints.count
         let concurrent = max(1, min(threads, count))
-        setComputeThreads(max(1, threads / concurrent))
+        let modelThreads = ComputeThreads(threads / concurrent)
         let results = ResultSlots(count: count)
         let queue = DispatchQueue(label: "diagnose.checkpoints", attributes: .concurrent)
         let group = DispatchGroup()
@@ -50,7 +50,7 @@ public enum ImportedProbe {
                     let file = try Safetensors.read(from: URL(fileURLWithPath: checkpoint.file))
                     let model = try ModelImport.model(from: file.tensors, file: checkpoint.file, options: options)
                     let probe = model.probe(input.batch, step: checkpoint.step, keepActivations: index == 0 || index == count - 1,
-                                            workspace: Workspace(model: model), state: input.state)
+                                            workspace: Workspace(model: model, threads: modelThreads), state: input.state)
                     results.set(index, .success(probe))
                 } catch {
                     results.set(index, .failure(error))
@@ -70,9 +70,9 @@ public enum ImportedProbe {
     }
 
     /// The record of `probes` (ordered by step) of checkpoints of `model`'s architecture, with the
-    /// training loop's `metrics` when given.
+    /// training loop's `metrics` when given; `threads` as given to `probes(of:)`.
     public static func record(model: LanguageModel, probes: [ProbeRecord], input: ProbeInput, source: Source,
-                              metrics: TrainingMetrics? = nil, name: String, command: [String],
+                              metrics: TrainingMetrics? = nil, threads: Int, name: String, command: [String],
                               toolVersion: String) -> RunRecord {
         let batch = input.batch, c = model.config
         let lastStep = max(probes.last?.step ?? 0, metrics?.steps.last?.step ?? 0, metrics?.evaluations.last?.step ?? 0)
@@ -84,7 +84,7 @@ public enum ImportedProbe {
                                seed: 0, initialization: nil, spectralRadius: nil, forgetBias: 0,
                                probeEvery: probeSpacing(probes), evalEvery: 1,
                                tokenize: source.tokenization, vocabSizeLimit: nil,
-                               validFraction: 0, lag: nil, threads: Parallelism.threads, connections: c.connections)
+                               validFraction: 0, lag: nil, threads: threads, connections: c.connections)
         let tokens = batch.batch * (batch.steps + 1)
         let corpus = CorpusInfo(name: source.batchFile, synthetic: false, sha256: source.batchSHA256, tokens: tokens,
                                 trainTokens: 0, validTokens: tokens, vocabularySize: c.vocabularySize)

@@ -15,12 +15,12 @@ public struct OptimizerState {
         self.learningRate = Float(learningRate)
     }
 
-    public mutating func step(parameters: FloatBuffer, gradients: FloatBuffer) {
+    public mutating func step(parameters: FloatBuffer, gradients: FloatBuffer, threads: ComputeThreads = 1) {
         let p = parameters.pointer, g = gradients.pointer, n = parameters.count
         switch kind {
         case .sgd:
             let lr = learningRate
-            parallelRanges(n, threads: Parallelism.threads, grain: 1 << 16) { range in
+            parallelRanges(n, threads: threads, grain: 1 << 16) { range in
                 for i in range { p[i] -= lr * g[i] }
             }
         case .adam:
@@ -45,13 +45,13 @@ public struct OptimizerState {
 /// in Float over consecutive chunks of 4096 elements, in order, and the chunk sums in Double, in
 /// order. Eight chunks are summed side by side (eight independent chains instead of one), and
 /// the chunks are spread over the threads; neither changes a bit of the result.
-public func globalNorm(_ buffer: FloatBuffer) -> Double {
+public func globalNorm(_ buffer: FloatBuffer, threads: ComputeThreads = 1) -> Double {
     let chunk = 4096, p = buffer.pointer, count = buffer.count
     let chunks = (count + chunk - 1) / chunk
     var partials = [Float](repeating: 0, count: chunks)
     partials.withUnsafeMutableBufferPointer { out in
         let partial = out.baseAddress!
-        parallelRanges((chunks + 7) / 8, threads: Parallelism.threads, grain: 8) { groups in
+        parallelRanges((chunks + 7) / 8, threads: threads, grain: 8) { groups in
             for group in groups {
                 let first = group * 8
                 if (first + 8) * chunk <= count {

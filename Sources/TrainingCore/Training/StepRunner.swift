@@ -29,13 +29,13 @@ public final class StepRunner {
     }
 
     public init(model: LanguageModel, optimizer: Optimizer, learningRate: Double, clip: Double,
-                dropout: Double = 0, seed: UInt64 = 0) {
+                dropout: Double = 0, seed: UInt64 = 0, threads: ComputeThreads = 1) {
         self.model = model
         self.clip = clip
         self.dropout = dropout
         self.learningRate = learningRate
         dropoutGenerator = SeededGenerator(seed: seed).derived(0xD809_0007)
-        workspace = Workspace(model: model)
+        workspace = Workspace(model: model, threads: threads)
         gradients = FloatBuffer(count: model.parameterCount)
         self.optimizer = OptimizerState(kind: optimizer, learningRate: learningRate)
     }
@@ -52,18 +52,18 @@ public final class StepRunner {
         let loss = losses.reduce(0, +) / Double(losses.count)
         gradients.zero()
         model.backward(batch, workspace: workspace, gradients: gradients)
-        let gradientNorm = globalNorm(gradients)
+        let gradientNorm = globalNorm(gradients, threads: workspace.threads)
         var outcome = Outcome(loss: loss, gradientNorm: gradientNorm, clipped: false)
         guard outcome.finite else { return outcome }
         if clip > 0 && gradientNorm > clip {
             outcome.clipped = true
             let scale = Float(clip / gradientNorm)
             let g = gradients.pointer
-            parallelRanges(gradients.count, threads: Parallelism.threads, grain: 1 << 16) { range in
+            parallelRanges(gradients.count, threads: workspace.threads, grain: 1 << 16) { range in
                 for i in range { g[i] *= scale }
             }
         }
-        optimizer.step(parameters: model.parameters, gradients: gradients)
+        optimizer.step(parameters: model.parameters, gradients: gradients, threads: workspace.threads)
         state = model.finalState(workspace)
         return outcome
     }

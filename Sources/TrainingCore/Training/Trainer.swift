@@ -92,7 +92,7 @@ public final class Trainer {
         var initialization = options.initialization
         initialization.seed = options.seed
         model.initialize(initialization)
-        probeWorkspace = Workspace(model: model)
+        probeWorkspace = Workspace(model: model, threads: ComputeThreads(options.threads))
     }
 
     /// Replaces the initial weights (continuing from a saved model). Shapes must match the layout.
@@ -124,7 +124,8 @@ public final class Trainer {
         let B = options.batch, T = options.bptt
         let tokensPerStep = Double(B * T * model.config.directions)
         let runner = StepRunner(model: model, optimizer: options.optimizer, learningRate: options.learningRate,
-                                clip: options.clip, dropout: options.dropout, seed: options.seed)
+                                clip: options.clip, dropout: options.dropout, seed: options.seed,
+                                threads: ComputeThreads(options.threads))
         var record = RunRecord(tool: ToolInfo(version: toolVersion), name: name, command: command, origin: origin,
                                config: runConfig(), corpus: corpusInfo(), parameterCount: model.parameterCount,
                                parameters: model.layout.entries.map { ParameterInfo(name: $0.name, shape: $0.shape) })

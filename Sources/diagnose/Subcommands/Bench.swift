@@ -84,10 +84,9 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         if fingerprint {
-            setComputeThreads(threads)
             for name in config.split(separator: ",").map(String.init) {
                 for cell in cell.items {
-                    print("\(name) \(cell.rawValue): \(BenchConfig.all[name]!.fingerprint(cell: cell))")
+                    print("\(name) \(cell.rawValue): \(BenchConfig.all[name]!.fingerprint(cell: cell, threads: ComputeThreads(threads)))")
                 }
             }
             return
@@ -237,8 +236,8 @@ struct BenchConfig {
 
     func measureTraining(cell: CellKind, windowSeconds: Double, windows: Int, warmupSeconds: Double,
                          threads: Int) -> TrainingFigure {
-        setComputeThreads(threads)
-        let runner = StepRunner(model: model(cell), optimizer: .sgd, learningRate: 1, clip: 0.25)
+        let runner = StepRunner(model: model(cell), optimizer: .sgd, learningRate: 1, clip: 0.25,
+                                threads: ComputeThreads(threads))
         let batches = randomBatches(count: 16)
         var index = 0
         func step() {
@@ -283,11 +282,11 @@ struct BenchConfig {
 
     /// FNV-1a over the bits of three training steps (losses, gradient norms, final parameters) and,
     /// for config a, of the gradient-flow section: equal fingerprints mean bit-identical results.
-    func fingerprint(cell: CellKind) -> String {
+    func fingerprint(cell: CellKind, threads: ComputeThreads) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ bits: UInt64) { hash = (hash ^ bits) &* 0x100_0000_01b3 }
         let model = model(cell)
-        let runner = StepRunner(model: model, optimizer: .sgd, learningRate: 1, clip: 0.25)
+        let runner = StepRunner(model: model, optimizer: .sgd, learningRate: 1, clip: 0.25, threads: threads)
         for batch in randomBatches(count: 3) {
             let outcome = runner.step(batch)
             mix(outcome.loss.bitPattern)
@@ -296,7 +295,7 @@ struct BenchConfig {
         for i in 0..<model.parameterCount { mix(UInt64(model.parameters[i].bitPattern)) }
         let training = String(hash, radix: 16)
         guard vocabulary < 1000 else { return "training \(training)" }
-        let workspace = Workspace(model: model)
+        let workspace = Workspace(model: model, threads: threads)
         let (losses, norms, flows) = model.gradientFlowSection(randomBatches(count: 1)[0], workspace: workspace)
         for value in losses.joined() { mix(value.bitPattern) }
         for key in norms.keys.sorted() { mix(norms[key]!.bitPattern) }
@@ -307,7 +306,7 @@ struct BenchConfig {
         return "training \(training) probe \(String(hash, radix: 16))"
     }
 
-    /// Median seconds of the gradient-flow section (forward included) over `repetitions` runs.
+    /// Median seconds of the gradient-flow section (forward included) over `repetitions` runs, on one thread.
     func measureProbe(cell: CellKind, repetitions: Int) -> Double {
         let model = model(cell)
         let batch = randomBatches(count: 1)[0]

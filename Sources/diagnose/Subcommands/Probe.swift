@@ -124,9 +124,10 @@ struct Probe: ParsableCommand {
                 + "are not used (known: \(TrainingMetrics.columns.joined(separator: ", ")))")
         }
         let runDirectory = outputDirectory.appendingPathComponent(name)
-        let probes = try ImportedProbe.probes(of: series, options: options, input: input,
-                                              threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        let record = ImportedProbe.record(model: model, probes: probes, input: input, source: source, metrics: logged, name: name,
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let probes = try ImportedProbe.probes(of: series, options: options, input: input, threads: threadCount)
+        let record = ImportedProbe.record(model: model, probes: probes, input: input, source: source, metrics: logged,
+                                          threads: threadCount, name: name,
                                           command: Array(CommandLine.arguments.dropFirst()), toolVersion: Diagnose.version)
         // The last checkpoint's weights as read (float32, our names), so the report's link and --weights work.
         let last = series.checkpoints.count > 1 ? try load(series.checkpoints.last!.file) : model

@@ -3,6 +3,7 @@ import DiagnoseRecord
 import Dispatch
 import Foundation
 import Renderer
+import Synchronization
 import TrainingCore
 
 /// `diagnose` / `diagnose train`: train each cell, write its run record, weights, charts and the report.
@@ -109,7 +110,6 @@ struct Train: ParsableCommand {
         let progress = RunProgress(names: jobs.map(\.run.name), concurrent: concurrent, quiet: quiet)
         let records = RecordSlots(count: jobs.count)
         let failures = ErrorSlots()
-        setComputeThreads(computeThreads)
         // Each worker takes the next run in plan order until none are left or Ctrl-C.
         let next = Counter()
         DispatchQueue.concurrentPerform(iterations: concurrent) { _ in
@@ -316,7 +316,10 @@ func renderReport(output: URL, options: RenderOptions, then: () throws -> Void =
 /// Ctrl-C or SIGTERM asks the trainers to stop after the current step; a second one exits at
 /// once (its temporaries are removed by the next run in that folder).
 enum Interrupt {
-    nonisolated(unsafe) static var requested = false
+    /// Set by the signal handler (an atomic exchange is async-signal-safe), read by the trainers.
+    private static let flag = Atomic<Bool>(false)
+
+    static var requested: Bool { flag.load(ordering: .relaxed) }
 
     static func install() {
         // A parent may have started us with these signals blocked (a blocked mask is inherited):
@@ -328,8 +331,7 @@ enum Interrupt {
         sigprocmask(SIG_UNBLOCK, &unblock, nil)
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { _ in
-                if Interrupt.requested { _exit(130) }
-                Interrupt.requested = true
+                if Interrupt.flag.exchange(true, ordering: .relaxed) { _exit(130) }
             }
         }
     }

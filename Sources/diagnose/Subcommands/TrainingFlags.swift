@@ -123,7 +123,7 @@ struct TrainingFlags: ParsableArguments {
     var clip: FlagList<Double> = 1
 
     @Option(parsing: .unconditional, help: "Dropout probability on the embedding output, between layers and before the decoder (training only).")
-    var dropout: Double = 0
+    var dropout: FlagList<Double> = 0
 
     @Option(parsing: .unconditional, help: "Optimiser steps. Default: 1500.")
     var steps: Int?
@@ -156,9 +156,7 @@ struct TrainingFlags: ParsableArguments {
             throw ValidationError("--lr-decay \(lrDecay): must lie in (0, 1], e.g. 0.25 to divide the learning rate by 4")
         }
         try clip.checkEach("--clip", "must be a finite number >= 0 (0 turns clipping off)") { $0.isFinite && $0 >= 0 }
-        guard dropout >= 0 && dropout < 1 else {
-            throw ValidationError("--dropout \(dropout): must lie in [0, 1), e.g. 0.5 (0 turns dropout off)")
-        }
+        try dropout.checkEach("--dropout", "must lie in [0, 1), e.g. 0.5 (0 turns dropout off)") { $0 >= 0 && $0 < 1 }
         try seed.check("--seed")
         if let validFraction {
             guard validFraction > 0 && validFraction < 1 else {
@@ -219,7 +217,7 @@ struct TrainingFlags: ParsableArguments {
         options.steps = steps ?? 1500
         options.epochs = epochs
         options.learningRateDecay = lrDecay
-        options.dropout = dropout
+        options.dropout = dropout.value
         options.batch = batch.value
         options.bptt = bptt.value
         options.seed = seed.value
@@ -278,7 +276,8 @@ extension ModelFlags {
 extension TrainingFlags {
     var lists: [(SweepFlag, [String])] {
         [(.lag, lags.values.map(\.text)), (.lr, lr.values.map(\.text)), (.clip, clip.values.map(\.text)),
-         (.bptt, bptt.values.map(\.text)), (.batch, batch.values.map(\.text)), (.seed, seed.values.map(\.text))]
+         (.dropout, dropout.values.map(\.text)), (.bptt, bptt.values.map(\.text)), (.batch, batch.values.map(\.text)),
+         (.seed, seed.values.map(\.text))]
     }
 
     func picking(_ run: PlannedRun) -> TrainingFlags {
@@ -288,6 +287,7 @@ extension TrainingFlags {
             case .lag: flags.lag = FlagList(argument: text)!
             case .lr: flags.lr = FlagList(argument: text)!
             case .clip: flags.clip = FlagList(argument: text)!
+            case .dropout: flags.dropout = FlagList(argument: text)!
             case .bptt: flags.bptt = FlagList(argument: text)!
             case .batch: flags.batch = FlagList(argument: text)!
             case .seed: flags.seed = FlagList(argument: text)!
