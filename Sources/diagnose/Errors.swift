@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchHarness
 import DiagnoseRecord
 import Foundation
 import Renderer
@@ -18,8 +19,6 @@ enum CommandError: Error, CustomStringConvertible {
     case checkFailed(String?)
     /// Ctrl-C or SIGTERM stopped the work; nil when the command has said what was kept.
     case interrupted(String?)
-    /// A measurement (a child process of `bench`) failed.
-    case measurementFailed(String)
 
     var description: String {
         switch self {
@@ -29,7 +28,7 @@ enum CommandError: Error, CustomStringConvertible {
             return "\(flag) \(path): no such file; check the path"
         case let .unusableInput(flag, path, reason), let .badInput(flag, path, reason):
             return "\(flag) \(path): \(reason)"
-        case let .nothingFound(message), let .usage(message), let .measurementFailed(message):
+        case let .nothingFound(message), let .usage(message):
             return message
         case let .checkFailed(message), let .interrupted(message):
             return message ?? ""
@@ -93,7 +92,6 @@ struct Failure {
             case .usage: code = 64
             case let .checkFailed(text): (message, code) = (text, 1)
             case let .interrupted(text): (message, code) = (text, 130)
-            case .measurementFailed: code = 1
             }
         case let report as ReportError:
             if case .cannotCreateFolder = report { (message, code) = (report.description, 73) } else { (message, code) = (report.description, 66) }
@@ -110,6 +108,7 @@ struct Failure {
             case .fontNotFound, .fontFileMissing, .fontUnreadable: code = 66
             default: code = 1
             }
+        case is MeasurementError: (message, code) = ("bench: \(error)", 1)
         case is MemoryLimitError, is RunPlanError, is CheckUsageError: (message, code) = ("\(error)", 64)
         case is RecordError: (message, code) = ("\(error)", 65)
         case is AtomicFileError, is StepSummaryError: (message, code) = ("\(error)", 73)
