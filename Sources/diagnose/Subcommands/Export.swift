@@ -63,8 +63,8 @@ struct Export: ParsableCommand {
 /// Writes `<folder>/events.out.tfevents.0.diagnose` from the record and the charts drawn in the folder.
 @discardableResult
 func writeTensorBoardEvents(_ record: RunRecord, in folder: URL) throws -> URL {
-    let charts: [(id: String, png: Data)] = RunCharts.ids.compactMap { id in
-        (try? Data(contentsOf: folder.appendingPathComponent(id + ".png"))).map { (id, $0) }
+    let charts: [(id: ChartID, png: Data)] = RunCharts.ids.compactMap { id in
+        (try? Data(contentsOf: folder.appendingPathComponent(id.rawValue + ".png"))).map { (id, $0) }
     }
     let file = folder.appendingPathComponent(TensorBoardEvents.fileName)
     try AtomicFile.write(TensorBoardEvents.file(for: record, charts: charts), to: file)
