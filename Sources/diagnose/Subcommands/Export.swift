@@ -36,27 +36,25 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            // Read every record before writing anything.
-            let folders = runDirectories.map { URL(fileURLWithPath: $0) }
-            let records = try folders.map(loadRunRecord)
-            for (folder, record) in zip(folders, records) {
-                switch format {
-                case .csv:
-                    let target = destination.map { URL(fileURLWithPath: $0) } ?? folder
-                    do {
-                        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-                    } catch {
-                        throw CommandError.output(path: target.path, reason: error.localizedDescription)
-                    }
-                    for table in CSVExport.tables(record) {
-                        let file = target.appendingPathComponent(table.name)
-                        try AtomicFile.write(table.text, to: file)
-                        print(file.path)
-                    }
-                case .tensorboard:
-                    print(try writeTensorBoardEvents(record, in: folder).path)
+        // Read every record before writing anything.
+        let folders = runDirectories.map { URL(fileURLWithPath: $0) }
+        let records = try folders.map(loadRunRecord)
+        for (folder, record) in zip(folders, records) {
+            switch format {
+            case .csv:
+                let target = destination.map { URL(fileURLWithPath: $0) } ?? folder
+                do {
+                    try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+                } catch {
+                    throw CommandError.output(path: target.path, reason: error.localizedDescription)
                 }
+                for table in CSVExport.tables(record) {
+                    let file = target.appendingPathComponent(table.name)
+                    try AtomicFile.write(table.text, to: file)
+                    print(file.path)
+                }
+            case .tensorboard:
+                print(try writeTensorBoardEvents(record, in: folder).path)
             }
         }
     }
