@@ -18,11 +18,8 @@ public enum ImportedProbe {
 
         public init(weightsFile: String, batchFile: String, batchSHA256: String, vocabulary: [String]?,
                     tokenization: Tokenization? = nil) {
-            self.weightsFile = weightsFile
-            self.batchFile = batchFile
-            self.batchSHA256 = batchSHA256
-            self.vocabulary = vocabulary
-            self.tokenization = tokenization
+            (self.weightsFile, self.batchFile, self.batchSHA256) = (weightsFile, batchFile, batchSHA256)
+            (self.vocabulary, self.tokenization) = (vocabulary, tokenization)
         }
     }
 
