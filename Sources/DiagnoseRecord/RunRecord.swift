@@ -12,7 +12,7 @@
 //   window reversed, so its step index counts in its own processing order (index 0 is the
 //   window's last token) and every lag is still t - j >= 0.
 // - Fields added after schema 1 are optional or have a stated default when absent, so every
-//   record written before still loads (see `origin` and `RunConfig`'s legacy words).
+//   record written before still loads (see `origin`, `corpus.recall` and `LegacyPlaceholders`).
 //
 // Bump `RunRecord.currentSchemaVersion` whenever a field changes meaning or is removed.
 
