@@ -38,11 +38,13 @@ let package = Package(
         /// Raster, text, PNG, charts and the HTML report; reads run records only.
         .target(name: "Renderer", dependencies: ["DiagnoseRecord", "CPNG", "CFreeType"],
                 swiftSettings: numericFlags),
+        /// The benchmark harness: configurations, timed windows, child processes, contention.
+        .target(name: "BenchHarness", dependencies: ["DiagnoseRecord", "TrainingCore"]),
         /// The command line.
         .executableTarget(
             name: "diagnose",
             dependencies: [
-                "DiagnoseRecord", "TrainingCore", "Renderer",
+                "DiagnoseRecord", "TrainingCore", "Renderer", "BenchHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

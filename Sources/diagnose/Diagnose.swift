@@ -12,4 +12,12 @@ struct Diagnose: ParsableCommand {
         version: version,
         subcommands: [Train.self, Report.self, Check.self, Export.self, GradCheck.self, Bench.self, Probe.self],
         defaultSubcommand: Train.self)
+
+    /// Parses the command line (the argument parser reports bad flags, --help and --version) and
+    /// runs the command; whatever it throws leaves through `exitReporting(_:)`.
+    static func main() {
+        var command: ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do { try command.run() } catch { exitReporting(error) }
+    }
 }

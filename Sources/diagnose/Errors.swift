@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchHarness
 import DiagnoseRecord
 import Foundation
 import Renderer
@@ -9,7 +10,15 @@ enum CommandError: Error, CustomStringConvertible {
     case output(path: String, reason: String)
     case missingInput(flag: String, path: String)
     case unusableInput(flag: String, path: String, reason: String)
+    /// The file is there but what it holds is wrong.
+    case badInput(flag: String, path: String, reason: String)
+    /// Nothing to work on, e.g. no run folders: what is missing and what to do.
+    case nothingFound(String)
     case usage(String)
+    /// A check did not hold; nil when the command's output has said which.
+    case checkFailed(String?)
+    /// Ctrl-C or SIGTERM stopped the work; nil when the command has said what was kept.
+    case interrupted(String?)
 
     var description: String {
         switch self {
@@ -17,10 +26,12 @@ enum CommandError: Error, CustomStringConvertible {
             return "--output: cannot write to \(path) (\(reason)); choose a writable folder with --output"
         case let .missingInput(flag, path):
             return "\(flag) \(path): no such file; check the path"
-        case let .unusableInput(flag, path, reason):
+        case let .unusableInput(flag, path, reason), let .badInput(flag, path, reason):
             return "\(flag) \(path): \(reason)"
-        case let .usage(message):
+        case let .nothingFound(message), let .usage(message):
             return message
+        case let .checkFailed(message), let .interrupted(message):
+            return message ?? ""
         }
     }
 }
@@ -59,52 +70,151 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// Prints a library error and maps it to a sysexits-style code: 64 bad flags, 65 bad data,
-/// 66 missing input, 73 cannot write output, 1 anything else.
-func fail(_ error: Error) -> ExitCode {
-    printError("error: \(error)")
-    switch error {
-    case let corpus as CorpusError:
-        switch corpus {
-        case .missing, .unreadable, .isFolder: return ExitCode(66)
-        case .badValidFraction: return ExitCode(64)
-        default: return ExitCode(65)
+/// How an error reads on the command line: the message (the flag or file, what is wrong and what to
+/// do; nil when the command has printed it already) and the sysexits code: 64 bad flags, 65 bad
+/// data, 66 missing input, 73 cannot write output, 1 a check failed, 130 interrupted.
+struct Failure {
+    var message: String?
+    var code: Int32
+
+    /// nil for errors that are not this tool's (the argument parser's usage errors, --help, --version).
+    init?(_ error: Error) {
+        switch error {
+        case let corpus as CorpusError: (message, code) = (corpus.message, corpus.exitCode)
+        case let setup as TrainingSetupError: (message, code) = (setup.message, 64)
+        case let input as InputFileError: (message, code) = (input.message, 65)
+        case let command as CommandError:
+            message = command.description
+            switch command {
+            case .output: code = 73
+            case .missingInput, .unusableInput, .nothingFound: code = 66
+            case .badInput: code = 65
+            case .usage: code = 64
+            case let .checkFailed(text): (message, code) = (text, 1)
+            case let .interrupted(text): (message, code) = (text, 130)
+            }
+        case let report as ReportError:
+            if case .cannotCreateFolder = report { (message, code) = (report.description, 73) } else { (message, code) = (report.description, 66) }
+        case let safetensors as SafetensorsError:
+            message = safetensors.description
+            switch safetensors.problem {
+            case .cannotWrite: code = 73
+            case .cannotRead: code = 66
+            default: code = 65
+            }
+        case let renderer as RendererError:
+            message = renderer.description
+            switch renderer {
+            case .fontNotFound, .fontFileMissing, .fontUnreadable: code = 66
+            default: code = 1
+            }
+        case is MeasurementError: (message, code) = ("bench: \(error)", 1)
+        case is MemoryLimitError, is RunPlanError, is CheckUsageError: (message, code) = ("\(error)", 64)
+        case is RecordError: (message, code) = ("\(error)", 65)
+        case is AtomicFileError, is StepSummaryError: (message, code) = ("\(error)", 73)
+        // Anything else is the argument parser's (usage errors, --help, ExitCode) or untyped: the
+        // parser reports it (with the usage where it applies; exit 1 for an untyped error).
+        default: return nil
         }
-    case let command as CommandError:
-        switch command {
-        case .output: return ExitCode(73)
-        case .missingInput, .unusableInput: return ExitCode(66)
-        case .usage: return ExitCode(64)
-        }
-    case let report as ReportError:
-        if case .cannotCreateFolder = report { return ExitCode(73) }
-        return ExitCode(66)
-    case let safetensors as SafetensorsError:
-        if case .cannotWrite = safetensors.problem { return ExitCode(73) }
-        if case .cannotRead = safetensors.problem { return ExitCode(66) }
-        return ExitCode(65)
-    case is MemoryLimitError: return ExitCode(64)
-    case let renderer as RendererError:
-        switch renderer {
-        case .fontNotFound, .fontFileMissing, .fontUnreadable: return ExitCode(66)
-        default: return ExitCode(1)
-        }
-    case is TrainingSetupError, is RunPlanError: return ExitCode(64)
-    case is RecordError, is ModelImportError, is ProbeInputError, is CheckpointError, is MetricsError:
-        return ExitCode(65)
-    case is AtomicFileError, is StepSummaryError: return ExitCode(73)
-    case is CheckUsageError: return ExitCode(64)
-    default: return ExitCode(1)
     }
 }
 
-/// Runs a command body, printing library errors and turning them into exit codes.
-func reportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as ExitCode {
-        throw error
-    } catch {
-        throw fail(error)
+/// The one way a command fails: prints the error's message and exits with its code. Every
+/// subcommand's `run()` throws, and `Diagnose.main` hands what it throws here.
+func exitReporting(_ error: Error) -> Never {
+    guard let failure = Failure(error) else { Diagnose.exit(withError: error) }
+    if let message = failure.message { printError("error: \(message)") }
+    exit(failure.code)
+}
+
+extension CorpusFileRole {
+    /// The flag that names a corpus file of this role.
+    var flag: String {
+        switch self {
+        case .training: return "--corpus"
+        case .validation: return "--valid"
+        case .test: return "--test"
+        }
+    }
+}
+
+extension CorpusError {
+    var message: String {
+        let named = role.map { "\($0.flag) \(description)" } ?? description
+        switch self {
+        case let .missing(_, role):
+            return named + (role == .training
+                ? "; give the path of a UTF-8 text file, or omit --corpus to use the built-in synthetic corpus"
+                : "; give the path of a UTF-8 text file")
+        case .unreadable: return named + "; check the permissions"
+        case .isFolder: return named + "; give the path of a UTF-8 text file"
+        case .tooLarge: return named + "; use a part of it"
+        case .empty: return named + "; give a text file with content"
+        case .notUTF8: return named + "; convert it with `iconv -t UTF-8`"
+        case let .tooShort(_, split, _, _, role):
+            // The built-in corpus is sized for the run, so only the flags can be at fault there.
+            let sizes = "smaller --batch / --bptt"
+            if isSynthetic {
+                return description + (split == .validation ? "; raise --valid-fraction or use \(sizes)"
+                    : "; lower --valid-fraction or use \(sizes)")
+            }
+            switch (role, split) {
+            case (.training, .validation): return named + "; raise --valid-fraction or use \(sizes)"
+            case (.training, .whole): return named + "; use a longer text or \(sizes)"
+            case (.training, _): return named + "; use a longer corpus or \(sizes)"
+            case (.validation, _): return named + "; use a longer validation file or \(sizes)"
+            case (.test, _): return named + "; use a longer test file or \(sizes)"
+            }
+        case let .badValidFraction(value):
+            return "--valid-fraction \(value): must lie strictly between 0 and 1 (default 0.1)"
+        case .notInVocabulary: return named + "; give the --vocab the model was trained with, or --tokenize as it was"
+        }
+    }
+
+    var exitCode: Int32 {
+        switch self {
+        case .missing, .unreadable, .isFolder: return 66
+        case .badValidFraction: return 64
+        default: return 65
+        }
+    }
+}
+
+extension TrainingSetupError {
+    var message: String {
+        switch self {
+        case let .dropoutNeedsPlainStack(dropout, connections):
+            return "--dropout \(dropout): dropout is applied to plain stacks only so far; drop --dropout or --\(connections.rawValue)"
+        case let .epochs(epochs):
+            return "--epochs \(epochs): must be a positive whole number"
+        }
+    }
+}
+
+extension InputFileError {
+    /// The flag that names the file, when one flag alone can (a series' files come from --weights or --checkpoints).
+    var flag: String? {
+        switch kind {
+        case .weights: return "--weights"
+        case .checkpointFolder: return "--checkpoints"
+        case .batch: return "--tokens"
+        case .metrics: return "--metrics"
+        case .checkpoint: return nil
+        }
+    }
+
+    var message: String {
+        let named = flag.map { "\($0) \(description)" } ?? description
+        guard let remedy else { return named }
+        let sizes = "give the same --cell, --layers, --hidden, --embed and --bidirectional it was trained with"
+        switch remedy {
+        case .namePrefix: return named + "; map the file's names with --prefix (the recurrent module's name in it, e.g. model.lstm.)"
+        case .oneModelPerFile: return named + "; save one model per file, or give a --prefix that only one of them matches"
+        case .cellFromShapes: return named + "; drop --cell (the shapes tell the cell)"
+        case .sameArchitecture: return named + "; \(sizes)"
+        case .sameArchitectureOrIgnoreExtra: return named + "; \(sizes), or pass --ignore-extra-tensors to load the rest anyway"
+        case .checkpointFolder: return named + "; point --checkpoints at the folder the checkpoints were saved in"
+        case .fewerCheckpoints: return named + "; pick some with --weights A B ..., or save less often (every=N in the recorder)"
+        }
     }
 }

@@ -126,7 +126,7 @@ private enum AdviceCases {
         let share = try #require(recall[10]) / (try #require(recall[0]))
         #expect(finding.evidence.contains("the recall answers send " + ReportFormat.ratio(share)
             + " of their local gradient to the letter 10 steps back"))
-        #expect(finding.chart == "gradient-decay")
+        #expect(finding.chart == .gradientDecay)
     }
 
     @Test func forgetfulLSTMGetsAForgetBiasSweep() throws {

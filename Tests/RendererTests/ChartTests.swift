@@ -46,7 +46,7 @@ enum Pixels {
             #expect(decoded.width == chart.width && decoded.height == chart.height, "\(chart.id)")
             #expect(chart.width >= 1000 && chart.height >= 500, "\(chart.id) is \(chart.width) x \(chart.height)")
             #expect(chart.scale == 2)
-            #expect(!chart.title.isEmpty && chart.caption.count > 80, "\(chart.id) needs a title and a caption")
+            #expect(!chart.title.isEmpty && ReportFixtures.caption(chart.id, [record]).count > 80, "\(chart.id) needs a title and a caption")
         }
     }
 
@@ -206,7 +206,7 @@ enum Pixels {
         let records = [SampleRecords.run(cell: "rnn", T: 32, H: 16, probeCount: 3, steps: 100),
                        SampleRecords.run(cell: "lstm", T: 32, H: 16, probeCount: 3, steps: 100)]
         let (image, figure) = try CompareCharts.renderFigures(records, options: RenderOptions())[0]
-        #expect(image.id == "compare-lag-profiles")
+        #expect(image.id == .compareLagProfiles)
         #expect(figure.panels.count == 2, "first and last probe differ: two panels")
         let decoded = try PNGCodec.decode(image.png)
         for (index, probe) in [(0, 0), (1, 2)] {
@@ -277,7 +277,7 @@ enum Pixels {
             let got = Pixels.at(decoded, panel.x.map(6), panel.y.map(share), scale: figure.scale)
             #expect(abs(got.0 - want.0) + abs(got.1 - want.1) + abs(got.2 - want.2) < 12, "\(got) at share \(share)")
         }
-        #expect(CompareCharts.figures([rnn])[0].caption.contains("recall lag 6"))
+        #expect(ReportFixtures.caption(.compareLagProfiles, [rnn]).contains("The recall task needs gradient at ℓ = 6."))
     }
 
     @Test func oneRunsTinyValuesDoNotFlattenTheOthers() throws {
@@ -330,7 +330,7 @@ enum Pixels {
         var record = SampleRecords.run(cell: "gru", T: 256, H: 8, probeCount: 2, steps: 20)
         record.probeTokens = (0..<256).map { "word\($0)" }
         let results = try RunCharts.renderFigures(record, options: RenderOptions())
-        let (image, figure) = results[RunCharts.ids.firstIndex(of: "gates")!]
+        let (image, figure) = results[RunCharts.ids.firstIndex(of: .gates)!]
         let decoded = try PNGCodec.decode(image.png)
         // Rotated labels hang below the first heatmap.
         let plot = figure.panels[0].plot
@@ -357,13 +357,14 @@ enum Pixels {
         #expect(try RunCharts.render(single, options: RenderOptions()).map(\.id) == RunCharts.ids)
         let deep = Self.stacked(layers: 4, factor: 0.3, wiring: .plain)
         let charts = try RunCharts.render(deep, options: RenderOptions())
-        #expect(charts.map(\.id) == RunCharts.ids + ["depth"] && RunCharts.ids(for: deep) == RunCharts.ids + ["depth"])
+        #expect(charts.map(\.id) == RunCharts.ids + [.depth] && RunCharts.ids(for: deep) == RunCharts.ids + [.depth])
         let depth = try #require(charts.last)
         let decoded = try PNGCodec.decode(depth.png)
         #expect(decoded.width == depth.width && depth.width >= 1000)
         // The caption states the bottom layer's share from the record: 0.3^3 = 0.027.
-        #expect(depth.caption.contains("0.027"), "\(depth.caption)")
-        #expect(depth.caption.contains("plain"))
+        let caption = ReportFixtures.caption(depth.id, [deep])
+        #expect(caption.contains("0.027"), "\(caption)")
+        #expect(caption.contains("plain"))
     }
 
     @Test func comparisonDrawsEveryStackedRunAndSaysWhatReachesTheBottom() throws {
@@ -374,9 +375,10 @@ enum Pixels {
         let flat = SampleRecords.run(cell: "rnn", T: 16, H: 16, probeCount: 2, steps: 50)
         #expect(try CompareCharts.render([flat, flat], options: RenderOptions()).map(\.id) == CompareCharts.ids)
         let charts = try CompareCharts.render([plain, residual, flat], options: RenderOptions())
-        let chart = try #require(charts.first { $0.id == "compare-depth" })
-        #expect(chart.caption.contains("“plain” 0.01"), "\(chart.caption)")
-        #expect(chart.caption.contains("“deep (residual)” 0.81"), "\(chart.caption)")
-        #expect(!chart.caption.contains("“rnn"))
+        let chart = try #require(charts.first { $0.id == .compareDepth })
+        let caption = ReportFixtures.caption(chart.id, [plain, residual, flat])
+        #expect(caption.contains("“plain” 0.01"), "\(caption)")
+        #expect(caption.contains("“deep (residual)” 0.81"), "\(caption)")
+        #expect(!caption.contains("“rnn"))
     }
 }

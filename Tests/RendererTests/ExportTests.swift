@@ -113,8 +113,8 @@ func summaryTags(_ event: [UInt8]) -> [String] {
     @Test func aRunsFileHoldsEveryTagDeterministically() throws {
         let record = SampleRecords.small(cell: "lstm")
         let png = try PNGCodec.encode(Pixmap(width: 3, height: 2))
-        let data = TensorBoardEvents.file(for: record, charts: [("training", png)])
-        #expect(data == TensorBoardEvents.file(for: record, charts: [("training", png)]))
+        let data = TensorBoardEvents.file(for: record, charts: [(.training, png)])
+        #expect(data == TensorBoardEvents.file(for: record, charts: [(.training, png)]))
         let frames = try #require(readFrames(Array(data)))
         let steps = Set(record.steps.map(\.step) + record.evaluations.map(\.step) + record.probes.map(\.step))
         // The version event, one event per step, evaluation and probe, one per image.

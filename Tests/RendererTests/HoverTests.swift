@@ -38,7 +38,7 @@ private func axis(_ object: Any?) throws -> Scale {
         record.probes[1].layers[0].horizon = nil  // no horizon line and label drawn over the cells
         record.probeTokens = (0..<T).map { "tok\($0)" }
         let (image, figure) = try RunCharts.renderFigures(record, options: RenderOptions())[0]
-        #expect(image.id == "gradient-flow")
+        #expect(image.id == .gradientFlow)
         let data = try parse(image.hover)
         #expect(data["w"] as? Double == Double(image.width) / image.scale)
         let panels = try #require(data["panels"] as? [[String: Any]])
@@ -72,7 +72,7 @@ private func axis(_ object: Any?) throws -> Scale {
     @Test func lineChartsExportNamedSeriesWithTheirValues() throws {
         let record = ReportFixtures.rnn
         let charts = try RunCharts.render(record, options: ReportFixtures.renderOptions)
-        let training = try #require(charts.first { $0.id == "training" })
+        let training = try #require(charts.first { $0.id == .training })
         let panels = try #require(try parse(training.hover)["panels"] as? [[String: Any]])
         #expect(panels.count == 3)
         let lines = try #require(panels[0]["lines"] as? [[String: Any]])
@@ -87,7 +87,7 @@ private func axis(_ object: Any?) throws -> Scale {
         let norm = try axis(panels[2]["y"])
         #expect(norm.kind == .log10)
         // Charts with nothing to read out carry no data.
-        #expect(charts.first { $0.id == "spectrum" }?.hover == nil)
+        #expect(charts.first { $0.id == .spectrum }?.hover == nil)
     }
 
     @Test func comparisonChartsExportClickableRunNames() throws {

@@ -5,7 +5,7 @@
 
 import DiagnoseRecord
 import Foundation
-import Renderer
+@testable import Renderer
 
 enum ReportFixtures {
     static let window = 30
@@ -179,18 +179,24 @@ enum ReportFixtures {
 
     // MARK: Charts
 
-    static let runChartIDs = ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"]
-    static let comparisonChartIDs = ["compare-lag-profiles", "compare-training", "compare-spectra"]
+    static let runChartIDs = RunCharts.ids
+    static let comparisonChartIDs = CompareCharts.ids
 
     /// A chart with a tiny valid PNG that claims `width` x `height` pixels at `scale`.
-    static func chart(_ id: String, title: String? = nil, width: Int = 1200, height: Int = 800, scale: Double = 2) -> ChartImage {
-        ChartImage(id: id, title: title ?? "Chart \(id)", caption: "What \(id) shows.",
+    static func chart(_ id: ChartID, title: String? = nil, width: Int = 1200, height: Int = 800, scale: Double = 2) -> ChartImage {
+        ChartImage(id: id, title: title ?? "Chart \(id.rawValue)",
                    png: FixturePNG.encode(width: 3, height: 2), width: width, height: height, scale: scale)
+    }
+
+    /// The report's caption of chart `id` over `records` (a run chart: of the first record).
+    static func caption(_ id: ChartID, _ records: [RunRecord]) -> String {
+        let lag = GradientVerdict.referenceLag(for: records)
+        return ReportCaptions.comparison(id, records: records, verdicts: records.map { GradientVerdict(record: $0, referenceLag: lag) })
     }
 
     static func reportRun(_ record: RunRecord, directoryLink: String? = nil) -> ReportRun {
         ReportRun(record: record, directoryLink: directoryLink ?? record.name,
-                  charts: runChartIDs.map { chart($0, title: "\($0) of \(record.name)") })
+                  charts: runChartIDs.map { chart($0, title: "\($0.rawValue) of \(record.name)") })
     }
 
     static var comparisonCharts: [ChartImage] { comparisonChartIDs.map { chart($0, width: 1800, height: 840) } }

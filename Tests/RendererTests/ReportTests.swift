@@ -68,8 +68,8 @@ private func standardReport() -> String {
         #expect(found.filter { $0.width == 600 && $0.height == 400 }.count == 12)
         #expect(found.filter { $0.width == 900 && $0.height == 420 }.count == 3)
         for id in ReportFixtures.runChartIDs {
-            #expect(occurrences(of: "alt=\"\(id) of rnn\"", in: html) == 1)
-            #expect(occurrences(of: "alt=\"\(id) of lstm\"", in: html) == 1)
+            #expect(occurrences(of: "alt=\"\(id.rawValue) of rnn\"", in: html) == 1)
+            #expect(occurrences(of: "alt=\"\(id.rawValue) of lstm\"", in: html) == 1)
         }
     }
 
@@ -144,9 +144,9 @@ private func standardReport() -> String {
         hostile.command = ["--corpus", attack, "it's"]
         hostile.summary.gateSaturation = ["<b>gate</b>": 0.5]
         let run = ReportRun(record: hostile, directoryLink: "../we<ird> & \"dir\"",
-                            charts: ReportFixtures.runChartIDs.map { ReportFixtures.chart($0, title: "\($0) of \(attack)") })
+                            charts: ReportFixtures.runChartIDs.map { ReportFixtures.chart($0, title: "\($0.rawValue) of \(attack)") })
         let html = HTMLReport.build(runs: [run, ReportFixtures.reportRun(ReportFixtures.lstm)],
-                                    comparison: [ReportFixtures.chart("compare-lag-profiles", title: attack)],
+                                    comparison: [ReportFixtures.chart(.compareLagProfiles, title: attack)],
                                     generatedBy: "diagnose <b>0.1</b>")
         #expect(occurrences(of: "<script", in: html) == 2, "only the report's own zoom and readout scripts")
         #expect(!html.contains("alert(1)</script>"))
@@ -409,15 +409,31 @@ private enum Variants {
 }
 
 @Suite struct CaptionTests {
-    @Test func captionsAreTheReportsOwnForKnownChartsOnly() throws {
-        var run = ReportFixtures.reportRun(ReportFixtures.rnn)
-        run.charts.append(ReportFixtures.chart("extra-chart"))
-        let html = HTMLReport.build(runs: [run, ReportFixtures.reportRun(ReportFixtures.lstm)],
-                                    comparison: ReportFixtures.comparisonCharts, generatedBy: "test")
-        for id in ReportFixtures.runChartIDs + ReportFixtures.comparisonChartIDs {
-            #expect(!html.contains("<figcaption>What \(id) shows.</figcaption>"), "\(id) kept the chart's caption")
+    @Test func everyFigureCarriesTheReportsCaption() throws {
+        let html = standardReport()
+        let records = [ReportFixtures.rnn, ReportFixtures.lstm]
+        for record in records {
+            for id in ReportFixtures.runChartIDs {
+                // A run's captions quote its numbers against the reference lag of all runs on the page.
+                let lag = GradientVerdict.referenceLag(for: records)
+                let text = ReportCaptions.run(id, record: record, verdict: GradientVerdict(record: record, referenceLag: lag))
+                #expect(text.count > 80 && html.contains("<figcaption>\(HTMLText.escape(text))</figcaption>"), "\(id.rawValue) of \(record.name)")
+            }
         }
-        #expect(html.contains("<figcaption>What extra-chart shows.</figcaption>"))
+        for id in ReportFixtures.comparisonChartIDs {
+            let text = ReportFixtures.caption(id, records)
+            #expect(text.count > 80 && html.contains("<figcaption>\(HTMLText.escape(text))</figcaption>"), "\(id.rawValue)")
+        }
+        #expect(occurrences(of: "<figcaption>", in: html) == 2 * ReportFixtures.runChartIDs.count + ReportFixtures.comparisonChartIDs.count)
+    }
+
+    @Test func chartIDsAreTheFileStems() {
+        let ids: [ChartID] = ChartID.fixed + [.sweep(.spectralRadius), .sweep(.learningRate), .phase(.spectralRadius, .lag)]
+        #expect(ids.map(\.rawValue) == ["gradient-flow", "gradient-decay", "depth", "spectrum", "jacobian-products", "gates",
+                                        "training", "compare-lag-profiles", "compare-training", "compare-spectra", "compare-depth",
+                                        "sweep-spectralRadius", "sweep-learningRate", "sweep-spectralRadius-lag"])
+        #expect(ids.allSatisfy { ChartID(rawValue: $0.rawValue) == $0 })
+        #expect(["", "sweep-", "sweep-lag-", "sweep-lag-lag-lag", "sweep-nope", "Gates"].allSatisfy { ChartID(rawValue: $0) == nil })
     }
 
     @Test func headlineCaptionQuotesEveryRunsFactorsAndHorizons() {
@@ -529,9 +545,9 @@ private enum Variants {
         let comparisonIDs = try CompareCharts.render([ReportFixtures.lstm, ReportFixtures.rnn], options: options).map(\.id)
         #expect(!lstmIDs.isEmpty && !comparisonIDs.isEmpty)
         #expect(summary.runCharts.map { "\($0.deletingLastPathComponent().lastPathComponent)/\($0.lastPathComponent)" }
-            == rnnIDs.map { "rnn/\($0).png" } + lstmIDs.map { "lstm/\($0).png" })
+            == rnnIDs.map { "rnn/\($0.rawValue).png" } + lstmIDs.map { "lstm/\($0.rawValue).png" })
         #expect(summary.runNames == ["rnn", "lstm"], "the simple RNN comes first, whatever the folder order")
-        #expect(summary.comparisonCharts.map(\.lastPathComponent) == comparisonIDs.map { $0 + ".png" })
+        #expect(summary.comparisonCharts.map(\.lastPathComponent) == comparisonIDs.map { $0.rawValue + ".png" })
         #expect(summary.comparisonCharts.allSatisfy { $0.deletingLastPathComponent().lastPathComponent == "compare" })
         for file in summary.runCharts + summary.comparisonCharts {
             let bytes = try Data(contentsOf: file)

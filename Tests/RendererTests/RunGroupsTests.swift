@@ -139,7 +139,7 @@ import Testing
     @Test func oneSweptFlagGivesLinesWithBandsAndTheDiagonalForTheRadius() throws {
         let records = [0.5, 1.0].flatMap { r in (0..<3).map { s in Self.run("rnn", radius: r, seed: UInt64(s), decay: r + 0.01 * Double(s)) } }
         let figures = SweepCharts.figures(records)
-        #expect(figures.map(\.id) == ["sweep-spectralRadius"])
+        #expect(figures.map(\.id) == [.sweep(.spectralRadius)])
         let panel = figures[0].spec.panels[0]
         let lines = panel.marks.compactMap { mark -> LineMark? in if case let .line(m) = mark { return m } else { return nil } }
         let initial = try #require(lines.first { $0.label?.hasSuffix(", initialisation") == true })
@@ -147,7 +147,8 @@ import Testing
         #expect(initial.points.map(\.y) == [0.51, 1.01])
         #expect(lines.contains { $0.label == "factor = ρ (linear RNN theory)" })
         #expect(panel.marks.contains { if case .band = $0 { return true } else { return false } })
-        #expect(figures[0].caption.contains("0.50 → ×0.51, 1.00 → ×1.01"), "\(figures[0].caption)")
+        let caption = ReportFixtures.caption(figures[0].id, records)
+        #expect(caption.contains("0.50 → ×0.51, 1.00 → ×1.01"), "\(caption)")
     }
 
     @Test func twoSweptFlagsGiveAHeatmapPerCellWithTheBoundary() throws {
@@ -155,7 +156,7 @@ import Testing
             ["rnn", "lstm"].map { Self.run($0, radius: r, lag: lag, seed: 0, decay: r, recall: r < 1 ? 0.9 : 0.1) }
         } }
         let figures = SweepCharts.figures(records)
-        #expect(figures.map(\.id) == ["sweep-spectralRadius-lag"])
+        #expect(figures.map(\.id) == [.phase(.spectralRadius, .lag)])
         let panels = figures[0].spec.panels
         #expect(panels.count == 2)
         for panel in panels {

@@ -57,7 +57,7 @@ import Testing
         ("badstep_7", "metadata \"step\" is \"1.5e3\""),
     ])
     func refusedSeriesNameTheFileAndTheProblem(stem: String, message: String) throws {
-        let error = try #require(throws: CheckpointError.self) {
+        let error = try #require(throws: InputFileError.self) {
             try CheckpointSeries(files: Self.files + [Self.badFile(stem)])
         }
         #expect(error.description.contains(message), "\(error)")
@@ -66,7 +66,7 @@ import Testing
 
     @Test func tooManyCheckpointsAreRefusedBeforeReadingAny() throws {
         let many = Array(repeating: "/nonexistent/x.safetensors", count: CheckpointSeries.maximumCount + 1)
-        let error = try #require(throws: CheckpointError.self) { try CheckpointSeries(files: many) }
+        let error = try #require(throws: InputFileError.self) { try CheckpointSeries(files: many) }
         #expect(error.problem.contains("at most \(CheckpointSeries.maximumCount)"))
     }
 
@@ -104,7 +104,7 @@ import Testing
         ("\n\n", "is empty"),
     ])
     func malformedMetricsAreNamedByLine(text: String, message: String) throws {
-        let error = try #require(throws: MetricsError.self) { try TrainingMetrics.parse(Data(text.utf8), file: "m") }
+        let error = try #require(throws: InputFileError.self) { try TrainingMetrics.parse(Data(text.utf8), file: "m") }
         #expect(error.description.contains(message), "\(error)")
     }
 
@@ -121,7 +121,7 @@ import Testing
         let (model, input) = try Self.input(for: series.checkpoints[0].file)
         let probes = try ImportedProbe.probes(of: series, options: .init(), input: input, threads: 2)
         let metrics = try TrainingMetrics.load(path: Self.good.appendingPathComponent("metrics.jsonl").path)
-        let source = ImportedProbe.Source(weightsFile: Self.good.path, batchFile: "tokens.json", batchData: Data(), vocabulary: nil)
+        let source = ImportedProbe.Source(weightsFile: Self.good.path, batchFile: "tokens.json", batchSHA256: SHA256.hex(Data()), vocabulary: nil)
         let record = ImportedProbe.record(model: model, probes: probes, input: input, source: source, metrics: metrics,
                                           threads: 2, name: "series", command: ["probe"], toolVersion: "test")
         #expect(record.config.steps == 45 && record.summary.stepsCompleted == 45)

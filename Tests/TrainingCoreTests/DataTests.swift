@@ -86,6 +86,26 @@ import Testing
         #expect(Array(wide) == [3, 70_000, 1])
     }
 
+    @Test func probeBatchIsCutRowByRowFromTheText() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("diagnose-probe-\(UUID().uuidString).txt")
+        try "abcdefz".write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let vocabulary = ["a", "b", "c", "d", "e", "f", unknownToken]
+        let cut = try Corpus.probeBatch(path: url.path, vocabulary: vocabulary, tokenization: .char, batch: 2, steps: 2)
+        // Rows "abc" and "def", time-major: a d / b e / c f.
+        #expect(cut.batch.window == [0, 3, 1, 4, 2, 5])
+        #expect(cut.sha256 == SHA256.hex(Data("abcdefz".utf8)))
+        // "z" is not in the vocabulary: <unk> when it has one, refused when not.
+        let three = try Corpus.probeBatch(path: url.path, vocabulary: vocabulary, tokenization: .char, batch: 1, steps: 6)
+        #expect(three.batch.window.last == 6)
+        #expect(throws: CorpusError.notInVocabulary(path: url.path, token: "z")) {
+            try Corpus.probeBatch(path: url.path, vocabulary: Array(vocabulary.dropLast()), tokenization: .char, batch: 1, steps: 6)
+        }
+        #expect(throws: CorpusError.tooShort(name: url.path, split: .whole, have: 7, need: 8)) {
+            try Corpus.probeBatch(path: url.path, vocabulary: vocabulary, tokenization: .char, batch: 2, steps: 3)
+        }
+    }
+
     @Test func piecesForAVocabularyMadeElsewhere() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("diagnose-pieces-\(UUID().uuidString).txt")
         try "hello world\nbye\n".write(to: url, atomically: true, encoding: .utf8)
@@ -157,10 +177,10 @@ import Testing
         var options = TrainingOptions(model: model, initialization: Initialization())
         options.batch = 4
         options.bptt = 30
-        #expect(throws: CorpusError.tooShort(name: "", split: "training", have: 90, need: 124)) {
+        #expect(throws: CorpusError.tooShort(name: "", split: .training, have: 90, need: 124)) {
             try Trainer(options: options, corpus: split)
         }
-        #expect(CorpusError.tooShort(name: "x", split: "training", have: 90, need: 124).description.contains("124"))
+        #expect(CorpusError.tooShort(name: "x", split: .training, have: 90, need: 124).description.contains("124"))
     }
 }
 

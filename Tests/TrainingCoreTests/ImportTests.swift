@@ -65,7 +65,7 @@ import Testing
         #expect(imported.config == config)
         #expect(imported.parameters.array == original.parameters.array)
         if wiring == .dense {
-            #expect(throws: ModelImportError.self) {
+            #expect(throws: InputFileError.self) {
                 var plain = tensors
                 plain["rnn.weight_ih_l1"] = SafetensorsTensor(name: "rnn.weight_ih_l1", shape: [12, 4],
                                                              values: [Float](repeating: 0, count: 48))
@@ -99,19 +99,19 @@ import Testing
     @Test func badModelsNameTheTensor() throws {
         var tensors = try Self.tensors("lstm2")
         tensors.removeValue(forKey: "rnn.weight_hh_l1")
-        #expect(throws: ModelImportError.self) { try ModelImport.model(from: tensors, file: "m") }
-        do { _ = try ModelImport.model(from: tensors, file: "m") } catch let error as ModelImportError {
+        #expect(throws: InputFileError.self) { try ModelImport.model(from: tensors, file: "m") }
+        do { _ = try ModelImport.model(from: tensors, file: "m") } catch let error as InputFileError {
             #expect(error.description.contains("rnn.weight_hh_l1"))
         }
         var extra = try Self.tensors("rnn_relu")
         extra["attention.weight"] = SafetensorsTensor(name: "attention.weight", shape: [2], values: [0, 0])
-        do { _ = try ModelImport.model(from: extra, file: "m"); Issue.record("extra tensor accepted") } catch let error as ModelImportError {
+        do { _ = try ModelImport.model(from: extra, file: "m"); Issue.record("extra tensor accepted") } catch let error as InputFileError {
             #expect(error.tensor == "attention.weight")
         }
         var wrong = try Self.tensors("rnn_relu")
         wrong["rnn.weight_hh_l0"] = SafetensorsTensor(name: "rnn.weight_hh_l0", shape: [16, 7], values: .init(repeating: 0, count: 112))
-        #expect(throws: ModelImportError.self) { try ModelImport.model(from: wrong, file: "m") }
-        #expect(throws: ModelImportError.self) { try ModelImport.model(from: Self.tensors("lstm2"), file: "m", options: .init(cell: .gru)) }
+        #expect(throws: InputFileError.self) { try ModelImport.model(from: wrong, file: "m") }
+        #expect(throws: InputFileError.self) { try ModelImport.model(from: Self.tensors("lstm2"), file: "m", options: .init(cell: .gru)) }
     }
 
     @Test func pyTorchBidirectionalStackingIsExplained() throws {
@@ -119,7 +119,7 @@ import Testing
         do {
             _ = try ModelImport.model(from: Safetensors.read(from: fixture).tensors, file: fixture.path)
             Issue.record("a decoder over both directions was accepted")
-        } catch let error as ModelImportError {
+        } catch let error as InputFileError {
             #expect(error.description.contains("both directions"))
         }
     }
@@ -147,7 +147,7 @@ import Testing
         do {
             _ = try ProbeInput.parse(Data(json.utf8), file: "batch.json", model: model)
             Issue.record("accepted \(json)")
-        } catch let error as ProbeInputError {
+        } catch let error as InputFileError {
             #expect(error.description.contains(phrase), "\(json): \(error)")
             #expect(error.description.contains("batch.json"))
         }

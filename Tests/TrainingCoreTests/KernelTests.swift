@@ -250,6 +250,30 @@ extension GEMMTests {
     }
 }
 
+extension GEMMTests {
+    /// An untransposed A is read in place by the micro-kernels (only a last panel of fewer than six
+    /// rows is packed); the same matrix stored transposed is packed. Both must give the same bits.
+    @Test(arguments: [false, true])
+    func leftOperandReadInPlaceGivesThePackedBits(transB: Bool) {
+        var random = SplitMix(state: 12)
+        for (m, n, k) in [(70, 530, 300), (35, 64, 513), (5, 40, 7), (13, 17, 40)] {
+            let problem = GEMMCase(transA: false, transB: transB, m: m, n: n, k: k, alpha: 0.75, beta: 1,
+                                   padding: 3, random: &random)
+            var transposed = problem
+            transposed.transA = true
+            transposed.lda = m + 3
+            transposed.a = [Float](repeating: 0, count: k * transposed.lda)
+            for i in 0..<m {
+                for p in 0..<k { transposed.a[p * transposed.lda + i] = problem.a[i * problem.lda + p] }
+            }
+            let packed = transposed.run()
+            #expect(bitDifferences(problem.run(), packed) == 0, "\(m)x\(n)x\(k)")
+            #expect(bitDifferences(problem.run(threads: 2), packed) == 0, "\(m)x\(n)x\(k), 2 threads")
+            #expect(problem.check(packed).worstRatio <= 1)
+        }
+    }
+}
+
 /// Applies an in-place kernel to a copy of `values`.
 private func applied(_ values: [Float], _ kernel: (UnsafeMutablePointer<Float>, Int) -> Void) -> [Float] {
     var out = values

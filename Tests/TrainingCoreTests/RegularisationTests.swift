@@ -37,6 +37,33 @@ import Testing
         #expect(masks.masks[0].flatMap(\.array) != first)
     }
 
+    /// The mask on the embedding output reaches the first layer even where its input projection
+    /// could be folded into the embedding (V < B x T): a mask that drops every embedded entry and
+    /// keeps everything else gives the losses of a zero embedding, and no embedding gradient.
+    @Test(arguments: [CellKind.rnn, .lstm])
+    func theEmbeddingMaskReachesAFoldableFirstLayer(cell: CellKind) {
+        let config = ModelConfig(cell: cell, vocabularySize: 5, embed: 4, hidden: 6)
+        let model = LanguageModel(config: config)
+        model.initialize(Initialization(seed: 2))
+        var generator = SeededGenerator(seed: 4)
+        let batch = 3, steps = 4
+        let data = Batch.random(vocabulary: config.vocabularySize, batch: batch, steps: steps, &generator)
+        let plainLosses = model.forward(data, state: nil, workspace: Workspace(model: model))
+        let masks = DropoutMasks(model: model, batch: batch, steps: steps, probability: 0)
+        masks.resample(&generator)
+        masks.masks[0][0].zero()
+        let masked = Workspace(model: model)
+        masked.dropout = masks
+        let maskedLosses = model.forward(data, state: nil, workspace: masked)
+        let gradients = FloatBuffer(count: model.parameterCount)
+        model.backward(data, workspace: masked, gradients: gradients)
+        let embedding = (0..<(config.vocabularySize * config.embed)).map { gradients[model.embedding + $0] }
+        #expect(embedding.allSatisfy { $0 == 0 })
+        (model.parameters.pointer + model.embedding).update(repeating: 0, count: config.vocabularySize * config.embed)
+        #expect(maskedLosses == model.forward(data, state: nil, workspace: Workspace(model: model)))
+        #expect(maskedLosses != plainLosses)
+    }
+
     @Test func dropoutChangesTrainingButNeverEvaluation() throws {
         let corpus = try Corpus.make(text: String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 40),
                                      tokenization: .char)

@@ -108,7 +108,7 @@ import Testing
         extra["rnn.weight_hh_l0_reverse"] = SafetensorsTensor(name: "rnn.weight_hh_l0_reverse", shape: hh.shape, values: hh.values)
         for (candidate, name) in [(transposed, ih.name), (flat, hh.name), (extra, "rnn.weight_hh_l0_reverse")] {
             #expect { try trainer.load(tensors: candidate, file: "w") } throws: { error in
-                (error as? ModelImportError)?.tensor == name
+                (error as? InputFileError)?.tensor == name
             }
         }
         try trainer.load(tensors: extra, file: "w", ignoreExtra: true)

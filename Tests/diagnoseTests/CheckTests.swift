@@ -357,7 +357,7 @@ enum SummaryFixture {
         let events = try Data(contentsOf: output.appendingPathComponent("imported/\(TensorBoardEvents.fileName)"))
         let record = try RecordCoding.load(from: output.appendingPathComponent("imported/run.json"))
         let charts = RunCharts.ids.map { id in
-            (id: id, png: try! Data(contentsOf: output.appendingPathComponent("imported/\(id).png")))
+            (id: id, png: try! Data(contentsOf: output.appendingPathComponent("imported/\(id.rawValue).png")))
         }
         #expect(events == TensorBoardEvents.file(for: record, charts: charts))
         let skipped = try CheckpointSeriesTests.probe(["--no-tensorboard", "--name", "bare"], output: output)

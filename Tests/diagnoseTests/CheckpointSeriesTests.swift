@@ -43,7 +43,7 @@ import Testing
         var bare = record
         bare.steps = []
         bare.evaluations = []
-        let empty = try #require(try RunCharts.render(bare, options: RenderOptions()).first { $0.id == "training" })
+        let empty = try #require(try RunCharts.render(bare, options: RenderOptions()).first { $0.id == .training })
         let withLog = try Self.colouredPixels(drawn), without = try Self.colouredPixels(empty.png)
         #expect(withLog > without + 10_000, "coloured pixels: \(withLog) with the log, \(without) without")
 

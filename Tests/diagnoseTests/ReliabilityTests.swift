@@ -262,6 +262,33 @@ func writeTensors(_ tensors: [SafetensorsTensor], to url: URL) throws {
         #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("Missing value"), "\(result.stderr)")
     }
 
+    @Test func probeCutsItsBatchFromTextAndNamesWhatIsWrong() throws {
+        let folder = try temporaryDirectory()
+        let output = folder.appendingPathComponent("out")
+        // A character corpus of four letters: its vocabulary is a, b, c, d (ids 0 to 3).
+        let text = folder.appendingPathComponent("text.txt")
+        try Data(String(repeating: "abcdabdc", count: 80).utf8).write(to: text)
+        #expect(try Command.run(["--cell", "rnn", "--corpus", text.path, "--output", output.path] + quickFlags).status == 0)
+        let weights = output.appendingPathComponent("rnn/model.safetensors").path
+        let vocab = folder.appendingPathComponent("vocab.json")
+        try Data("[\"a\", \"b\", \"c\", \"d\"]".utf8).write(to: vocab)
+        func probe(_ extra: [String]) throws -> Command {
+            try Command.run(["probe", "--weights", weights, "--corpus", text.path, "--vocab", vocab.path,
+                             "--output", output.path] + extra)
+        }
+        var result = try probe(["--batch", "2", "--bptt", "3"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let probed = try RecordCoding.load(from: output.appendingPathComponent("imported/run.json"))
+        #expect(probed.config.batch == 2 && probed.config.bptt == 3)
+        result = try probe(["--batch", "64", "--bptt", "512", "--name", "long"])
+        #expect(result.status == 65 && result.stderr.contains("--corpus \(text.path): the text has")
+                    && result.stderr.contains("--batch"), "\(result.status) \(result.stderr)")
+        try Data("a\u{2603}".utf8).write(to: text)
+        result = try probe(["--batch", "1", "--bptt", "1", "--name", "snow"])
+        #expect(result.status == 65 && result.stderr.contains("is not in the vocabulary") && result.stderr.contains("--vocab"),
+                "\(result.status) \(result.stderr)")
+    }
+
     @Test func missingProbeInputsExit66() throws {
         let folder = try temporaryDirectory()
         let output = folder.appendingPathComponent("out")

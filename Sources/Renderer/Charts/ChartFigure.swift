@@ -1,12 +1,12 @@
-// A chart before it becomes pixels: id, title, caption and the figure to draw.
+// A chart before it becomes pixels: id, title and the figure to draw. Its caption is the report's
+// (ReportCaptions), which sees the numbers of every run.
 
 import Dispatch
 import Foundation
 
 struct ChartFigure {
-    var id: String
+    var id: ChartID
     var title: String
-    var caption: String
     var spec: FigureSpec
 
     /// Draws every figure (one after the other: the typesetter's FreeType faces are not
@@ -21,7 +21,7 @@ struct ChartFigure {
         return try zip(figures, drawn).enumerated().map { i, pair in
             let (chart, figure) = pair
             let png = try encoded.get(i).get()
-            return (ChartImage(id: chart.id, title: chart.title, caption: chart.caption, png: png, width: figure.pixmap.width,
+            return (ChartImage(id: chart.id, title: chart.title, png: png, width: figure.pixmap.width,
                                height: figure.pixmap.height, scale: typesetter.scale,
                                hover: HoverExport.json(spec: chart.spec, rendered: figure)), figure)
         }

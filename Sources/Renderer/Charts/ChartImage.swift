@@ -5,12 +5,10 @@ import Foundation
 
 /// One rendered chart: what the renderer hands to the file writer and the HTML report.
 public struct ChartImage: Sendable, Equatable {
-    /// File name stem, e.g. "gradient-flow" (written as `gradient-flow.png`).
-    public var id: String
+    /// Which chart; its raw value is the file stem (`.gradientFlow` is written as `gradient-flow.png`).
+    public var id: ChartID
     /// Short human title, e.g. "Gradient flow over time".
     public var title: String
-    /// One or two sentences saying what the picture shows and how to read it.
-    public var caption: String
     /// Encoded PNG bytes.
     public var png: Data
     /// Size in pixels of the PNG (at the render scale).
@@ -22,11 +20,10 @@ public struct ChartImage: Sendable, Equatable {
     /// JSON; nil when the chart has nothing to read out. See `HoverExport`.
     public var hover: String?
 
-    public init(id: String, title: String, caption: String, png: Data, width: Int, height: Int, scale: Double,
+    public init(id: ChartID, title: String, png: Data, width: Int, height: Int, scale: Double,
                 hover: String? = nil) {
         self.id = id
         self.title = title
-        self.caption = caption
         self.png = png
         self.width = width
         self.height = height

@@ -6,12 +6,12 @@ import DiagnoseRecord
 import Foundation
 
 public enum CompareCharts {
-    /// Ids in the order `render` returns them ("compare-depth" follows when a run has two or more layers).
-    public static let ids = ["compare-lag-profiles", "compare-training", "compare-spectra"]
+    /// Ids in the order `render` returns them (`.compareDepth` follows when a run has two or more layers).
+    public static let ids: [ChartID] = [.compareLagProfiles, .compareTraining, .compareSpectra]
 
     /// The ids `render` returns for `records`.
-    public static func ids(for records: [RunRecord]) -> [String] {
-        ids + (records.contains(where: DepthChart.applies) ? [DepthChart.comparisonID] : [])
+    public static func ids(for records: [RunRecord]) -> [ChartID] {
+        ids + (records.contains(where: DepthChart.applies) ? [.compareDepth] : [])
     }
 
     /// The comparison charts of `records` (meant for two or more runs; one run or none still gives
@@ -214,36 +214,11 @@ public enum CompareCharts {
         if !missing.isEmpty && !records.isEmpty && missing.count < records.count {
             figureNotes.append("no probes in: " + missing.joined(separator: ", "))
         }
-        var caption = twoPanels
-            ? "The headline picture: for every run, how much of the gradient survives ℓ steps back, relative to the "
-                + "same-step gradient (log axis, top layer, forward direction). Left: at the first probe, before "
-                + "training has shaped the weights, so the architecture alone decides; right: at the last probe, after "
-                + "training. A vanishing gradient falls as a steep straight line (exponential decay); a preserved one "
-                + "stays within a few decades of 1 across the window."
-            : "The headline picture: for every run, how much of the gradient survives ℓ steps back, relative to the "
-                + "same-step gradient, at its only probe (log axis). A vanishing gradient falls as a steep straight line "
-                + "(exponential decay); a preserved one stays within a few decades of 1 across the window."
-        if records.contains(where: { $0.config.cell == .lstm }) {
-            caption += " Dotted lines are the LSTM's cell state, the path its gradient mostly takes."
-        }
-        if let lag = recallLags.first {
-            caption += " Diamonds at the recall lag \(lag) show the share of the recall answers' gradient that reaches the letter to be recalled."
-        }
-        caption += " Colours: RNN vermillion, LSTM blue, GRU green."
-        let facts = zip(records, zip(firsts, lasts)).compactMap { record, pair -> String? in
-            guard let last = pair.1, let d = last.layer.decayPerStep, d.isFinite else { return nil }
-            var text = "\(record.name) "
-            if twoPanels, let first = pair.0, first.step != last.step, let d0 = first.layer.decayPerStep, d0.isFinite {
-                text += "×\(NumberFormat.plain(d0, decimals: 2)) → "
-            }
-            return text + "×\(NumberFormat.plain(d, decimals: 2)) per step"
-        }
-        if !facts.isEmpty { caption += " Fitted factor per step" + (twoPanels ? ", first → last probe: " : ": ") + facts.joined(separator: "; ") + "." }
         let spec = FigureSpec(title: twoPanels ? "Vanishing vs preserved gradients: the architecture, then training"
                                                : "Vanishing vs preserved gradients across runs",
                               subtitle: subtitle(records), notes: figureNotes, width: twoPanels ? 780 : 640,
                               columns: panels.count, plotHeight: 270, panels: panels)
-        return ChartFigure(id: "compare-lag-profiles", title: "Gradient decay across runs", caption: caption, spec: spec)
+        return ChartFigure(id: .compareLagProfiles, title: "Gradient decay across runs", spec: spec)
     }
 
     // MARK: compare-training
@@ -281,12 +256,9 @@ public enum CompareCharts {
                                                  dash: [], label: "\(record.displayName) diverged at \(d)")))
             }
         }
-        let caption = "Training loss (running mean over 1/40 of the run) and validation loss (markers) of every run, "
-            + "and the gradient norm before clipping (geometric running mean, log axis). Lower is better; a gap that "
-            + "opens between a run's training and validation curves is overfitting."
         let spec = FigureSpec(title: "Training curves across runs", subtitle: subtitle(records), notes: notes(records),
                               width: 1000, columns: 2, plotHeight: 300, panels: [loss, norm])
-        return ChartFigure(id: "compare-training", title: "Training curves across runs", caption: caption, spec: spec)
+        return ChartFigure(id: .compareTraining, title: "Training curves across runs", spec: spec)
     }
 
     // MARK: compare-spectra
@@ -333,12 +305,8 @@ public enum CompareCharts {
                                        label: "σ = 1")))
         panels.append(sv)
         let columns = min(4, panels.count)
-        let caption = "The eigenvalues of each run's recurrent matrix at its last probe (top layer, forward) with the unit "
-            + "circle; for gated cells every gate block is shown with its own marker. The last panel overlays the sorted "
-            + "singular values of all runs. A simple RNN whose eigenvalues and singular values sit well inside 1 "
-            + "shrinks its gradient at every step."
         let spec = FigureSpec(title: "Recurrent spectra across runs", subtitle: subtitle(records), notes: notes(records),
                               width: max(700, min(1300, Double(columns) * 300)), columns: columns, plotHeight: 250, panels: panels)
-        return ChartFigure(id: "compare-spectra", title: "Spectra across runs", caption: caption, spec: spec)
+        return ChartFigure(id: .compareSpectra, title: "Spectra across runs", spec: spec)
     }
 }

@@ -68,12 +68,9 @@ extension CompareCharts {
             return p
         }
         let panels = [panel(0, title: "At the first probe (initialisation)", axis: true), panel(1, title: "At the last probe", axis: false)]
-        let caption = "For every setting, the median over its seeds of g(ℓ)/g(0), how much of the gradient survives ℓ steps "
-            + "back (log axis, top layer, forward direction), with a band for the spread over the seeds (min to max; the "
-            + "interquartile range from five seeds). Two settings whose bands overlap differ by no more than the seeds do."
         let spec = FigureSpec(title: "Vanishing vs preserved gradients across settings (seed medians and spread)",
                               subtitle: groupSubtitle(groups), notes: [], width: 780, columns: 2, plotHeight: 270, panels: panels)
-        return ChartFigure(id: "compare-lag-profiles", title: "Gradient decay across runs", caption: caption, spec: spec)
+        return ChartFigure(id: .compareLagProfiles, title: "Gradient decay across runs", spec: spec)
     }
 
     static func groupedTraining(_ groups: [SeedGroup], _ styles: [RunStyle]) -> ChartFigure {
@@ -109,11 +106,8 @@ extension CompareCharts {
                                                  dash: style.dash, label: Markup.escape(group.name))))
             }
         }
-        let caption = "Training loss (running mean over 1/40 of the run) of every setting as the median over its seeds with a band for their spread, and the "
-            + "median gradient norm before clipping (geometric running mean, log axis). Lower loss is better; bands that "
-            + "overlap mean the settings are not told apart by these seeds."
         let spec = FigureSpec(title: "Training curves across settings", subtitle: groupSubtitle(groups), notes: [],
                               width: 1000, columns: 2, plotHeight: 300, panels: [loss, norm])
-        return ChartFigure(id: "compare-training", title: "Training curves across runs", caption: caption, spec: spec)
+        return ChartFigure(id: .compareTraining, title: "Training curves across runs", spec: spec)
     }
 }

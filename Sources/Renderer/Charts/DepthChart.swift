@@ -8,7 +8,6 @@ import DiagnoseRecord
 import Foundation
 
 enum DepthChart {
-    static let id = "depth"
     static let maxDecades = 12.0
 
     /// Only a stack has a depth to look at.
@@ -19,7 +18,6 @@ enum DepthChart {
         let probes = record.probes.filter { ($0.depth?.first?.gradient.count ?? 0) > 1 }
         let last = probes.last?.depth?.first
         let L = last?.gradient.count ?? record.config.layers
-        let wiring = record.config.connections ?? .plain
 
         var heat = PanelSpec(title: "‖∂J / ∂h_{l}(t)‖ at step \(probes.last?.step ?? 0)")
         heat.grid = false
@@ -36,7 +34,7 @@ enum DepthChart {
         guard let last else {
             heat.emptyMessage = record.probes.isEmpty ? "no probes recorded in this run" : "no depth probe recorded"
             profile.emptyMessage = heat.emptyMessage
-            return figure(record, panels: [heat, profile], caption: "No depth probe was recorded for this run.")
+            return figure(record, panels: [heat, profile])
         }
         let values = last.gradient.joined().filter { $0.isFinite && $0 > 0 }
         let hi = values.max() ?? 1
@@ -57,39 +55,17 @@ enum DepthChart {
                                                 width: isLast ? 2.4 : 1.3, label: label,
                                                 marker: isLast ? .circle : nil)))
         }
-        return figure(record, panels: [heat, profile], caption: caption(record, probes: probes, wiring: wiring))
+        return figure(record, panels: [heat, profile])
     }
 
-    static func figure(_ record: RunRecord, panels: [PanelSpec], caption: String) -> ChartFigure {
+    static func figure(_ record: RunRecord, panels: [PanelSpec]) -> ChartFigure {
         let spec = FigureSpec(title: "Gradient flow through depth", subtitle: record.chartSubtitle,
                               notes: record.statusNotes, width: 1000, columns: 2, plotHeight: 300, panels: panels)
-        return ChartFigure(id: id, title: "Gradient flow through depth", caption: caption, spec: spec)
-    }
-
-    static func caption(_ record: RunRecord, probes: [ProbeRecord], wiring: LayerConnections) -> String {
-        let L = record.config.layers
-        var text = "Each cell on the left is the size of the gradient of the probe batch's mean loss J with respect to layer "
-            + "l's hidden state at step t: every path counted, through the recurrence, the layers above"
-            + (wiring == .plain ? "" : " and the skip connections") + ". On the right, its mean over t relative to the top "
-            + "layer, on a logarithmic axis: a line that falls steeply towards layer 0 is a gradient vanishing through depth."
-        let wiringText: String
-        switch wiring {
-        case .plain: wiringText = "plain (each layer reads the one below)"
-        case .residual: wiringText = "residual (each layer's output adds the one below)"
-        case .dense: wiringText = "dense (each layer reads the embedding and every layer below)"
-        }
-        text += " This \(L)-layer stack is \(wiringText)."
-        if let first = probes.first?.firstLayerShare, let last = probes.last?.firstLayerShare, first.isFinite, last.isFinite {
-            text += " The bottom layer receives \(NumberFormat.short(first)) of the top layer's gradient at initialisation"
-            text += probes.count > 1 ? " and \(NumberFormat.short(last)) at the last probe." : "."
-        }
-        return text
+        return ChartFigure(id: .depth, title: "Gradient flow through depth", spec: spec)
     }
 }
 
 extension DepthChart {
-    static let comparisonID = "compare-depth"
-
     /// The depth profiles of every stacked run on one axis, at the first probe (left: the
     /// architecture at initialisation) and at the last (right: after training), each run in its
     /// comparison style. nil when no run has two or more layers.
@@ -119,22 +95,9 @@ extension DepthChart {
         let steps = stacked.compactMap { profiles($0.0).last?.step }
         let panels = [panel("At initialisation (first probe)", last: false),
                       panel("After training (last probe" + (Set(steps).count == 1 ? ", step \(steps[0]))" : ")"), last: true)]
-        var sentences: [String] = []
-        for (record, _) in stacked {
-            let probes = profiles(record)
-            guard let a = probes.first?.firstLayerShare, let b = probes.last?.firstLayerShare else { continue }
-            sentences.append("“\(label(record))” \(NumberFormat.short(a))" + (probes.count > 1 ? " → \(NumberFormat.short(b))" : ""))
-        }
-        var caption = "How much of the top layer's gradient reaches each layer below it, for every run with two or more "
-            + "layers: the mean over steps of ‖∂J/∂h_{l}(t)‖ relative to the top layer, on a logarithmic axis, at "
-            + "initialisation and after training. A line falling towards layer 0 is a gradient vanishing through depth; "
-            + "a skip connection keeps it flat or lets it grow, since every layer's gradient also reaches the ones below directly."
-        if !sentences.isEmpty {
-            caption += " Share reaching layer 0 (first → last probe): " + sentences.joined(separator: "; ") + "."
-        }
         let spec = FigureSpec(title: "Gradient through depth across runs", subtitle: CompareCharts.subtitle(stacked.map(\.0)),
                               notes: CompareCharts.notes(records), width: 1000, columns: 2, plotHeight: 300, panels: panels)
-        return ChartFigure(id: comparisonID, title: "Gradient through depth across runs", caption: caption, spec: spec)
+        return ChartFigure(id: .compareDepth, title: "Gradient through depth across runs", spec: spec)
     }
 
     /// The run's name, with its wiring when the name does not already say it.

@@ -29,20 +29,9 @@ enum GatesChart {
         }
         panels.append(saturationPanel(record, slot: slot, gateNames: gateNames))
 
-        let whereText = slot.map { record.hasManyLayerSlots ? " (\($0.label))" : "" } ?? ""
-        var caption = "Top: the value of every unit (rows, sorted by their mean) at every step of the probe text "
-            + "(columns; the text runs under each map, ↵ is a line break and ␣ a space)\(probe.map { ", at step \($0.step)" } ?? "")\(whereText). "
-        if record.config.cell == .rnn {
-            caption += "For a simple RNN this is the activation h_t itself: where it is near ±1 (dark red or blue) tanh is "
-                + "saturated and its slope — the factor every gradient passes through — is close to 0. "
-        } else {
-            caption += "Sigmoid gates run from 0 (shut) to 1 (open): a forget gate near 1 lets the cell state, and its "
-                + "gradient, pass unchanged; the candidate is a tanh in −1…1. "
-        }
-        caption += "Bottom: the fraction of saturated values (sigmoid below 0.1 or above 0.9, |tanh| above 0.9) at each probe."
         let spec = FigureSpec(title: "Gates and saturation", subtitle: record.chartSubtitle, notes: record.statusNotes,
                               width: 980, columns: 1, plotHeight: 118, panels: panels)
-        return ChartFigure(id: "gates", title: "Gates and saturation", caption: caption, spec: spec)
+        return ChartFigure(id: .gates, title: "Gates and saturation", spec: spec)
     }
 
     /// Spaces and line breaks made visible in the probe text.

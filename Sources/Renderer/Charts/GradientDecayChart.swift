@@ -23,32 +23,10 @@ enum GradientDecayChart {
                 panels.append(panel(record, slot: slot, cellState: true, color: color, title: "Cell state c" + suffix))
             }
         }
-        let top = record.lastProbe?.topForward
-        var caption = "How much of the gradient survives ℓ steps back: g(ℓ)/g(0), the mean size of ∂L_t/∂h_(t−ℓ) relative "
-            + "to the same-step gradient, on a logarithmic axis. One line per probe, light to dark from early to late in "
-            + "training. A straight falling line is exponential decay; the dashed grey line is the exponential fitted to the "
-            + "last probe and the vertical line the horizon, where the profile first falls below 10⁻³."
-        if let d = top?.decayPerStep {
-            caption += " At the last probe the gradient keeps a factor \(NumberFormat.short(d)) per step"
-            if let h = top?.horizon { caption += " and falls below 10⁻³ after \(h) steps." }
-            else { caption += " and stays above 10⁻³ across the whole window." }
-        }
-        if record.config.cell == .rnn {
-            caption += " The dotted line is the bound (γ·σ_max(W_hh))^ℓ, with γ the largest slope of the activation: "
-                + "while γ·σ_max < 1 the gradient must vanish at least that fast."
-            if let spectrum = top?.spectrum, let gamma = spectrum.gamma, let sigma = spectrum.whole.singularValues.first,
-               (gamma * sigma).isFinite {
-                let factor = gamma * sigma
-                caption += factor < 1
-                    ? " Here γ·σ_max = \(NumberFormat.short(factor)), so vanishing is guaranteed."
-                    : " Here γ·σ_max = \(NumberFormat.short(factor)) ≥ 1, so the weights alone would allow growth: "
-                        + "the decay comes from the activation's slope falling below 1 where units saturate."
-            }
-        }
         let spec = FigureSpec(title: "Gradient decay with distance: g(ℓ) / g(0)", subtitle: record.chartSubtitle,
                               notes: record.statusNotes, width: wantsCell ? 1000 : 760, columns: wantsCell ? 2 : 1,
                               plotHeight: 330, panels: panels)
-        return ChartFigure(id: "gradient-decay", title: "Gradient decay with distance", caption: caption, spec: spec)
+        return ChartFigure(id: .gradientDecay, title: "Gradient decay with distance", spec: spec)
     }
 
     static func panel(_ record: RunRecord, slot: LayerSlot?, cellState: Bool, color: Color, title: String) -> PanelSpec {

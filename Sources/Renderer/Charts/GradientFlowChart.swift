@@ -54,31 +54,10 @@ enum GradientFlowChart {
         }
 
         let stepText = probe.map { " at step \($0.step)" } ?? ""
-        var caption = "Each cell is the size of the gradient of the loss L_t at step t (row) with respect to the state at an "
-            + "earlier step j (column), averaged over the probe batch\(stepText). The colour scale is logarithmic: "
-            + "the colour-bar ticks are powers of ten, and the bar always spans at least \(Int(minDecades)) decades so "
-            + "that charts of different runs can be compared by eye. Read each row leftwards from the diagonal: the colour shows how "
-            + "much a state j steps back still influences the loss. "
-        let top = probe?.topForward
-        if let d = top?.decayPerStep, d.isFinite {
-            caption += "Here the hidden-state gradient keeps a factor \(NumberFormat.short(d)) per step back"
-            if let h = top?.horizon {
-                caption += " and falls below 10⁻³ of its local value after \(h) steps (the dashed diagonal)."
-            } else {
-                caption += " and never falls below 10⁻³ of its local value within the window."
-            }
-            if let c = top?.cellDecayPerStep, c.isFinite {
-                caption += " The cell state keeps \(NumberFormat.short(c)) per step."
-            }
-            caption += " "
-        }
-        caption += "A vanishing gradient shows as colour dropping by decades within a few steps of the diagonal; "
-            + "a preserved one as colour that stays bright far from it."
-        if panels.count > 1 { caption += " All panels share one colour scale." }
         let spec = FigureSpec(title: "Gradient flow over time: ‖∂L_{t} / ∂h_{j}‖", subtitle: record.chartSubtitle + stepText.replacingOccurrences(of: " at", with: " · probe at"),
                               notes: record.statusNotes, width: columns == 2 ? 1000 : 620, columns: columns,
                               plotHeight: columns == 2 ? 360 : 400, panels: panels)
-        return ChartFigure(id: "gradient-flow", title: "Gradient flow over time", caption: caption, spec: spec)
+        return ChartFigure(id: .gradientFlow, title: "Gradient flow over time", spec: spec)
     }
 
     static func panel(title: String, matrix: [[Double]]?, horizon: Int?, T: Int, colorScale: ColorScale,

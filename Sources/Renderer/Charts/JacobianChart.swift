@@ -21,20 +21,9 @@ enum JacobianChart {
             panels.append(productPanel(first: first, last: last, record: record, color: color, suffix: suffix, missing: missing))
             panels.append(lyapunovPanel(first: first, last: last, record: record, color: color, suffix: suffix, missing: missing))
         }
-        let stateName = record.config.cell == .lstm ? "the (h, c) state" : "the hidden state"
-        var caption = "Left: the largest singular values of the product of the first ℓ step Jacobians ∂s_t/∂s_(t−1) of "
-            + "\(stateName), along the first probe sequence (log axis). σ₁ is how much a change at step 0 can still move "
-            + "the state ℓ steps later; it falls as a straight line when gradients vanish exponentially and stays near 1 "
-            + "when they are preserved. Right: the same as growth rates per step, (1/ℓ)·log σ_i (finite-time Lyapunov "
-            + "exponents): below zero means shrinking."
-        if let lyap = record.lastProbe?.topForward?.jacobians.lyapunovExponents.last?.first,
-           lyap.isFinite {
-            caption += " At the last probe the leading exponent ends at \(NumberFormat.short(lyap)), a factor "
-                + "\(NumberFormat.short(exp(lyap))) per step."
-        }
         let spec = FigureSpec(title: "Products of step Jacobians", subtitle: record.chartSubtitle, notes: record.statusNotes,
                               width: 1000, columns: 2, plotHeight: 300, panels: panels)
-        return ChartFigure(id: "jacobian-products", title: "Products of step Jacobians", caption: caption, spec: spec)
+        return ChartFigure(id: .jacobianProducts, title: "Products of step Jacobians", spec: spec)
     }
 
     /// Shades for the i-th of n singular values: the first in the full colour, later ones lighter.

@@ -4,12 +4,12 @@ import DiagnoseRecord
 import Foundation
 
 public enum RunCharts {
-    /// Ids in the order `render` returns them; stacks of two or more layers also get "depth", last.
-    public static let ids = ["gradient-flow", "gradient-decay", "spectrum", "jacobian-products", "gates", "training"]
+    /// Ids in the order `render` returns them; stacks of two or more layers also get `.depth`, last.
+    public static let ids: [ChartID] = [.gradientFlow, .gradientDecay, .spectrum, .jacobianProducts, .gates, .training]
 
     /// The ids `render` returns for `record`.
-    public static func ids(for record: RunRecord) -> [String] {
-        ids + (DepthChart.applies(to: record) ? [DepthChart.id] : [])
+    public static func ids(for record: RunRecord) -> [ChartID] {
+        ids + (DepthChart.applies(to: record) ? [.depth] : [])
     }
 
     /// Every chart of one run, in the order of `ids`. Throws only when no font can be loaded or

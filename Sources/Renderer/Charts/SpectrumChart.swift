@@ -49,22 +49,11 @@ enum SpectrumChart {
                                         color: color, compact: !blockNames.isEmpty,
                                         missing: record.probes.isEmpty ? "no probes recorded in this run" : "no singular values recorded"))
         }
-        var caption = "Left: every eigenvalue λ of the recurrent weight matrix in the complex plane, grey at the first "
-            + "probe and coloured at the last. Eigenvalues inside the unit circle shrink a signal a little at every step, "
-            + "those outside amplify it; the spectral radius ρ is the largest |λ|. Right: the singular values σ_i sorted; "
-            + "σ_max bounds how much one step can stretch any direction."
-        if record.config.cell == .rnn {
-            caption += " For a simple RNN ‖∂h_t/∂h_{t−1}‖ ≤ γ·σ_max(W_hh), with γ the largest slope of the activation, "
-                + "so γ·σ_max < 1 forces the gradient to vanish."
-        } else {
-            caption += " In a gated cell the gates, not the weights alone, decide how the state is carried, so these "
-                + "blocks matter less than for a simple RNN."
-        }
         let spec = FigureSpec(title: "Spectrum of the recurrent weights", subtitle: record.chartSubtitle,
                               notes: record.statusNotes, width: blockNames.isEmpty ? 900 : 1100, columns: planes + 1,
                               columnWeights: Array(repeating: 1.0, count: planes) + [blockNames.isEmpty ? 1.25 : 1.6],
                               plotHeight: blockNames.isEmpty ? 320 : 165, panels: panels)
-        return ChartFigure(id: "spectrum", title: "Spectrum of the recurrent weights", caption: caption, spec: spec)
+        return ChartFigure(id: .spectrum, title: "Spectrum of the recurrent weights", spec: spec)
     }
 
     static func points(_ spectrum: MatrixSpectrum?) -> [(x: Double, y: Double)] {

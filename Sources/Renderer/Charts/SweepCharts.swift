@@ -6,7 +6,7 @@ import DiagnoseRecord
 import Foundation
 
 public enum SweepCharts {
-    /// The sweep charts of `records`: "sweep-<axis>" for one swept flag, "sweep-<axis>-<axis>"
+    /// The sweep charts of `records`: `.sweep(axis)` for one swept flag, `.phase(across, down)`
     /// for two; none when no flag or more than two flags vary (then the runs are no grid).
     public static func render(_ records: [RunRecord], options: RenderOptions) throws -> [ChartImage] {
         let figures = figures(records)
@@ -81,7 +81,6 @@ public enum SweepCharts {
         let cellLines = lines(records)
         let styles = CompareCharts.runStyles(cellLines.map { $0.records[0] })
         var panels: [PanelSpec] = []
-        var facts: [String] = []
         for (metric, later) in metrics(records) {
             var p = PanelSpec(title: metric.title)
             p.x = AxisSpec(title: axis.title, kind: axis.logarithmic ? .log10 : .linear, padding: 0.04)
@@ -115,24 +114,9 @@ public enum SweepCharts {
             }
             panels.append(p)
         }
-        // Numbers for the caption: the factor at initialisation against the swept value, per line.
-        for line in cellLines {
-            let points = series(line.records, axis, { $0.summary.decayPerStepFirst })
-            guard points.count >= 2 else { continue }
-            let text = points.map { "\(NumberFormat.plain($0.x, decimals: 2)) → ×\(NumberFormat.plain($0.spread.median, decimals: 2))" }
-            facts.append("\(line.label): " + text.joined(separator: ", "))
-        }
-        var caption = "How the summary numbers change as \(axis.flag) is swept: one line per cell, each point the median over "
-            + "the seeds of that setting with a band for their spread (min to max; the interquartile range from five seeds). "
-            + "Solid lines are at initialisation, dashed at the end of training."
-        if axis == .spectralRadius {
-            caption += " For a linear RNN the gradient is multiplied by W_h at every step, so the fitted factor per step should "
-                + "follow the dashed diagonal factor = ρ; below ρ = 1 the gradient vanishes, above it explodes."
-        }
-        if !facts.isEmpty { caption += " Fitted factor per step at initialisation: " + facts.joined(separator: "; ") + "." }
         let spec = FigureSpec(title: "Sweep of \(axis.flag)", subtitle: "\(records.count) runs, \(cellLines.count) cell\(cellLines.count == 1 ? "" : "s")",
                               notes: [], width: 1100, columns: 3, plotHeight: 230, panels: panels)
-        return ChartFigure(id: "sweep-\(axis.rawValue)", title: "Sweep of \(axis.flag)", caption: caption, spec: spec)
+        return ChartFigure(id: .sweep(axis), title: "Sweep of \(axis.flag)", spec: spec)
     }
 
     /// Median and spread of `value` over the runs at each swept value, by increasing value.
@@ -180,15 +164,10 @@ public enum SweepCharts {
             }
             panels.append(p)
         }
-        let caption = "The phase diagram: for each cell, the \(recall ? "recall accuracy" : "validation perplexity") (median over the "
-            + "seeds) for every combination of \(across.flag) (across) and \(down.flag) (down). "
-            + (across == .spectralRadius ? "For the simple RNN the dashed line marks ρ = 1/γ (γ = 1 for tanh, relu and linear): "
-                + "left of it the gradient is guaranteed to vanish. " : "")
-            + "Bright cells are settings where the task was learned."
         let spec = FigureSpec(title: "Phase diagram: \(across.flag) × \(down.flag)", subtitle: "\(records.count) runs",
                               notes: [], width: max(600, min(1300, Double(panels.count) * 460)), columns: max(1, panels.count),
                               plotHeight: 260, panels: panels)
-        return ChartFigure(id: "sweep-\(across.rawValue)-\(down.rawValue)", title: "Phase diagram", caption: caption, spec: spec)
+        return ChartFigure(id: .phase(across, down), title: "Phase diagram", spec: spec)
     }
 
     /// Where `value` falls on the index axis of the sorted `values` (linear between neighbours);

@@ -102,27 +102,8 @@ enum TrainingChart {
         }
         if let rule = divergenceRule(false) { norm.marks.append(rule) }
 
-        var caption = "Top: the training loss at every step (light), its running mean (bold) and the validation loss "
-            + "(dashed squares); middle: the same as perplexity, the effective number of equally likely next tokens. "
-            + "Bottom: the norm of the whole gradient before clipping, on a log axis"
-        if clip > 0 {
-            caption += "; the dashed line is the clipping threshold \(NumberFormat.short(clip)) and ticks along the bottom mark the steps "
-                + "whose gradient was scaled down to it. Frequent clipping with spikes is the signature of exploding gradients."
-            if !steps.isEmpty {
-                let share = Double(steps.filter(\.clipped).count) / Double(steps.count) * 100
-                caption += " Here \(NumberFormat.short(share))% of the steps were clipped."
-            }
-        } else {
-            caption += record.clippingNotRecorded ? " (whether it was clipped was not logged)." : " (clipping was off)."
-        }
-        if !decaySteps.isEmpty, let last = steps.last {
-            caption += " Dotted lines in the top two panels mark where the learning rate was lowered after a validation "
-                + "loss that did not improve on the best so far (\(decaySteps.count) time\(decaySteps.count == 1 ? "" : "s"); "
-                + "from \(NumberFormat.short(steps[0].learningRate)) to \(NumberFormat.short(last.learningRate)))."
-        }
-        if let d = divergence { caption += " The run diverged at step \(d) (red line): its loss or gradient became non-finite." }
         let spec = FigureSpec(title: "Training", subtitle: record.chartSubtitle, notes: record.statusNotes, width: 960,
                               columns: 1, plotHeight: 170, panels: [loss, perplexity, norm])
-        return ChartFigure(id: "training", title: "Training curves", caption: caption, spec: spec)
+        return ChartFigure(id: .training, title: "Training curves", spec: spec)
     }
 }

@@ -196,7 +196,7 @@ public enum TensorBoardEvents {
     ///
     /// Wall time is the step number in seconds (the record keeps no clock times it could repeat),
     /// so the same seed and flags give the same bytes.
-    public static func file(for record: RunRecord, charts: [(id: String, png: Data)]) -> Data {
+    public static func file(for record: RunRecord, charts: [(id: ChartID, png: Data)]) -> Data {
         var entries: [(step: Int, order: Int, values: [SummaryValue])] = []
         for s in record.steps {
             entries.append((s.step, 0, [
@@ -245,7 +245,7 @@ public enum TensorBoardEvents {
         }
         let lastStep = max(record.steps.last?.step ?? 0, record.probes.last?.step ?? 0)
         let images: [SummaryValue] = charts.compactMap { chart in
-            pngSize(chart.png).map { .image(tag: "charts/\(chart.id)", png: chart.png, width: $0.width, height: $0.height) }
+            pngSize(chart.png).map { .image(tag: "charts/\(chart.id.rawValue)", png: chart.png, width: $0.width, height: $0.height) }
         }
         for image in images {
             out += frame(summaryEvent(wallTime: Double(lastStep), step: lastStep, values: [image]))

@@ -18,8 +18,8 @@ struct Finding: Equatable {
     var title: String
     /// The numbers that show it, as a sentence.
     var evidence: String
-    /// The chart that shows it: a run chart id ("training") or a comparison chart id.
-    var chart: String
+    /// The chart that shows it (a run chart).
+    var chart: ChartID
     /// What to try.
     var remedy: String
     /// Where the remedy comes from.
@@ -78,7 +78,7 @@ enum Advice {
         return Finding(
             rule: "diverged", title: "Training diverged.",
             evidence: "The loss or gradient stopped being finite at step \(ReportFormat.integer(step))\(reason).",
-            chart: "training",
+            chart: .training,
             remedy: "Lower the learning rate and clip the gradient norm, so that one large gradient cannot throw the "
                 + "weights out of range.",
             source: "Pascanu, Mikolov and Bengio (2013), On the difficulty of training recurrent neural networks",
@@ -95,7 +95,7 @@ enum Advice {
             rule: "most-steps-clipped", title: "Most steps were clipped.",
             evidence: "\(ReportFormat.percent(fraction)) of the steps had a gradient norm above the clipping threshold "
                 + "\(RunSetting.exact(r.config.clip)), so the step size was set by the threshold, not by the gradient.",
-            chart: "training",
+            chart: .training,
             remedy: "Lower the learning rate until clipping is the exception that catches spikes, not the rule.",
             source: "Pascanu, Mikolov and Bengio (2013)",
             commands: [input.command(replacing: ["--lr": input.lowerLearningRates], folder: "try-lr")])
@@ -119,7 +119,7 @@ enum Advice {
                 + "\(Int(Threshold.spikeRatio)) times the median \(ReportFormat.number(median)), the largest "
                 + "\(ReportFormat.number(largest.gradientNorm)) at step \(ReportFormat.integer(largest.step))"
                 + (r.config.clip == 0 ? "; clipping was off." : "."),
-            chart: "training",
+            chart: .training,
             remedy: "Clip the gradient norm near its typical size, so that a spike changes the direction of a step but not its length.",
             source: "Pascanu, Mikolov and Bengio (2013)",
             commands: [input.command(replacing: ["--clip": threshold], folder: "try-clip")])
@@ -189,7 +189,7 @@ enum Advice {
         return Finding(
             rule: "expanding-map", title: "The recurrent map expands instead of remembering.",
             evidence: evidence,
-            chart: "spectrum",
+            chart: .spectrum,
             remedy: "Use a gated cell, whose forget or update gate can keep a state without expanding it; with a simple "
                 + "RNN, a lower learning rate keeps the weights nearer where they started.",
             source: "Bengio, Simard and Frasconi (1994), Learning long-term dependencies with gradient descent is difficult",
@@ -233,7 +233,7 @@ enum Advice {
             rule: "saturated-gates", title: "\(what) are saturated for most units.",
             evidence: "At the last probe the share of saturated units is \(list); a saturated unit passes almost no "
                 + "gradient to its inputs.",
-            chart: "gates",
+            chart: .gates,
             remedy: "Lower the learning rate, so that pre-activations do not grow into the flat ends of the nonlinearity.",
             source: "Glorot and Bengio (2010), Understanding the difficulty of training deep feedforward neural networks",
             commands: [input.command(replacing: ["--lr": input.lowerLearningRates], folder: "try-lr")])
@@ -250,7 +250,7 @@ enum Advice {
             rule: "overfitting", title: "Validation loss is far above training loss.",
             evidence: "At step \(ReportFormat.integer(last.step)) the validation loss is \(ReportFormat.number(last.validLoss)) "
                 + "nats against \(ReportFormat.number(last.trainLoss)) on training windows: the model memorises the training text.",
-            chart: "training",
+            chart: .training,
             remedy: "Regularise: a smaller model, fewer steps, or dropout on the non-recurrent connections.",
             source: "Zaremba, Sutskever and Vinyals (2014), Recurrent neural network regularization",
             commands: [input.command(replacing: ["--hidden": input.smallerHidden], folder: "try-hidden")])
@@ -296,7 +296,7 @@ struct AdviceInput {
     var recallAtChance: Bool { Advice.nearChance(record) }
 
     /// The chart that shows the lag profile: the run's own decay chart.
-    var lagChart: String { "gradient-decay" }
+    var lagChart: ChartID { .gradientDecay }
 
     /// Why the reading falls short, as a clause ("the recall answers send 7e-4 of their gradient to
     /// the letter 8 steps back"), or nil when it does not. `hidden` reads the hidden state, otherwise

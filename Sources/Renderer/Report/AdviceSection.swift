@@ -20,9 +20,9 @@ enum AdviceSection {
         var name: String
         var findings: [Finding]
         /// The page's figure id for a chart id of this run, or nil when the page does not show that chart.
-        var figureID: (String) -> String?
+        var figureID: (ChartID) -> String?
         /// A chart's title for the link text.
-        var chartTitle: (String) -> String?
+        var chartTitle: (ChartID) -> String?
         var program: String
     }
 
@@ -63,7 +63,7 @@ enum AdviceSection {
         let e = HTMLText.escape
         var html = "<li id=\"try-r\(index + 1)-\(HTMLText.identifier(finding.rule))\" data-rule=\"\(e(finding.rule))\">"
         html += "<p><strong>\(e(finding.title))</strong> \(e(finding.evidence))"
-        let label = run.chartTitle(finding.chart) ?? finding.chart
+        let label = run.chartTitle(finding.chart) ?? finding.chart.rawValue
         if let target = run.figureID(finding.chart) {
             html += " <a class=\"evidence\" href=\"#\(target)\">Chart: \(e(label))</a>"
         }

@@ -4,37 +4,44 @@
 // A caption must stay true for any run: a simple RNN made to vanish or explode on purpose, a
 // diverged run, a GRU, a real corpus, a run with no probes. So the fixed text only explains the
 // picture (axes, marks, what a shape would mean) and what to compare; every statement about what
-// *this* run did is a number read from its record. The charts carry captions of their own; the
-// report writes these instead, so the words on the page have one author that sees all the numbers.
+// *this* run did is a number read from its record. This is the only place captions are written:
+// the charts draw pictures, and the switches below cover every `ChartID`.
 
 import DiagnoseRecord
 import Foundation
 
 enum ReportCaptions {
-    /// The caption of run chart `chart`; the chart's own caption for an id this report does not know.
-    static func run(_ chart: ChartImage, record: RunRecord, verdict: GradientVerdict) -> String {
+    /// The caption of run chart `id` for the run `record`.
+    static func run(_ id: ChartID, record: RunRecord, verdict: GradientVerdict) -> String {
         let numbers = RunNumbers(record: record, verdict: verdict)
-        switch chart.id {
-        case "gradient-flow": return gradientFlow(numbers)
-        case "gradient-decay": return gradientDecay(numbers)
-        case "spectrum": return spectrum(numbers)
-        case "jacobian-products": return jacobianProducts(numbers)
-        case "gates": return gates(numbers)
-        case "training": return training(numbers)
-        default: return chart.caption.isEmpty ? chart.title : chart.caption
+        switch id {
+        case .gradientFlow: return gradientFlow(numbers)
+        case .gradientDecay: return gradientDecay(numbers)
+        case .depth: return depth(record)
+        case .spectrum: return spectrum(numbers)
+        case .jacobianProducts: return jacobianProducts(numbers)
+        case .gates: return gates(numbers)
+        case .training: return training(numbers)
+        case .compareLagProfiles, .compareTraining, .compareSpectra, .compareDepth, .sweep, .phase:
+            return comparison(id, records: [record], verdicts: [verdict])
         }
     }
 
-    /// The caption of comparison chart `chart` over `records` (verdicts in the same order).
-    static func comparison(_ chart: ChartImage, records: [RunRecord], verdicts: [GradientVerdict]) -> String {
+    /// The caption of comparison chart `id` over `records` (verdicts in the same order).
+    static func comparison(_ id: ChartID, records: [RunRecord], verdicts: [GradientVerdict]) -> String {
         let runs = zip(records, verdicts).map { RunNumbers(record: $0.0, verdict: $0.1) }
-        // Seed groups are drawn as medians with bands: the chart's own caption says so.
-        if RunGroups.seedGroups(records).contains(where: { $0.records.count > 1 }) && !chart.caption.isEmpty { return chart.caption }
-        switch chart.id {
-        case "compare-lag-profiles": return compareLagProfiles(runs)
-        case "compare-training": return compareTraining(runs)
-        case "compare-spectra": return compareSpectra(runs)
-        default: return chart.caption.isEmpty ? chart.title : chart.caption
+        // Seed groups are drawn as medians with bands, one setting per line.
+        let seeded = RunGroups.seedGroups(records).contains { $0.records.count > 1 }
+        switch id {
+        case .compareLagProfiles: return seeded ? groupedLagProfiles : compareLagProfiles(runs)
+        case .compareTraining: return seeded ? groupedTraining : compareTraining(runs)
+        case .compareSpectra: return seeded ? groupedSpectra : compareSpectra(runs)
+        case .compareDepth: return compareDepth(records)
+        case .sweep(let axis): return sweep(records, axis)
+        case .phase(let across, let down): return phase(records, across, down)
+        case .gradientFlow, .gradientDecay, .depth, .spectrum, .jacobianProducts, .gates, .training:
+            guard let record = records.first, let verdict = verdicts.first else { return "" }
+            return run(id, record: record, verdict: verdict)
         }
     }
 
@@ -66,6 +73,28 @@ enum ReportCaptions {
         }
         if let facts = run.factorFacts() { text += " " + facts }
         if let claim = run.boundClaim() { text += " " + claim }
+        return text
+    }
+
+    static func depth(_ record: RunRecord) -> String {
+        let probes = record.probes.filter { ($0.depth?.first?.gradient.count ?? 0) > 1 }
+        guard probes.last?.depth?.first != nil else { return "No depth probe was recorded for this run." }
+        let wiring = record.config.connections ?? .plain
+        var text = "Each cell on the left is the size of the gradient of the probe batch's mean loss J with respect to layer "
+            + "l's hidden state at step t: every path counted, through the recurrence, the layers above"
+            + (wiring == .plain ? "" : " and the skip connections") + ". On the right, its mean over t relative to the top "
+            + "layer, on a logarithmic axis: a line that falls steeply towards layer 0 is a gradient vanishing through depth."
+        let wiringText: String
+        switch wiring {
+        case .plain: wiringText = "plain (each layer reads the one below)"
+        case .residual: wiringText = "residual (each layer's output adds the one below)"
+        case .dense: wiringText = "dense (each layer reads the embedding and every layer below)"
+        }
+        text += " This \(record.config.layers)-layer stack is \(wiringText)."
+        if let first = probes.first?.firstLayerShare, let last = probes.last?.firstLayerShare, first.isFinite, last.isFinite {
+            text += " The bottom layer receives \(NumberFormat.short(first)) of the top layer's gradient at initialisation"
+            text += probes.count > 1 ? " and \(NumberFormat.short(last)) at the last probe." : "."
+        }
         return text
     }
 
@@ -219,6 +248,68 @@ enum ReportCaptions {
         }
         if !radii.isEmpty { text += " Spectral radius, first → last probe: " + radii.joined(separator: "; ") + "." }
         return text
+    }
+
+    // Seed groups: one line per setting, so no run's own numbers.
+
+    static let groupedLagProfiles = "For every setting, the median over its seeds of g(ℓ)/g(0), how much of the gradient survives ℓ steps "
+        + "back (log axis, top layer, forward direction), with a band for the spread over the seeds (min to max; the "
+        + "interquartile range from five seeds). Two settings whose bands overlap differ by no more than the seeds do."
+
+    static let groupedTraining = "Training loss (running mean over 1/40 of the run) of every setting as the median over its seeds with a band for their spread, and the "
+        + "median gradient norm before clipping (geometric running mean, log axis). Lower loss is better; bands that "
+        + "overlap mean the settings are not told apart by these seeds."
+
+    static let groupedSpectra = "The eigenvalues of each run's recurrent matrix at its last probe (top layer, forward) with the unit "
+        + "circle; for gated cells every gate block is shown with its own marker. The last panel overlays the sorted "
+        + "singular values of all runs. A simple RNN whose eigenvalues and singular values sit well inside 1 "
+        + "shrinks its gradient at every step."
+
+    static func compareDepth(_ records: [RunRecord]) -> String {
+        var sentences: [String] = []
+        for record in records where DepthChart.applies(to: record) {
+            let probes = record.probes.filter { ($0.depth?.first?.profile.count ?? 0) > 1 }
+            guard let a = probes.first?.firstLayerShare, let b = probes.last?.firstLayerShare else { continue }
+            sentences.append("“\(DepthChart.label(record))” \(NumberFormat.short(a))" + (probes.count > 1 ? " → \(NumberFormat.short(b))" : ""))
+        }
+        var text = "How much of the top layer's gradient reaches each layer below it, for every run with two or more "
+            + "layers: the mean over steps of ‖∂J/∂h_{l}(t)‖ relative to the top layer, on a logarithmic axis, at "
+            + "initialisation and after training. A line falling towards layer 0 is a gradient vanishing through depth; "
+            + "a skip connection keeps it flat or lets it grow, since every layer's gradient also reaches the ones below directly."
+        if !sentences.isEmpty {
+            text += " Share reaching layer 0 (first → last probe): " + sentences.joined(separator: "; ") + "."
+        }
+        return text
+    }
+
+    // MARK: Sweep charts
+
+    static func sweep(_ records: [RunRecord], _ axis: SweepAxis) -> String {
+        var text = "How the summary numbers change as \(axis.flag) is swept: one line per cell, each point the median over "
+            + "the seeds of that setting with a band for their spread (min to max; the interquartile range from five seeds). "
+            + "Solid lines are at initialisation, dashed at the end of training."
+        if axis == .spectralRadius {
+            text += " For a linear RNN the gradient is multiplied by W_h at every step, so the fitted factor per step should "
+                + "follow the dashed diagonal factor = ρ; below ρ = 1 the gradient vanishes, above it explodes."
+        }
+        // The factor at initialisation against the swept value, per line.
+        let facts = SweepCharts.lines(records).compactMap { line -> String? in
+            let points = SweepCharts.series(line.records, axis, { $0.summary.decayPerStepFirst })
+            guard points.count >= 2 else { return nil }
+            let text = points.map { "\(NumberFormat.plain($0.x, decimals: 2)) → ×\(NumberFormat.plain($0.spread.median, decimals: 2))" }
+            return "\(line.label): " + text.joined(separator: ", ")
+        }
+        if !facts.isEmpty { text += " Fitted factor per step at initialisation: " + facts.joined(separator: "; ") + "." }
+        return text
+    }
+
+    static func phase(_ records: [RunRecord], _ across: SweepAxis, _ down: SweepAxis) -> String {
+        let recall = records.contains { $0.summary.recallAccuracy != nil }
+        return "The phase diagram: for each cell, the \(recall ? "recall accuracy" : "validation perplexity") (median over the "
+            + "seeds) for every combination of \(across.flag) (across) and \(down.flag) (down). "
+            + (across == .spectralRadius ? "For the simple RNN the dashed line marks ρ = 1/γ (γ = 1 for tanh, relu and linear): "
+                + "left of it the gradient is guaranteed to vanish. " : "")
+            + "Bright cells are settings where the task was learned."
     }
 }
 

@@ -16,8 +16,8 @@ public struct ReportRun: Sendable, Equatable {
     /// `lstm` or `../job-2/output/lstm` (`.` for the same folder). Not percent-encoded: the report
     /// encodes each segment when it writes links to `run.json` and `model.safetensors`.
     public var directoryLink: String
-    /// The run's charts (ids "gradient-flow", "gradient-decay", "spectrum", "jacobian-products",
-    /// "gates", "training"); each appears once, in the section its id belongs to.
+    /// The run's charts (`RunCharts.ids`, and `.depth` for a stack); each appears once, in the
+    /// section its id belongs to (`ChartPlacement`).
     public var charts: [ChartImage]
 
     public init(record: RunRecord, directoryLink: String, charts: [ChartImage]) {
@@ -31,10 +31,10 @@ public enum HTMLReport {
     /// The ids of the page's sections, in page order; "sweep" follows "what-to-try" when a flag varies across the runs.
     public static let sectionIDs = ["verdict", "what-to-try", "gradient-flow", "spectra", "gates", "training", "reproduce"]
 
-    /// The whole page. `comparison` holds the charts that overlay all runs ("compare-lag-profiles"
+    /// The whole page. `comparison` holds the charts that overlay all runs (`.compareLagProfiles`
     /// becomes the headline under the verdict); `generatedBy` names the tool, e.g. "diagnose 0.3.0".
-    /// Every chart in `runs` and `comparison` appears exactly once. Charts with a known id get the
-    /// report's own caption (`ReportCaptions`, computed from the records); others keep their own.
+    /// Every chart in `runs` and `comparison` appears exactly once, with the report's caption
+    /// (`ReportCaptions`, computed from the records).
     /// With `runPages`, each run's own charts are left out and its name links to `<run>/report.html`,
     /// a page of its own (ReportWriter writes them when there are many runs).
     public static func build(runs: [ReportRun], comparison: [ChartImage], generatedBy: String,
@@ -44,36 +44,29 @@ public enum HTMLReport {
     }
 }
 
-/// Where each chart id goes and in which order.
+/// Where each chart goes and in which order.
 enum ChartPlacement {
-    static let runOrder = ["gradient-flow", "gradient-decay", "depth", "spectrum", "jacobian-products", "gates", "training"]
+    static let runOrder: [ChartID] = [.gradientFlow, .gradientDecay, .depth, .spectrum, .jacobianProducts, .gates, .training]
 
-    static func section(ofRunChart id: String) -> String {
+    /// The id of the page section that shows chart `id`.
+    static func section(of id: ChartID) -> String {
         switch id {
-        case "gradient-flow", "gradient-decay", "depth": return "gradient-flow"
-        case "spectrum", "jacobian-products": return "spectra"
-        case "gates": return "gates"
-        default: return "training"  // "training" and any chart this report does not know yet
+        case .compareLagProfiles: return "verdict"
+        case .gradientFlow, .gradientDecay, .depth, .compareDepth: return "gradient-flow"
+        case .spectrum, .jacobianProducts, .compareSpectra: return "spectra"
+        case .gates: return "gates"
+        case .training, .compareTraining: return "training"
+        case .sweep, .phase: return "sweep"
         }
     }
 
-    static func section(ofComparisonChart id: String) -> String {
-        switch id {
-        case "compare-lag-profiles": return "verdict"
-        case "compare-spectra": return "spectra"
-        case "compare-depth": return "gradient-flow"
-        case let id where id.hasPrefix("sweep-"): return "sweep"
-        default: return "training"
-        }
-    }
-
-    /// Charts of one section in a fixed order: known ids as listed above, then the rest by id.
+    /// Charts of one section in a fixed order: run charts as listed above, then the rest by id.
     static func ordered(_ charts: [ChartImage]) -> [ChartImage] {
         func rank(_ chart: ChartImage) -> Int { runOrder.firstIndex(of: chart.id) ?? runOrder.count }
         return charts.enumerated().sorted { a, b in
             let ra = rank(a.element), rb = rank(b.element)
             if ra != rb { return ra < rb }
-            if a.element.id != b.element.id { return a.element.id < b.element.id }
+            if a.element.id != b.element.id { return a.element.id.rawValue < b.element.id.rawValue }
             return a.offset < b.offset
         }.map(\.element)
     }
@@ -101,10 +94,10 @@ struct ReportPage {
         let lag = GradientVerdict.referenceLag(for: runs.map(\.record))
         verdicts = runs.map { GradientVerdict(record: $0.record, referenceLag: lag) }
         findings = zip(runs, verdicts).map { Advice.findings(record: $0.0.record, verdict: $0.1) }
-        if let chart = comparison.first(where: { $0.id == "compare-lag-profiles" }) {
-            headline = (chart, "fig-compare-lag-profiles")
+        if let chart = comparison.first(where: { $0.id == .compareLagProfiles }) {
+            headline = (chart, ReportPage.figureID(comparison: chart))
             headlineRun = nil
-        } else if runs.count == 1, let chart = runs[0].charts.first(where: { $0.id == "gradient-decay" }) {
+        } else if runs.count == 1, let chart = runs[0].charts.first(where: { $0.id == .gradientDecay }) {
             headline = (chart, ReportPage.figureID(run: 0, chart: chart))
             headlineRun = 0
         } else {
@@ -114,11 +107,11 @@ struct ReportPage {
     }
 
     static func figureID(run: Int, chart: ChartImage) -> String {
-        "fig-r\(run + 1)-" + HTMLText.identifier(chart.id)
+        "fig-r\(run + 1)-" + HTMLText.identifier(chart.id.rawValue)
     }
 
     static func figureID(comparison chart: ChartImage) -> String {
-        "fig-" + HTMLText.identifier(chart.id)
+        "fig-" + HTMLText.identifier(chart.id.rawValue)
     }
 
     private func e(_ text: String) -> String { HTMLText.escape(text) }
@@ -184,7 +177,7 @@ struct ReportPage {
         return html
     }
 
-    private var hasSweep: Bool { comparison.contains { ChartPlacement.section(ofComparisonChart: $0.id) == "sweep" } }
+    private var hasSweep: Bool { comparison.contains { ChartPlacement.section(of: $0.id) == "sweep" } }
 
     // MARK: Sweep
 
@@ -269,7 +262,7 @@ struct ReportPage {
 
     private func charts(ofRun index: Int, in section: String) -> String {
         let selected = runs[index].charts.filter {
-            ChartPlacement.section(ofRunChart: $0.id) == section && !(headlineRun == index && $0 == headline?.chart)
+            ChartPlacement.section(of: $0.id) == section && !(headlineRun == index && $0 == headline?.chart)
         }
         return ChartPlacement.ordered(selected).map {
             figure($0, id: ReportPage.figureID(run: index, chart: $0), caption: caption(ofRun: index, chart: $0))
@@ -278,16 +271,16 @@ struct ReportPage {
 
     private func comparisonCharts(in section: String) -> String {
         comparison.filter {
-            ChartPlacement.section(ofComparisonChart: $0.id) == section && !(headlineRun == nil && $0 == headline?.chart)
+            ChartPlacement.section(of: $0.id) == section && !(headlineRun == nil && $0 == headline?.chart)
         }.map { figure($0, id: ReportPage.figureID(comparison: $0), caption: caption(ofComparison: $0)) }.joined()
     }
 
     private func caption(ofRun index: Int, chart: ChartImage) -> String {
-        ReportCaptions.run(chart, record: runs[index].record, verdict: verdicts[index])
+        ReportCaptions.run(chart.id, record: runs[index].record, verdict: verdicts[index])
     }
 
     private func caption(ofComparison chart: ChartImage) -> String {
-        ReportCaptions.comparison(chart, records: runs.map(\.record), verdicts: verdicts)
+        ReportCaptions.comparison(chart.id, records: runs.map(\.record), verdicts: verdicts)
     }
 
     private func facts(_ rows: [(String, String)]) -> String {

@@ -207,7 +207,7 @@ public enum ReportWriter {
             }
             var files: [URL] = []
             for chart in runCharts[index] {
-                let file = chartDirectory.appendingPathComponent(chart.id + ".png")
+                let file = chartDirectory.appendingPathComponent(chart.id.rawValue + ".png")
                 try AtomicFile.write(chart.png, to: file)
                 files.append(file)
             }
@@ -236,7 +236,7 @@ public enum ReportWriter {
                 throw ReportError.cannotCreateFolder(path: folder.path, reason: error.reason)
             }
             for chart in comparison {
-                let file = folder.appendingPathComponent(chart.id + ".png")
+                let file = folder.appendingPathComponent(chart.id.rawValue + ".png")
                 try AtomicFile.write(chart.png, to: file)
                 comparisonFiles.append(file)
             }

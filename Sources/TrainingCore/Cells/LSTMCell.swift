@@ -6,28 +6,16 @@
 extension RecurrentLayer {
     /// Step t for the streams `streams`, after `recurrentProduct` (see `rnnForwardStep`).
     func lstmForwardStep(t: Int, streams: Range<Int>, cache: LayerCache) {
-        let batch = cache.batch, g4 = 4 * hidden, first = streams.lowerBound
+        let batch = cache.batch, g4 = 4 * hidden
         let pre = cache.gates!.pointer + t * batch * g4
         let cPrev = cache.cRow(t - 1, hidden: hidden), cNext = cache.cRow(t, hidden: hidden)
         let hNext = cache.hRow(t, hidden: hidden)
         let tanhC = cache.aux!.pointer + t * batch * hidden
         for b in streams {
-            // The gates' nonlinearities, vectorised over contiguous blocks: [i f] sigmoid, g tanh, o sigmoid.
-            let row = pre + b * g4
-            Elementwise.sigmoid(row, count: 2 * hidden)
-            Elementwise.tanh(row + 2 * hidden, count: hidden)
-            Elementwise.sigmoid(row + 3 * hidden, count: hidden)
-            // c(t) = f * c(t-1) + i * g
-            let c = cNext + b * hidden, cp = cPrev + b * hidden
-            for u in 0..<hidden {
-                c[u] = row[hidden + u] * cp[u] + row[u] * row[2 * hidden + u]
-            }
-        }
-        // h(t) = o * tanh(c(t))
-        Elementwise.tanh(cNext + first * hidden, into: tanhC + first * hidden, count: streams.count * hidden)
-        for b in streams {
-            let o = pre + b * g4 + 3 * hidden, tc = tanhC + b * hidden, h = hNext + b * hidden
-            for u in 0..<hidden { h[u] = o[u] * tc[u] }
+            // The gates' nonlinearities, c(t) = f * c(t-1) + i * g and h(t) = o * tanh(c(t)), in one pass.
+            let u = b * hidden
+            Elementwise.lstmCell(gates: pre + b * g4, cPrev: cPrev + u, c: cNext + u, tanhC: tanhC + u, h: hNext + u,
+                                 hidden: hidden)
         }
     }
 
@@ -42,22 +30,32 @@ extension RecurrentLayer {
         for r in 0..<rows {
             let b = (firstStream + r) % batch
             let row = gates + b * g4, dRow = dGates + r * g4
-            // Eight units at a time, then one at a time: the same expression per element either way.
-            var u = 0
-            while u + 8 <= hidden {
+            // Sixteen units at a time where the target has 16-lane registers, then eight, then one:
+            // the same expression per element whatever the width.
+            @inline(__always) func units<V: SIMD>(_: V.Type, _ u: Int) where V.Scalar == Float {
+                @inline(__always) func get(_ p: UnsafePointer<Float>) -> V {
+                    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+                }
+                @inline(__always) func put(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+                    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+                }
                 let k = r * hidden + u, kb = b * hidden + u
-                let inputGate = lanes(row + u), forgetGate = lanes(row + hidden + u)
-                let candidate = lanes(row + 2 * hidden + u), outputGate = lanes(row + 3 * hidden + u)
-                let tc = lanes(tanhC + kb), dhK = lanes(dh + k)
-                let dcT = lanes(dc + k) + dhK * outputGate * (1 - tc * tc)
-                store(dcT, dcTotal + k)
-                store(dcT * candidate * inputGate * (1 - inputGate), dRow + u)
-                store(dcT * lanes(cPrev + kb) * forgetGate * (1 - forgetGate), dRow + hidden + u)
-                store(dcT * inputGate * (1 - candidate * candidate), dRow + 2 * hidden + u)
-                store(dhK * tc * outputGate * (1 - outputGate), dRow + 3 * hidden + u)
-                store(dcT * forgetGate, dc + k)
-                u += 8
+                let inputGate = get(row + u), forgetGate = get(row + hidden + u)
+                let candidate = get(row + 2 * hidden + u), outputGate = get(row + 3 * hidden + u)
+                let tc = get(tanhC + kb), dhK = get(dh + k)
+                let dcT = get(dc + k) + dhK * outputGate * (1 - tc * tc)
+                put(dcT, dcTotal + k)
+                put(dcT * candidate * inputGate * (1 - inputGate), dRow + u)
+                put(dcT * get(cPrev + kb) * forgetGate * (1 - forgetGate), dRow + hidden + u)
+                put(dcT * inputGate * (1 - candidate * candidate), dRow + 2 * hidden + u)
+                put(dhK * tc * outputGate * (1 - outputGate), dRow + 3 * hidden + u)
+                put(dcT * forgetGate, dc + k)
             }
+            var u = 0
+            if GEMMBlocking.wideTile {
+                while u + 16 <= hidden { units(SIMD16<Float>.self, u); u += 16 }
+            }
+            while u + 8 <= hidden { units(SIMD8<Float>.self, u); u += 8 }
             while u < hidden {
                 let k = r * hidden + u, kb = b * hidden + u
                 let inputGate = row[u], forgetGate = row[hidden + u]
@@ -77,13 +75,4 @@ extension RecurrentLayer {
             }
         }
     }
-}
-
-/// Eight consecutive floats.
-@inline(__always) private func lanes(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-
-@inline(__always) private func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }

@@ -19,13 +19,29 @@ public struct RecurrentLayer: Sendable {
     public var stateSize: Int { cell == .lstm ? 2 * hidden : hidden }
 }
 
+/// What a layer reads over one window.
+public enum LayerInput {
+    /// (T*B, In): the outputs of the layer below.
+    case rows(UnsafePointer<Float>)
+    /// A first layer: input row r is row tokens[r] of the embedding (V, In) at `offset` in the
+    /// parameters.
+    case embedding(offset: Int, vocabulary: Int, tokens: [Int32])
+}
+
 /// What a layer's forward pass over one window keeps for its backward pass.
 /// Rows are time-major: row t * B + b.
 public struct LayerCache {
     public var steps = 0
     public var batch = 0
-    /// (T*B, In) the layer's input.
+    /// (T*B, In) the layer's input; not kept when the input projection went through the embedding
+    /// (`folded`).
     public var input: FloatBuffer? = nil
+    /// A first layer whose vocabulary is smaller than the window: the embedding's offset, V and
+    /// the token of every row. The input projection is then V rows projected once and picked per
+    /// token, and backward sums the gate adjoints per token before the weight products.
+    var folded: (offset: Int, vocabulary: Int, tokens: [Int32])? = nil
+    /// (V, gH) the projected embedding forward, the per-token sums of the gate adjoints backward.
+    var tokenTable: FloatBuffer? = nil
     /// (T*B, gH) gate activations after their nonlinearities (rnn: h(t) itself).
     public var gates: FloatBuffer? = nil
     /// ((T+1)*B, H) hidden states, h(-1) (the initial state) first.
@@ -118,15 +134,40 @@ extension RecurrentLayer {
 
     /// Forward over a window: input (T*B, In), initial state h0 (B, H) and c0 (B, H) (nil = zeros).
     /// Fills `cache`; outputs are `cache.outputs(hidden:)`.
-    public func forward(params: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, steps: Int, batch: Int,
+    public func forward(params: UnsafeMutablePointer<Float>, input: LayerInput, steps: Int, batch: Int,
                         h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, cache: inout LayerCache,
                         threads: ComputeThreads, perturbation: StatePerturbation? = nil) {
         let rowsAll = steps * batch
         cache.steps = steps
         cache.batch = batch
-        let x = FloatBuffer.ensure(&cache.input, count: rowsAll * inputSize)
-        x.pointer.update(from: input, count: rowsAll * inputSize)
         let gates = FloatBuffer.ensure(&cache.gates, count: rowsAll * gateRows)
+        // The input projection X W_ih^T for the whole window.
+        cache.folded = nil
+        switch input {
+        case let .embedding(offset, vocabulary, tokens) where vocabulary < rowsAll:
+            // Fewer words than rows: project the V embedding rows once and copy each row's token's
+            // projection (the same bits as projecting the row: each element is the same FMA chain).
+            cache.folded = (offset, vocabulary, tokens)
+            let table = FloatBuffer.ensure(&cache.tokenTable, count: vocabulary * gateRows)
+            sgemm(transA: false, transB: true, m: vocabulary, n: gateRows, k: inputSize, alpha: 1,
+                  a: params + offset, lda: inputSize, b: params + weightIH, ldb: inputSize, beta: 0,
+                  c: table.pointer, ldc: gateRows, threads: threads)
+            parallelRanges(rowsAll, threads: threads, grain: max(1, 16_384 / gateRows)) { range in
+                for r in range {
+                    (gates.pointer + r * gateRows).update(from: table.pointer + Int(tokens[r]) * gateRows, count: gateRows)
+                }
+            }
+        case let .embedding(offset, _, tokens):
+            let x = FloatBuffer.ensure(&cache.input, count: rowsAll * inputSize)
+            for r in 0..<rowsAll {
+                (x.pointer + r * inputSize).update(from: params + offset + Int(tokens[r]) * inputSize, count: inputSize)
+            }
+            project(params, x.pointer, rows: rowsAll, into: gates.pointer, threads: threads)
+        case let .rows(rows):
+            let x = FloatBuffer.ensure(&cache.input, count: rowsAll * inputSize)
+            x.pointer.update(from: rows, count: rowsAll * inputSize)
+            project(params, x.pointer, rows: rowsAll, into: gates.pointer, threads: threads)
+        }
         let h = FloatBuffer.ensure(&cache.h, count: (steps + 1) * batch * hidden)
         if let h0 { h.pointer.update(from: h0, count: batch * hidden) } else { h.pointer.update(repeating: 0, count: batch * hidden) }
         if cell == .lstm {
@@ -137,9 +178,7 @@ extension RecurrentLayer {
         if cell == .gru { _ = FloatBuffer.ensure(&cache.hiddenProjection, count: batch * gateRows) }
         let recurrent = packRecurrentWeights(params, transposed: true, into: &cache.recurrentWeights)
 
-        // The input projection of the whole window in one multiply: X W_ih^T + b_ih (+ b_hh).
-        sgemm(transA: false, transB: true, m: rowsAll, n: gateRows, k: inputSize, alpha: 1,
-              a: x.pointer, lda: inputSize, b: params + weightIH, ldb: inputSize, beta: 0, c: gates.pointer, ldc: gateRows, threads: threads)
+        // + b_ih (+ b_hh)
         let bias = FloatBuffer(count: gateRows)
         for i in 0..<gateRows { bias[i] = params[biasIH + i] + (cell == .gru ? 0 : params[biasHH + i]) }
         Elementwise.addBias(bias.pointer, to: gates.pointer, rows: rowsAll, cols: gateRows, ld: gateRows)
@@ -170,6 +209,13 @@ extension RecurrentLayer {
                 if let perturbation, perturbation.step == t { perturbation.apply(to: cacheCopy, hidden: hidden) }
             }
         }
+    }
+
+    /// X W_ih^T for `rows` rows of X (rows, In), in one multiply.
+    func project(_ params: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int,
+                 into gates: UnsafeMutablePointer<Float>, threads: ComputeThreads) {
+        sgemm(transA: false, transB: true, m: rows, n: gateRows, k: inputSize, alpha: 1, a: x, lda: inputSize,
+              b: params + weightIH, ldb: inputSize, beta: 0, c: gates, ldc: gateRows, threads: threads)
     }
 
     /// h(t-1) W_hh^T for the streams `streams`: added to the pre-activations (rnn, lstm), or written
@@ -261,9 +307,10 @@ extension RecurrentLayer {
 
     /// Full backward over the window, adding into `grads` (same layout as `params`).
     /// `dOutputs` (T*B, H): adjoints of the outputs from above. Returns nothing; writes
-    /// the adjoint of the input into `dInput` (T*B, In) when given. The final state's adjoint is zero
-    /// (the carried state is detached between windows). `dhSquares` (T*B), when given, receives the
-    /// squared norm of every row's total adjoint of h(t): the depth probe.
+    /// the adjoint of the input into `dInput` (T*B, In) when given, except for a folded first layer
+    /// (`cache.folded`), which adds its input's adjoint into the embedding's gradient itself. The
+    /// final state's adjoint is zero (the carried state is detached between windows). `dhSquares`
+    /// (T*B), when given, receives the squared norm of every row's total adjoint of h(t): the depth probe.
     func backward(params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, cache: LayerCache,
                   dOutputs: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, scratch: BackwardScratch,
                   dGatesAll: inout FloatBuffer?, dGhAll: inout FloatBuffer?,
@@ -299,8 +346,30 @@ extension RecurrentLayer {
             }
         }
         // Weight gradients for the whole window at once.
-        sgemm(transA: true, transB: false, m: gateRows, n: inputSize, k: rowsAll, alpha: 1,
-              a: allX.pointer, lda: gateRows, b: cache.input!.pointer, ldb: inputSize, beta: 1, c: grads + weightIH, ldc: inputSize, threads: threads)
+        if let folded = cache.folded {
+            // dW_ih += dG^T X = S^T E and dE += S W_ih, where S[v] sums the gate adjoints of the
+            // rows whose token is v (in row order; the columns are independent): V rows instead
+            // of T*B in both products.
+            let sums = cache.tokenTable!.pointer  // (V, gH), the forward's projected table no longer needed
+            parallelRanges(gateRows, threads: threads, grain: 16) { columns in
+                let first = columns.lowerBound, width = columns.count
+                for v in 0..<folded.vocabulary { (sums + v * gateRows + first).update(repeating: 0, count: width) }
+                for r in 0..<rowsAll {
+                    Elementwise.axpy(1, allX.pointer + r * gateRows + first,
+                                     sums + Int(folded.tokens[r]) * gateRows + first, count: width)
+                }
+            }
+            sgemm(transA: true, transB: false, m: gateRows, n: inputSize, k: folded.vocabulary, alpha: 1,
+                  a: sums, lda: gateRows, b: params + folded.offset, ldb: inputSize, beta: 1, c: grads + weightIH,
+                  ldc: inputSize, threads: threads)
+            sgemm(transA: false, transB: false, m: folded.vocabulary, n: inputSize, k: gateRows, alpha: 1,
+                  a: sums, lda: gateRows, b: params + weightIH, ldb: inputSize, beta: 1, c: grads + folded.offset,
+                  ldc: inputSize, threads: threads)
+        } else {
+            sgemm(transA: true, transB: false, m: gateRows, n: inputSize, k: rowsAll, alpha: 1,
+                  a: allX.pointer, lda: gateRows, b: cache.input!.pointer, ldb: inputSize, beta: 1, c: grads + weightIH,
+                  ldc: inputSize, threads: threads)
+        }
         sgemm(transA: true, transB: false, m: gateRows, n: hidden, k: rowsAll, alpha: 1,
               a: allH.pointer, lda: gateRows, b: cache.h!.pointer, ldb: hidden, beta: 1, c: grads + weightHH, ldc: hidden, threads: threads)
         // Bias gradients: column sums, each column in row order.
@@ -311,7 +380,7 @@ extension RecurrentLayer {
             Elementwise.addColumnSums(of: allH.pointer + first, rows: rowsAll, cols: columns.count, ld: gateRows,
                                       into: grads + biasHH + first)
         }
-        if let dInput {
+        if let dInput, cache.folded == nil {
             sgemm(transA: false, transB: false, m: rowsAll, n: inputSize, k: gateRows, alpha: 1,
                   a: allX.pointer, lda: gateRows, b: params + weightIH, ldb: inputSize, beta: 0, c: dInput, ldc: inputSize, threads: threads)
         }

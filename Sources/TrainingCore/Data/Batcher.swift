@@ -1,4 +1,11 @@
-/// One B x T window of the token stream, time-major: row r = t * B + b (PyTorch's (T, B) layout).
+// Batches: how a split's tokens become the windows a model trains on. `Batcher` cuts a split into
+// B contiguous streams read T steps at a time (the state at the end of one window starts the
+// next); `Batch` is one window, time-major, read forwards or backwards. Probe batches are cut
+// elsewhere: a training run's from the validation split (Trainer), an imported model's from JSON
+// token ids (ProbeInput.parse) or from text (Corpus.probeBatch).
+
+/// One window of B streams: T + 1 tokens each, time-major, row r = t * B + b (PyTorch's (T, B)
+/// layout).
 public struct Batch: Sendable {
     public var batch: Int
     public var steps: Int
@@ -7,8 +14,6 @@ public struct Batch: Sendable {
     /// Same layout as `window`: true where that token is a recall answer (synthetic corpus).
     public var recall: [Bool]?
 
-    /// Input token of direction `direction` (0 forward, 1 backward) at its step t for stream b.
-    /// The backward direction reads the window reversed and predicts the previous token.
     public init(batch: Int, steps: Int, window: [Int32], recall: [Bool]?) {
         precondition(window.count == (steps + 1) * batch)
         self.batch = batch
@@ -17,6 +22,8 @@ public struct Batch: Sendable {
         self.recall = recall
     }
 
+    /// Input token of direction `direction` (0 forward, 1 backward) at its step t for stream b.
+    /// The backward direction reads the window reversed and predicts the previous token.
     @inline(__always) public func input(direction: Int, t: Int, b: Int) -> Int32 {
         direction == 0 ? window[t * batch + b] : window[(steps - t) * batch + b]
     }

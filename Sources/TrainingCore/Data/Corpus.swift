@@ -1,3 +1,10 @@
+// Corpora: a text file (or text in memory) checked as strict UTF-8 and cut into token ids, by
+// character or word, with training, validation and test splits, the vocabulary taken from the
+// training split alone, compact token storage (`TokenStore`), and typed errors (`CorpusError`)
+// that name the file and its role; the command line phrases them with its flags. Also the probe
+// batch cut from a text for a model trained elsewhere (`Corpus.probeBatch`). The synthetic recall
+// corpus is in SyntheticCorpus.swift; windows are cut in Batcher.swift.
+
 import DiagnoseRecord
 import Foundation
 
@@ -151,42 +158,67 @@ struct TokenWriter {
     }
 }
 
+/// Which of a corpus's files a problem is in: the training text (which also holds the validation
+/// split unless a separate file is given), the validation file or the test file.
+public enum CorpusFileRole: String, Sendable, Equatable {
+    case training, validation, test
+}
+
+/// The tokens a batch is cut from: one split of a corpus, or a whole text (`Corpus.probeBatch`).
+public enum CorpusSplit: String, Sendable, Equatable {
+    case training, validation, test, whole
+}
+
+/// What is wrong with a corpus: the file (its path and its role) and the numbers. The remedy
+/// depends on how the caller named the file, so it is the caller's to phrase.
 public enum CorpusError: Error, CustomStringConvertible, Equatable {
-    case missing(path: String, flag: String = "--corpus")
-    case unreadable(path: String, reason: String, flag: String = "--corpus")
-    case isFolder(path: String, flag: String = "--corpus")
-    case tooLarge(path: String, bytes: Int, flag: String = "--corpus")
-    case empty(path: String, flag: String = "--corpus")
-    case notUTF8(path: String, byteOffset: Int, flag: String = "--corpus")
-    case tooShort(name: String, split: String, have: Int, need: Int, flag: String = "--corpus")
+    case missing(path: String, role: CorpusFileRole = .training)
+    case unreadable(path: String, reason: String, role: CorpusFileRole = .training)
+    case isFolder(path: String, role: CorpusFileRole = .training)
+    case tooLarge(path: String, bytes: Int, role: CorpusFileRole = .training)
+    case empty(path: String, role: CorpusFileRole = .training)
+    case notUTF8(path: String, byteOffset: Int, role: CorpusFileRole = .training)
+    /// `split` holds `have` tokens where `need` (B x (T + 1)) are needed; `name` is the file's path
+    /// or `SyntheticCorpus.name`.
+    case tooShort(name: String, split: CorpusSplit, have: Int, need: Int, role: CorpusFileRole = .training)
     case badValidFraction(Double)
+    /// A token of the text is not in a vocabulary made elsewhere, which has no `<unk>`.
+    case notInVocabulary(path: String, token: String)
+
+    /// The file the problem is in (nil for the validation fraction).
+    public var role: CorpusFileRole? {
+        switch self {
+        case let .missing(_, role), let .unreadable(_, _, role), let .isFolder(_, role), let .tooLarge(_, _, role),
+             let .empty(_, role), let .notUTF8(_, _, role), let .tooShort(_, _, _, _, role):
+            return role
+        case .badValidFraction: return nil
+        case .notInVocabulary: return .training
+        }
+    }
+
+    /// Whether the built-in synthetic corpus is too short (then only the sizes can be at fault).
+    public var isSynthetic: Bool {
+        if case let .tooShort(name, _, _, _, _) = self { return name == SyntheticCorpus.name }
+        return false
+    }
 
     public var description: String {
         switch self {
-        case let .missing(path, flag):
-            return flag == "--corpus"
-                ? "--corpus \(path): no such file; give the path of a UTF-8 text file, or omit --corpus to use the built-in synthetic corpus"
-                : "\(flag) \(path): no such file; give the path of a UTF-8 text file"
-        case let .unreadable(path, reason, flag):
-            return "\(flag) \(path): cannot be read (\(reason)); check the permissions"
-        case let .isFolder(path, flag):
-            return "\(flag) \(path): is a folder; give the path of a UTF-8 text file"
-        case let .tooLarge(path, bytes, flag):
-            return "\(flag) \(path): \(bytes) bytes is more than the \(Corpus.maximumBytes) bytes (4 GiB) a corpus file may hold; "
-                + "use a part of it"
-        case let .empty(path, flag):
-            return "\(flag) \(path): the file is empty (or holds only white space); give a text file with content"
-        case let .notUTF8(path, offset, flag):
-            return "\(flag) \(path): not valid UTF-8 (first bad byte at offset \(offset)); convert it with `iconv -t UTF-8`"
-        case let .tooShort(name, split, have, need, flag):
-            // The built-in corpus is sized for the run, so only the flags can be at fault there.
-            let source = name == SyntheticCorpus.name ? "the built-in synthetic corpus" : "\(flag) \(name)"
-            let fix = split == "valid" || split == "validation" ? "raise --valid-fraction or use smaller --batch / --bptt"
-                : name == SyntheticCorpus.name ? "lower --valid-fraction or use smaller --batch / --bptt"
-                : "use a longer corpus or smaller --batch / --bptt"
-            return "\(source): the \(split) split has \(have) tokens but one batch x (bptt + 1) window needs \(need); \(fix)"
+        case let .missing(path, _): return "\(path): no such file"
+        case let .unreadable(path, reason, _): return "\(path): cannot be read (\(reason))"
+        case let .isFolder(path, _): return "\(path): is a folder, not a text file"
+        case let .tooLarge(path, bytes, _):
+            return "\(path): \(bytes) bytes is more than the \(Corpus.maximumBytes) bytes (4 GiB) a corpus file may hold"
+        case let .empty(path, _): return "\(path): the file is empty (or holds only white space)"
+        case let .notUTF8(path, offset, _): return "\(path): not valid UTF-8 (first bad byte at offset \(offset))"
+        case let .tooShort(name, split, have, need, _):
+            let source = isSynthetic ? "the built-in synthetic corpus" : name
+            let what = split == .whole ? "the text" : "the \(split.rawValue) split"
+            return "\(source): \(what) has \(have) tokens but one batch x (bptt + 1) window needs \(need)"
         case let .badValidFraction(value):
-            return "--valid-fraction \(value): must lie strictly between 0 and 1 (default 0.1)"
+            return "validation fraction \(value): must lie strictly between 0 and 1"
+        case let .notInVocabulary(path, token):
+            return "\(path): token \"\(token)\" is not in the vocabulary (and it has no \(unknownToken))"
         }
     }
 }
@@ -213,17 +245,17 @@ extension Corpus {
                             endOfLine: Bool = true,
                             progress: (CorpusLoadProgress) -> Void = { _ in }) throws -> Corpus {
         if validPath == nil { guard validFraction > 0, validFraction < 1 else { throw CorpusError.badValidFraction(validFraction) } }
-        let trainData = try read(path, flag: "--corpus", progress: progress)
-        let validData = try validPath.map { try read($0, flag: "--valid", progress: progress) }
-        let testData = try testPath.map { try read($0, flag: "--test", progress: progress) }
+        let trainData = try read(path, role: .training, progress: progress)
+        let validData = try validPath.map { try read($0, role: .validation, progress: progress) }
+        let testData = try testPath.map { try read($0, role: .test, progress: progress) }
         func report(_ name: String, _ data: Data, _ phase: String) {
             if data.count >= progressBytes { progress(CorpusLoadProgress(file: name, bytes: data.count, phase: phase)) }
         }
         // The checksum runs on another core while the text is tokenised.
         let checksums = ([trainData] + [validData, testData].compactMap { $0 }).map(BackgroundChecksum.init)
-        var sources = [Source(name: path, flag: "--corpus", data: trainData)]
-        if let validPath, let validData { sources.append(Source(name: validPath, flag: "--valid", data: validData)) }
-        if let testPath, let testData { sources.append(Source(name: testPath, flag: "--test", data: testData)) }
+        var sources = [Source(name: path, role: .training, data: trainData)]
+        if let validPath, let validData { sources.append(Source(name: validPath, role: .validation, data: validData)) }
+        if let testPath, let testData { sources.append(Source(name: testPath, role: .test, data: testData)) }
         var corpus = try build(sources: sources, separateValid: validPath != nil, tokenization: tokenization,
                                vocabSizeLimit: vocabSizeLimit, validFraction: validFraction, endOfLine: endOfLine,
                                report: { report($0.name, $0.data, $1) })
@@ -240,9 +272,9 @@ extension Corpus {
                             vocabSizeLimit: Int? = nil, validFraction: Double = 0.1, endOfLine: Bool = true,
                             name: String = "") throws -> Corpus {
         if validText == nil { guard validFraction > 0, validFraction < 1 else { throw CorpusError.badValidFraction(validFraction) } }
-        var sources = [Source(name: name, flag: "--corpus", data: Data(text.utf8))]
-        if let validText { sources.append(Source(name: "valid", flag: "--valid", data: Data(validText.utf8))) }
-        if let testText { sources.append(Source(name: "test", flag: "--test", data: Data(testText.utf8))) }
+        var sources = [Source(name: name, role: .training, data: Data(text.utf8))]
+        if let validText { sources.append(Source(name: "valid", role: .validation, data: Data(validText.utf8))) }
+        if let testText { sources.append(Source(name: "test", role: .test, data: Data(testText.utf8))) }
         var corpus = try build(sources: sources, separateValid: validText != nil, tokenization: tokenization,
                                vocabSizeLimit: vocabSizeLimit, validFraction: validFraction, endOfLine: endOfLine,
                                report: { _, _ in })
@@ -251,17 +283,47 @@ extension Corpus {
         return corpus
     }
 
-    /// The first `limit` tokens of a file as strings (no vocabulary): how `diagnose probe` cuts a
-    /// batch from text to look up in a vocabulary made elsewhere.
-    public static func pieces(path: String, tokenization: Tokenization, endOfLine: Bool, limit: Int) throws -> [String] {
-        let source = Source(name: path, flag: "--corpus", data: try read(path, flag: "--corpus", progress: { _ in }))
+    /// The probe batch for a model trained elsewhere, cut from the start of a text file: `batch`
+    /// rows of `steps + 1` consecutive tokens (row b holds tokens b(T+1) ..< (b+1)(T+1)), each looked
+    /// up in `vocabulary` (index = token id); a token the vocabulary lacks becomes `<unk>` when it
+    /// has one. Words end each line with `<eos>` when the vocabulary holds it (PyTorch's
+    /// word_language_model convention). Returns the batch and the SHA-256 of the file's bytes.
+    public static func probeBatch(path: String, vocabulary: [String], tokenization: Tokenization,
+                                  batch: Int, steps: Int) throws -> (batch: Batch, sha256: String) {
+        precondition(batch > 0 && steps > 0, "the caller bounds the batch")
+        let source = Source(name: path, role: .training, data: try read(path, role: .training, progress: { _ in }))
+        let need = batch * (steps + 1)
+        let tokens = try pieces(of: source, tokenization: tokenization, endOfLine: vocabulary.contains(endOfLineToken),
+                                limit: need)
+        guard tokens.count == need else {
+            throw CorpusError.tooShort(name: path, split: .whole, have: tokens.count, need: need)
+        }
+        var index: [String: Int32] = [:]
+        for (id, token) in vocabulary.enumerated() where index[token] == nil { index[token] = Int32(id) }
+        let unknown = index[unknownToken]
+        // Row b of the text is column b of the time-major window.
+        var window = [Int32](repeating: 0, count: need)
+        for (position, token) in tokens.enumerated() {
+            guard let id = index[token] ?? unknown else { throw CorpusError.notInVocabulary(path: path, token: token) }
+            window[(position % (steps + 1)) * batch + position / (steps + 1)] = id
+        }
+        return (Batch(batch: batch, steps: steps, window: window, recall: nil), SHA256.hex(source.data))
+    }
+
+    /// The first `limit` tokens of a file as strings (no vocabulary).
+    static func pieces(path: String, tokenization: Tokenization, endOfLine: Bool, limit: Int) throws -> [String] {
+        try pieces(of: Source(name: path, role: .training, data: try read(path, role: .training, progress: { _ in })),
+                   tokenization: tokenization, endOfLine: endOfLine, limit: limit)
+    }
+
+    private static func pieces(of source: Source, tokenization: Tokenization, endOfLine: Bool, limit: Int) throws -> [String] {
         try source.validate()
         var result: [String] = []
         source.withBytes { bytes in
             switch tokenization {
             case .char:
                 forEachScalar(bytes, 0..<bytes.count) { scalar in
-                    if result.count < limit { result.append(String(Unicode.Scalar(scalar)!)) }
+                    if result.count < limit, let character = Unicode.Scalar(scalar) { result.append(String(character)) }
                 }
             case .word:
                 forEachWord(bytes, endOfLine: endOfLine) { word in
@@ -276,21 +338,21 @@ extension Corpus {
         count - Int((Double(count) * validFraction).rounded())
     }
 
-    static func read(_ path: String, flag: String, progress: (CorpusLoadProgress) -> Void) throws -> Data {
+    static func read(_ path: String, role: CorpusFileRole, progress: (CorpusLoadProgress) -> Void) throws -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CorpusError.missing(path: path, flag: flag)
+            throw CorpusError.missing(path: path, role: role)
         }
-        if isDirectory.boolValue { throw CorpusError.isFolder(path: path, flag: flag) }
+        if isDirectory.boolValue { throw CorpusError.isFolder(path: path, role: role) }
         let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
-        guard size <= maximumBytes else { throw CorpusError.tooLarge(path: path, bytes: size, flag: flag) }
+        guard size <= maximumBytes else { throw CorpusError.tooLarge(path: path, bytes: size, role: role) }
         if size >= progressBytes { progress(CorpusLoadProgress(file: path, bytes: size, phase: "reading")) }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
-            throw CorpusError.unreadable(path: path, reason: error.localizedDescription, flag: flag)
+            throw CorpusError.unreadable(path: path, reason: error.localizedDescription, role: role)
         }
         // The size may have changed since it was checked: bound what was actually read.
-        guard data.count <= maximumBytes else { throw CorpusError.tooLarge(path: path, bytes: data.count, flag: flag) }
+        guard data.count <= maximumBytes else { throw CorpusError.tooLarge(path: path, bytes: data.count, role: role) }
         return data
     }
 }
@@ -313,10 +375,10 @@ final class BackgroundChecksum: @unchecked Sendable {
 
 // MARK: - Tokenising bytes
 
-/// One input file (or text) and the flag that named it, for error messages.
+/// One input file (or text) and its role, for error messages.
 struct Source {
     var name: String
-    var flag: String
+    var role: CorpusFileRole
     var data: Data
 
     func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
@@ -327,8 +389,8 @@ struct Source {
     @discardableResult
     func validate() throws -> Int {
         let result = withBytes { validateUTF8($0) }
-        if let bad = result.badOffset { throw CorpusError.notUTF8(path: name, byteOffset: bad, flag: flag) }
-        guard result.hasContent else { throw CorpusError.empty(path: name, flag: flag) }
+        if let bad = result.badOffset { throw CorpusError.notUTF8(path: name, byteOffset: bad, role: role) }
+        guard result.hasContent else { throw CorpusError.empty(path: name, role: role) }
         return result.scalars
     }
 }
@@ -442,19 +504,19 @@ extension Corpus {
             return out
         }
         let first = provisional(sources[0])
-        guard !first.isEmpty else { throw CorpusError.empty(path: sources[0].name, flag: sources[0].flag) }
+        guard !first.isEmpty else { throw CorpusError.empty(path: sources[0].name, role: sources[0].role) }
         let trainIDs: ArraySlice<Int32>, validIDs: ArraySlice<Int32>
         if separateValid {
             trainIDs = first[...]
             validIDs = provisional(sources[1])[...]
-            guard !validIDs.isEmpty else { throw CorpusError.empty(path: sources[1].name, flag: sources[1].flag) }
+            guard !validIDs.isEmpty else { throw CorpusError.empty(path: sources[1].name, role: sources[1].role) }
         } else {
             let cut = splitPoint(count: first.count, validFraction: validFraction)
             trainIDs = first[..<cut]
             validIDs = first[cut...]
         }
         let testIDs = testIndex.map { provisional(sources[$0]) }
-        if let testIDs, testIDs.isEmpty { throw CorpusError.empty(path: sources[testIndex!].name, flag: "--test") }
+        if let testIndex, let testIDs, testIDs.isEmpty { throw CorpusError.empty(path: sources[testIndex].name, role: .test) }
 
         var counts = [Int](repeating: 0, count: words.count)
         for id in trainIDs { counts[Int(id)] += 1 }

@@ -20,11 +20,12 @@ public struct CheckpointSeries: Sendable, Equatable {
     public static func files(inFolder folder: String) throws -> [String] {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
-            throw CheckpointError(file: folder, problem: "cannot be listed (\(error.localizedDescription)); check that it is a readable folder")
+            throw InputFileError(kind: .checkpointFolder, file: folder,
+                                 problem: "cannot be listed (\(error.localizedDescription)); check that it is a readable folder")
         }
         let files = names.filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix(".") }.sorted()
         guard !files.isEmpty else {
-            throw CheckpointError(file: folder, problem: "holds no *.safetensors files; point --checkpoints at the folder the checkpoints were saved in")
+            throw InputFileError(kind: .checkpointFolder, file: folder, problem: "holds no *.safetensors files", remedy: .checkpointFolder)
         }
         return files.map { (folder as NSString).appendingPathComponent($0) }
     }
@@ -33,9 +34,9 @@ public struct CheckpointSeries: Sendable, Equatable {
     /// (the same tensor names and shapes as the earliest). With one file the step may be absent (0).
     public init(files: [String]) throws {
         guard files.count <= Self.maximumCount else {
-            throw CheckpointError(file: files.count > 0 ? (files[0] as NSString).deletingLastPathComponent : "",
-                                  problem: "\(files.count) checkpoints given; at most \(Self.maximumCount) fit in one run. "
-                                    + "Pick some with --weights A B ..., or save less often (every=N in the recorder)")
+            throw InputFileError(kind: .checkpoint, file: files.count > 0 ? (files[0] as NSString).deletingLastPathComponent : "",
+                                 problem: "\(files.count) checkpoints given; at most \(Self.maximumCount) fit in one run",
+                                 remedy: .fewerCheckpoints)
         }
         var found: [(checkpoint: Checkpoint, shapes: [String: [Int]], origin: String)] = []
         for file in files {
@@ -43,7 +44,7 @@ public struct CheckpointSeries: Sendable, Equatable {
             let step: (Int, String)
             if let value = header.metadata["step"] {
                 guard let n = Int(value.trimmingCharacters(in: .whitespaces)), n >= 0, n <= Self.maximumStep else {
-                    throw CheckpointError(file: file, problem: "metadata \"step\" is \"\(value.prefix(40))\", not a whole number "
+                    throw InputFileError(kind: .checkpoint, file: file, problem: "metadata \"step\" is \"\(value.prefix(40))\", not a whole number "
                         + "of steps from 0 to \(Self.maximumStep); save it as metadata={\"step\": str(step)}")
                 }
                 step = (n, "its metadata")
@@ -52,21 +53,21 @@ public struct CheckpointSeries: Sendable, Equatable {
             } else if files.count == 1 {
                 step = (0, "default")
             } else {
-                throw CheckpointError(file: file, problem: "has no training step: no metadata \"step\" and no number in its name. "
+                throw InputFileError(kind: .checkpoint, file: file, problem: "has no training step: no metadata \"step\" and no number in its name. "
                     + "Save it with metadata={\"step\": str(step)} or name it like step-1500.safetensors")
             }
             found.append((Checkpoint(file: file, step: step.0), header.shapes, step.1))
         }
         found.sort { ($0.checkpoint.step, $0.checkpoint.file) < ($1.checkpoint.step, $1.checkpoint.file) }
         for (a, b) in zip(found, found.dropFirst()) where a.checkpoint.step == b.checkpoint.step {
-            throw CheckpointError(file: b.checkpoint.file, problem: "has step \(b.checkpoint.step) (from \(b.origin)), "
+            throw InputFileError(kind: .checkpoint, file: b.checkpoint.file, problem: "has step \(b.checkpoint.step) (from \(b.origin)), "
                 + "and so has \(a.checkpoint.file) (from \(a.origin)): each checkpoint needs its own step. "
                 + "Remove one, or give each its step in the metadata")
         }
         if let reference = found.first {
             for other in found.dropFirst() {
                 if let difference = Self.difference(other.shapes, from: reference.shapes, referenceFile: reference.checkpoint.file) {
-                    throw CheckpointError(file: other.checkpoint.file, problem: difference
+                    throw InputFileError(kind: .checkpoint, file: other.checkpoint.file, problem: difference
                         + "; all checkpoints of a series must be one architecture (the same tensor names and shapes)")
                 }
             }
@@ -82,7 +83,7 @@ public struct CheckpointSeries: Sendable, Equatable {
         while start > stem.startIndex, stem[stem.index(before: start)].isASCIIDigitCharacter { start = stem.index(before: start) }
         let digits = stem[start...end]
         guard let n = Int(digits), n <= maximumStep else {
-            throw CheckpointError(file: file, problem: "the number \(digits.prefix(24)) in its name is too large for a step "
+            throw InputFileError(kind: .checkpoint, file: file, problem: "the number \(digits.prefix(24)) in its name is too large for a step "
                 + "(at most \(maximumStep)); give the step in the metadata instead")
         }
         return n
@@ -108,14 +109,4 @@ public struct CheckpointSeries: Sendable, Equatable {
 
 private extension Character {
     var isASCIIDigitCharacter: Bool { isASCII && isNumber }
-}
-
-public struct CheckpointError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var problem: String
-    public init(file: String, problem: String) {
-        self.file = file
-        self.problem = problem
-    }
-    public var description: String { "\(file): \(problem)" }
 }

@@ -28,36 +28,36 @@ public enum ModelImport {
 
     public static func model(from tensors: [String: SafetensorsTensor], file: String,
                              options: Options = Options()) throws -> LanguageModel {
-        func fail(_ tensor: String?, _ problem: String) -> ModelImportError {
-            ModelImportError(file: file, tensor: tensor, problem: problem)
+        func fail(_ tensor: String?, _ problem: String, _ remedy: InputFileError.Remedy? = nil) -> InputFileError {
+            InputFileError(kind: .weights, file: file, place: tensor.map { .tensor($0) }, problem: problem, remedy: remedy)
         }
         var named = [String: SafetensorsTensor]()
         var origin = [String: String]()
         if let prefix = options.prefix, !prefix.isEmpty, !tensors.keys.contains(where: { $0.hasPrefix(prefix) }) {
-            throw fail(nil, "no tensor name starts with --prefix \(prefix); the file holds "
-                + "\(tensors.keys.sorted().prefix(6).joined(separator: ", "))")
+            throw fail(nil, "no tensor name starts with the prefix \(prefix); the file holds "
+                + "\(tensors.keys.sorted().prefix(6).joined(separator: ", "))", .namePrefix)
         }
         // Two names read as one (`rnn.weight_hh_l0` kept, `model.lstm.weight_hh_l0` renamed to it)
         // would make the model depend on which is read last: refuse.
         for name in tensors.keys.sorted() {
             let renamed = rename(name, prefix: options.prefix)
             if let other = origin[renamed] {
-                throw fail(renamed, "would come from both \(other) and \(name): the file holds two models' tensors. "
-                    + "Save one model per file, or give a --prefix that only one of them matches")
+                throw fail(renamed, "would come from both \(other) and \(name): the file holds two models' tensors",
+                           .oneModelPerFile)
             }
             origin[renamed] = name
             named[renamed] = tensors[name]
         }
         guard let embedding = named["embedding.weight"] else {
             throw fail("embedding.weight", "is missing; the file holds \(named.keys.sorted().prefix(8).joined(separator: ", ")). "
-                + "Save an Embedding -> RNN/LSTM/GRU -> Linear model, or map names with --prefix")
+                + "Save an Embedding -> RNN/LSTM/GRU -> Linear model", .namePrefix)
         }
         guard embedding.shape.count == 2, embedding.shape[0] > 0, embedding.shape[1] > 0 else {
             throw fail("embedding.weight", "has shape \(embedding.shape); expected (vocabulary, embedding)")
         }
         let (V, E) = (embedding.shape[0], embedding.shape[1])
         guard let hh = named["rnn.weight_hh_l0"] else {
-            throw fail("rnn.weight_hh_l0", "is missing: no recurrent layer found (use --prefix if the module is not called rnn)")
+            throw fail("rnn.weight_hh_l0", "is missing: no recurrent layer called rnn found", .namePrefix)
         }
         guard hh.shape.count == 2, hh.shape[1] > 0, hh.shape[0] % hh.shape[1] == 0 else {
             throw fail("rnn.weight_hh_l0", "has shape \(hh.shape); expected (g*H, H) with g = 1 (RNN), 3 (GRU) or 4 (LSTM)")
@@ -72,7 +72,8 @@ public enum ModelImport {
             throw fail("rnn.weight_hh_l0", "has shape \(hh.shape): \(hh.shape[0] / H) gate blocks fit no RNN (1), GRU (3) or LSTM (4)")
         }
         if let cell = options.cell, cell != inferred {
-            throw fail("rnn.weight_hh_l0", "has shape \(hh.shape), which is a \(inferred.rawValue), not the --cell \(cell.rawValue) asked for")
+            throw fail("rnn.weight_hh_l0", "has shape \(hh.shape), which is a \(inferred.rawValue), not the \(cell.rawValue) asked for",
+                       .cellFromShapes)
         }
         var layers = 0
         while named["rnn.weight_ih_l\(layers)"] != nil { layers += 1 }
@@ -120,7 +121,7 @@ public enum ModelImport {
         guard extra.isEmpty else {
             throw fail(extra[0], "is not part of an Embedding -> \(inferred.rawValue) -> Linear language model"
                 + (extra.count > 1 ? " (nor are \(extra.dropFirst().prefix(4).joined(separator: ", ")))" : "")
-                + "; remove it or map names with --prefix")
+                + "; remove it", .namePrefix)
         }
         return model
     }
@@ -138,30 +139,26 @@ public enum ModelImport {
     }
 }
 
-public struct ModelImportError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var tensor: String?
-    public var problem: String
-    public var description: String {
-        "--weights \(file): " + (tensor.map { "tensor \"\($0)\" " } ?? "") + problem
-    }
-}
-
 /// A probe batch given as JSON: `{"tokens": [[...], ...]}`, B rows of T + 1 token ids (inputs and
 /// next-token targets), optionally `"h0"` and `"c0"` as [layer][B][H] (PyTorch's (L, B, H) layout).
 public struct ProbeInput {
     public var batch: Batch
     public var state: RecurrentState?
 
+    public init(batch: Batch, state: RecurrentState? = nil) {
+        self.batch = batch
+        self.state = state
+    }
+
     public static func parse(_ data: Data, file: String, model: LanguageModel) throws -> ProbeInput {
-        func fail(_ problem: String) -> ProbeInputError { ProbeInputError(file: file, problem: problem) }
+        func fail(_ problem: String) -> InputFileError { InputFileError(kind: .batch, file: file, problem: problem) }
         guard let object = try? JSONSerialization.jsonObject(with: data), let root = object as? [String: Any] else {
             throw fail("is not a JSON object; expected {\"tokens\": [[id, ...], ...]}")
         }
         guard let rows = root["tokens"] as? [Any] else { throw fail("has no \"tokens\" array of rows") }
         guard !rows.isEmpty else { throw fail("\"tokens\" is empty: give at least one row of T + 1 token ids") }
         guard rows.count <= RecordLimits.maxBatch else {
-            throw fail("\"tokens\" has \(rows.count) rows; at most \(RecordLimits.maxBatch) (the --batch limit) are probed")
+            throw fail("\"tokens\" has \(rows.count) rows; at most \(RecordLimits.maxBatch) are probed")
         }
         let V = model.config.vocabularySize
         var ids: [[Int32]] = []
@@ -170,7 +167,7 @@ public struct ProbeInput {
             // The same limit as --bptt, checked before the row is read.
             guard values.count <= RecordLimits.maxSteps + 1 else {
                 throw fail("row \(r) has \(values.count) tokens; a row holds at most T + 1 = \(RecordLimits.maxSteps + 1) "
-                    + "(T is limited to \(RecordLimits.maxSteps) steps, as --bptt is)")
+                    + "(T is limited to \(RecordLimits.maxSteps) steps, as in training)")
             }
             var parsed: [Int32] = []
             for (i, value) in values.enumerated() {
@@ -221,14 +218,4 @@ public struct ProbeInput {
         }
         return ProbeInput(batch: batch, state: initial)
     }
-}
-
-public struct ProbeInputError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var problem: String
-    public init(file: String, problem: String) {
-        self.file = file
-        self.problem = problem
-    }
-    public var description: String { "\(file): \(problem)" }
 }

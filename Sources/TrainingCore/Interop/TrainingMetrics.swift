@@ -28,28 +28,28 @@ public struct TrainingMetrics: Sendable, Equatable {
     public static func load(path: String) throws -> TrainingMetrics {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size <= maximumBytes else {
-            throw MetricsError(file: path, line: nil, problem: "is \(size) bytes, above the limit of \(maximumBytes); log every k-th step")
+            throw InputFileError(kind: .metrics, file: path, problem: "is \(size) bytes, above the limit of \(maximumBytes); log every k-th step")
         }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw MetricsError(file: path, line: nil, problem: "cannot be read (\(error.localizedDescription))")
+            throw InputFileError(kind: .metrics, file: path, problem: "cannot be read (\(error.localizedDescription))")
         }
         return try parse(data, file: path)
     }
 
     public static func parse(_ data: Data, file: String) throws -> TrainingMetrics {
         guard data.count <= maximumBytes else {
-            throw MetricsError(file: file, line: nil, problem: "is \(data.count) bytes, above the limit of \(maximumBytes); log every k-th step")
+            throw InputFileError(kind: .metrics, file: file, problem: "is \(data.count) bytes, above the limit of \(maximumBytes); log every k-th step")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw MetricsError(file: file, line: nil, problem: "is not UTF-8 text; write JSON Lines or CSV")
+            throw InputFileError(kind: .metrics, file: file, problem: "is not UTF-8 text; write JSON Lines or CSV")
         }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             line.hasSuffix("\r") ? line.dropLast() : line
         }
         if lines.first?.hasPrefix("\u{FEFF}") == true { lines[0] = lines[0].dropFirst() }
         guard lines.count <= maximumLines + 1 else {
-            throw MetricsError(file: file, line: nil, problem: "has \(lines.count) lines, above the limit of \(maximumLines); log every k-th step")
+            throw InputFileError(kind: .metrics, file: file, problem: "has \(lines.count) lines, above the limit of \(maximumLines); log every k-th step")
         }
         let json = lines.first { !$0.allSatisfy(\.isWhitespace) }?.first { !$0.isWhitespace } == "{"
         var metrics = TrainingMetrics()
@@ -60,29 +60,29 @@ public struct TrainingMetrics: Sendable, Equatable {
             }
         } else {
             guard let headerIndex = lines.firstIndex(where: { !$0.allSatisfy(\.isWhitespace) }) else {
-                throw MetricsError(file: file, line: nil, problem: "is empty; write one JSON object per line, or CSV with a header row")
+                throw InputFileError(kind: .metrics, file: file, problem: "is empty; write one JSON object per line, or CSV with a header row")
             }
             let header = lines[headerIndex].split(separator: ",", omittingEmptySubsequences: false).map {
                 $0.trimmingCharacters(in: .whitespaces).lowercased()
             }
             guard header.contains("step"), header.contains("loss") || header.contains("valid_loss") else {
-                throw MetricsError(file: file, line: headerIndex + 1, problem: "the header \"\(lines[headerIndex].prefix(80))\" "
+                throw InputFileError(kind: .metrics, file: file, place: .line(headerIndex + 1), problem: "the header \"\(lines[headerIndex].prefix(80))\" "
                     + "needs a step column and a loss (or valid_loss) column; expected e.g. step,loss,grad_norm,lr")
             }
             if let duplicate = header.enumerated().first(where: { header.firstIndex(of: $0.element) != $0.offset }) {
-                throw MetricsError(file: file, line: headerIndex + 1, problem: "column \"\(duplicate.element)\" appears twice in the header")
+                throw InputFileError(kind: .metrics, file: file, place: .line(headerIndex + 1), problem: "column \"\(duplicate.element)\" appears twice in the header")
             }
             for index in (headerIndex + 1)..<lines.count where !lines[index].allSatisfy(\.isWhitespace) {
                 let cells = lines[index].split(separator: ",", omittingEmptySubsequences: false)
                 guard cells.count == header.count else {
-                    throw MetricsError(file: file, line: index + 1, problem: "has \(cells.count) fields but the header has \(header.count)")
+                    throw InputFileError(kind: .metrics, file: file, place: .line(index + 1), problem: "has \(cells.count) fields but the header has \(header.count)")
                 }
                 var row: [String: Double?] = [:]
                 for (name, cell) in zip(header, cells) {
                     let value = cell.trimmingCharacters(in: .whitespaces)
                     if value.isEmpty || !columns.contains(name) { row[name] = .some(nil); continue }
                     guard let number = Double(value) else {
-                        throw MetricsError(file: file, line: index + 1, problem: "\(name) is \"\(value.prefix(40))\", not a number")
+                        throw InputFileError(kind: .metrics, file: file, place: .line(index + 1), problem: "\(name) is \"\(value.prefix(40))\", not a number")
                     }
                     row[name] = number
                 }
@@ -90,14 +90,14 @@ public struct TrainingMetrics: Sendable, Equatable {
             }
         }
         guard !metrics.steps.isEmpty || !metrics.evaluations.isEmpty else {
-            throw MetricsError(file: file, line: nil, problem: "holds no metrics lines; each line needs step and loss")
+            throw InputFileError(kind: .metrics, file: file, problem: "holds no metrics lines; each line needs step and loss")
         }
         return metrics
     }
 
     /// One JSON object -> column -> value (nil inside: JSON null).
     private static func jsonRow(_ line: Substring, file: String, line number: Int) throws -> [String: Double?] {
-        func fail(_ problem: String) -> MetricsError { MetricsError(file: file, line: number, problem: problem) }
+        func fail(_ problem: String) -> InputFileError { InputFileError(kind: .metrics, file: file, place: .line(number), problem: problem) }
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
             throw fail("is not a JSON object (\"\(line.prefix(60))\"); write one {\"step\": ..., \"loss\": ...} per line, "
                 + "and NaN or Infinity as strings")
@@ -135,7 +135,7 @@ public struct TrainingMetrics: Sendable, Equatable {
         var latestLoss = Double.nan
 
         mutating func add(_ row: [String: Double?], line: Int, into metrics: inout TrainingMetrics) throws {
-            func fail(_ problem: String) -> MetricsError { MetricsError(file: file, line: line, problem: problem) }
+            func fail(_ problem: String) -> InputFileError { InputFileError(kind: .metrics, file: file, place: .line(line), problem: problem) }
             for name in row.keys.sorted() where !columns.contains(name) && !metrics.unknownColumns.contains(name) {
                 metrics.unknownColumns.append(name)
             }
@@ -184,15 +184,5 @@ public struct TrainingMetrics: Sendable, Equatable {
     public var impliedClipThreshold: Double {
         let clipped = steps.filter(\.clipped).map(\.clippedGradientNorm).filter(\.isFinite).sorted()
         return clipped.isEmpty ? 0 : clipped[clipped.count / 2]
-    }
-}
-
-public struct MetricsError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    /// 1-based line number, when the problem is on one line.
-    public var line: Int?
-    public var problem: String
-    public var description: String {
-        "--metrics \(file)" + (line.map { ", line \($0)" } ?? "") + ": " + problem
     }
 }

@@ -301,7 +301,19 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
             var ic = 0
             while ic < m {
                 let mc = min(mcMax, m - ic)
-                packA(transA: transA, a: a, lda: lda, row0: ic, col0: pc, rows: mc, depth: kc, into: packedA)
+                // An untransposed A is read in place, six rows at a time (six sequential streams;
+                // packing them cost 10-15% of training and of the probe); only a last panel of
+                // fewer than six rows is packed, onto zero padding. A transposed A is packed.
+                let packedFrom = transA ? 0 : mc / mr * mr
+                if packedFrom < mc {
+                    packA(transA: transA, a: a, lda: lda, row0: ic + packedFrom, col0: pc, rows: mc - packedFrom,
+                          depth: kc, into: packedA + packedFrom * kc)
+                }
+                /// The row tile at ir of A: its first element, the distance between its rows, and
+                /// the distance between consecutive p.
+                @inline(__always) func panelOfA(_ ir: Int) -> (UnsafePointer<Float>, Int, Int) {
+                    ir < packedFrom ? (a + (ic + ir) * lda + pc, lda, 1) : (UnsafePointer(packedA) + ir * kc, 1, mr)
+                }
                 // A last panel of one or two rows (m = 32, 512, 2048 leave two) goes through the
                 // 2 x 48 kernel instead of a 6-row tile that would be two-thirds padding. (The
                 // 6 x 32 kernel takes the last, partial row panel too, on its zero padding.)
@@ -316,11 +328,11 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
                     if cols < nr, let ragged = raggedPanel { panelB = ragged; stride = nr }
                     // Eight columns or fewer: the half-width kernel (same arithmetic per element).
                     let width = cols <= 8 ? 8 : nr
-                    let panelA = packedA + ir * kc
+                    let (panelA, aRow, aStep) = panelOfA(ir)
                     let cTile = c + (ic + ir) * ldc + jc + jr
                     if rows == mr && cols == width {
-                        microKernel(width: width, depth: kc, a: panelA, b: panelB, bStride: stride,
-                                    c: cTile, ldc: ldc, alpha: alpha, beta: blockBeta)
+                        microKernel(width: width, depth: kc, a: panelA, aRow: aRow, aStep: aStep, b: panelB,
+                                    bStride: stride, c: cTile, ldc: ldc, alpha: alpha, beta: blockBeta)
                         return
                     }
                     // Edge tile: run the same kernel on a padded copy, then copy back.
@@ -329,8 +341,8 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
                             for s in 0..<cols { tile[r * nr + s] = cTile[r * ldc + s] }
                         }
                     }
-                    microKernel(width: width, depth: kc, a: panelA, b: panelB, bStride: stride,
-                                c: tile, ldc: nr, alpha: alpha, beta: blockBeta)
+                    microKernel(width: width, depth: kc, a: panelA, aRow: aRow, aStep: aStep, b: panelB,
+                                bStride: stride, c: tile, ldc: nr, alpha: alpha, beta: blockBeta)
                     for r in 0..<rows {
                         for s in 0..<cols { cTile[r * ldc + s] = tile[r * nr + s] }
                     }
@@ -343,9 +355,10 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
                     if wide && jr + 2 * nr <= nc {
                         let panelB = panels + (jr / nr) * panelStride
                         while ir + mr <= fullRows {
-                            microKernel6x32(depth: kc, a: packedA + ir * kc, b: panelB, panelStride: panelStride,
-                                            bStride: rowStride, c: c + (ic + ir) * ldc + jc + jr, ldc: ldc,
-                                            alpha: alpha, beta: blockBeta)
+                            let (panelA, aRow, aStep) = panelOfA(ir)
+                            microKernel6x32(depth: kc, a: panelA, aRow: aRow, aStep: aStep, b: panelB,
+                                            panelStride: panelStride, bStride: rowStride,
+                                            c: c + (ic + ir) * ldc + jc + jr, ldc: ldc, alpha: alpha, beta: blockBeta)
                             ir += mr
                         }
                         if ir < fullRows {
@@ -357,8 +370,9 @@ func gemmDriver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoi
                             if blockBeta != 0 {
                                 for r in 0..<rows { for s in 0..<width { tile[r * width + s] = cTile[r * ldc + s] } }
                             }
-                            microKernel6x32(depth: kc, a: packedA + ir * kc, b: panelB, panelStride: panelStride,
-                                            bStride: rowStride, c: tile, ldc: width, alpha: alpha, beta: blockBeta)
+                            microKernel6x32(depth: kc, a: packedA + ir * kc, aRow: 1, aStep: mr, b: panelB,
+                                            panelStride: panelStride, bStride: rowStride, c: tile, ldc: width,
+                                            alpha: alpha, beta: blockBeta)
                             for r in 0..<rows { for s in 0..<width { cTile[r * ldc + s] = tile[r * width + s] } }
                         }
                         jr += 2 * nr
@@ -418,44 +432,49 @@ private func scaleMatrix(_ c: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
 // MARK: - Micro-kernels
 
 @inline(__always)
-private func microKernel(width: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+private func microKernel(width: Int, depth: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
+                         b: UnsafePointer<Float>, bStride: Int,
                          c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
     if width == 8 {
-        microKernel6x8(depth: depth, a: a, b: b, bStride: bStride, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        microKernel6x8(depth: depth, a: a, aRow: aRow, aStep: aStep, b: b, bStride: bStride, c: c, ldc: ldc,
+                       alpha: alpha, beta: beta)
     } else {
-        microKernel6x16(depth: depth, a: a, b: b, bStride: bStride, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        microKernel6x16(depth: depth, a: a, aRow: aRow, aStep: aStep, b: b, bStride: bStride, c: c, ldc: ldc,
+                        alpha: alpha, beta: beta)
     }
 }
 
-/// The 6 x 16 register tile: C[r, s] = alpha * sum_p a[6p + r] * b[p * bStride + s] + beta * C[r, s]
-/// for r < 6, s < 16, where `a` is a packed 6-row panel and `b` a 16-column panel (packed with
-/// bStride 16, or B itself). Twelve SIMD8 accumulators: one broadcast per row and two B loads
-/// per step feed twelve FMAs. Each C element is one FMA chain over p in order.
+/// The 6 x 16 register tile: C[r, s] = alpha * sum_p a[p * aStep + r * aRow] * b[p * bStride + s]
+/// + beta * C[r, s] for r < 6, s < 16, where `a` is a packed 6-row panel (aRow 1, aStep 6) or six
+/// rows of A itself (aRow lda, aStep 1) and `b` a 16-column panel (packed with bStride 16, or B
+/// itself). Twelve SIMD8 accumulators: one broadcast per row and two B loads per step feed twelve
+/// FMAs. Each C element is one FMA chain over p in order.
 @inline(never)
-func microKernel6x16(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+func microKernel6x16(depth: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int, b: UnsafePointer<Float>,
+                     bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
     typealias V = SIMD8<Float>
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
     var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
     var pa = a
     var pb = UnsafeRawPointer(b)
     let step = bStride * 4
+    let r1 = aRow, r2 = 2 * aRow, r3 = 3 * aRow, r4 = 4 * aRow, r5 = 5 * aRow
     for _ in 0..<depth {
         let b0 = pb.loadUnaligned(as: V.self)
         let b1 = pb.loadUnaligned(fromByteOffset: 32, as: V.self)
         var x = V(repeating: pa[0])
         c00.addProduct(x, b0); c01.addProduct(x, b1)
-        x = V(repeating: pa[1])
+        x = V(repeating: pa[r1])
         c10.addProduct(x, b0); c11.addProduct(x, b1)
-        x = V(repeating: pa[2])
+        x = V(repeating: pa[r2])
         c20.addProduct(x, b0); c21.addProduct(x, b1)
-        x = V(repeating: pa[3])
+        x = V(repeating: pa[r3])
         c30.addProduct(x, b0); c31.addProduct(x, b1)
-        x = V(repeating: pa[4])
+        x = V(repeating: pa[r4])
         c40.addProduct(x, b0); c41.addProduct(x, b1)
-        x = V(repeating: pa[5])
+        x = V(repeating: pa[r5])
         c50.addProduct(x, b0); c51.addProduct(x, b1)
-        pa += 6
+        pa += aStep
         pb += step
     }
     let va = V(repeating: alpha)
@@ -481,30 +500,32 @@ func microKernel6x16(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float
 /// and six broadcasts per step feed twelve FMAs of twice the width. Each C element is the same
 /// FMA chain over p, and the same epilogue, as in the 6 x 16 kernel, so the bits do not change.
 @inline(never)
-func microKernel6x32(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, panelStride: Int, bStride: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+func microKernel6x32(depth: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int, b: UnsafePointer<Float>,
+                     panelStride: Int, bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                     alpha: Float, beta: Float) {
     typealias V = SIMD16<Float>
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
     var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
     var pa = a
     var pb = UnsafeRawPointer(b)
     let step = bStride * 4, second = panelStride * 4
+    let r1 = aRow, r2 = 2 * aRow, r3 = 3 * aRow, r4 = 4 * aRow, r5 = 5 * aRow
     for _ in 0..<depth {
         let b0 = pb.loadUnaligned(as: V.self)
         let b1 = pb.loadUnaligned(fromByteOffset: second, as: V.self)
         var x = V(repeating: pa[0])
         c00.addProduct(x, b0); c01.addProduct(x, b1)
-        x = V(repeating: pa[1])
+        x = V(repeating: pa[r1])
         c10.addProduct(x, b0); c11.addProduct(x, b1)
-        x = V(repeating: pa[2])
+        x = V(repeating: pa[r2])
         c20.addProduct(x, b0); c21.addProduct(x, b1)
-        x = V(repeating: pa[3])
+        x = V(repeating: pa[r3])
         c30.addProduct(x, b0); c31.addProduct(x, b1)
-        x = V(repeating: pa[4])
+        x = V(repeating: pa[r4])
         c40.addProduct(x, b0); c41.addProduct(x, b1)
-        x = V(repeating: pa[5])
+        x = V(repeating: pa[r5])
         c50.addProduct(x, b0); c51.addProduct(x, b1)
-        pa += 6
+        pa += aStep
         pb += step
     }
     let va = V(repeating: alpha)
@@ -527,22 +548,23 @@ func microKernel6x32(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float
 /// The left half of `microKernel6x16` (columns 0..<8, same arithmetic per element), for panels
 /// with at most eight valid columns, such as the last one of n = 65.
 @inline(never)
-func microKernel6x8(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
-                    c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+func microKernel6x8(depth: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int, b: UnsafePointer<Float>,
+                    bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
     typealias V = SIMD8<Float>
     var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V()
     var pa = a
     var pb = UnsafeRawPointer(b)
     let step = bStride * 4
+    let r1 = aRow, r2 = 2 * aRow, r3 = 3 * aRow, r4 = 4 * aRow, r5 = 5 * aRow
     for _ in 0..<depth {
         let b0 = pb.loadUnaligned(as: V.self)
         c0.addProduct(V(repeating: pa[0]), b0)
-        c1.addProduct(V(repeating: pa[1]), b0)
-        c2.addProduct(V(repeating: pa[2]), b0)
-        c3.addProduct(V(repeating: pa[3]), b0)
-        c4.addProduct(V(repeating: pa[4]), b0)
-        c5.addProduct(V(repeating: pa[5]), b0)
-        pa += 6
+        c1.addProduct(V(repeating: pa[r1]), b0)
+        c2.addProduct(V(repeating: pa[r2]), b0)
+        c3.addProduct(V(repeating: pa[r3]), b0)
+        c4.addProduct(V(repeating: pa[r4]), b0)
+        c5.addProduct(V(repeating: pa[r5]), b0)
+        pa += aStep
         pb += step
     }
     let va = V(repeating: alpha)

@@ -14,6 +14,7 @@ public struct RecurrentState {
 /// Buffers one model reuses from step to step, so the step loop does not allocate.
 public final class Workspace {
     var caches: [[LayerCache]]
+    /// Per direction (T*B, E): the embedded input, when it is built here (dropout or a dense stack).
     var embedded: [FloatBuffer?]
     /// Per direction (T*B, V): softmax probabilities after `forward`.
     var probabilities: [FloatBuffer?]
@@ -74,16 +75,26 @@ extension LanguageModel {
         let dropout = workspace.dropout
         precondition(dropout == nil || (dropout!.batch == B && dropout!.steps == T))
         for direction in 0..<config.directions {
-            let x = FloatBuffer.ensure(&workspace.embedded[direction], count: rows * E)
-            for t in 0..<T {
-                for b in 0..<B {
-                    let token = Int(batch.input(direction: direction, t: t, b: b))
-                    (x.pointer + (t * B + b) * E).update(from: p + embedding + token * E, count: E)
+            let tokens = (0..<rows).map { r in batch.input(direction: direction, t: r / B, b: r % B) }
+            // The first layer reads the plain embedding rows, and may fold its input projection into
+            // the embedding, unless a dropout mask changes them or a dense stack feeds them upwards too.
+            var x: UnsafePointer<Float>? = nil
+            let first: LayerInput
+            if dropout == nil && config.connections != .dense {
+                first = .embedding(offset: embedding, vocabulary: V, tokens: tokens)
+            } else {
+                let embedded = FloatBuffer.ensure(&workspace.embedded[direction], count: rows * E)
+                for r in 0..<rows {
+                    (embedded.pointer + r * E).update(from: p + embedding + Int(tokens[r]) * E, count: E)
                 }
+                dropout?.apply(direction: direction, site: 0, to: embedded.pointer, count: rows * E, threads: workspace.threads)
+                x = UnsafePointer(embedded.pointer)
+                first = .rows(embedded.pointer)
             }
-            dropout?.apply(direction: direction, site: 0, to: x.pointer, count: rows * E, threads: workspace.threads)
-            var input = UnsafePointer(x.pointer)
+            // y: what the layer above (or the decoder) reads from the layer just run.
+            var y: UnsafePointer<Float>? = nil
             for (l, layer) in stacks[direction].enumerated() {
+                var input = first
                 if config.connections == .dense && l > 0 {
                     // x_l = [x_0, h_0, ..., h_(l-1)] row by row.
                     let width = layer.inputSize
@@ -92,11 +103,13 @@ extension LanguageModel {
                     parallelRanges(rows, threads: workspace.threads, grain: 64) { range in
                         for r in range {
                             let row = concatenated.pointer + r * width
-                            row.update(from: x.pointer + r * E, count: E)
+                            row.update(from: x! + r * E, count: E)
                             for (k, h) in below.enumerated() { (row + E + k * H).update(from: h + r * H, count: H) }
                         }
                     }
-                    input = UnsafePointer(concatenated.pointer)
+                    input = .rows(concatenated.pointer)
+                } else if let y {
+                    input = .rows(y)
                 }
                 let h0 = direction == 0 ? state.map { UnsafePointer($0.h[l].pointer) } : nil
                 let c0 = direction == 0 ? state?.c.map { UnsafePointer($0[l].pointer) } : nil
@@ -104,29 +117,29 @@ extension LanguageModel {
                 layer.forward(params: p, input: input, steps: T, batch: B, h0: h0, c0: c0,
                               cache: &workspace.caches[direction][l], threads: workspace.threads, perturbation: nudge)
                 let h = UnsafePointer(workspace.caches[direction][l].outputs(hidden: H))
-                if config.connections == .residual && l > 0 {
+                if config.connections == .residual, l > 0, let below = y {
                     // y_l = h_l + y_(l-1): the layer below's output skips over this layer.
                     let sum = FloatBuffer.ensure(&workspace.skip[direction][l], count: rows * H)
-                    let below = input
                     parallelRanges(rows * H, threads: workspace.threads, grain: 16_384) { range in
                         for i in range { sum.pointer[i] = h[i] + below[i] }
                     }
-                    input = UnsafePointer(sum.pointer)
+                    y = UnsafePointer(sum.pointer)
                 } else {
-                    input = h
+                    y = h
                 }
                 if let dropout {
                     // (Plain stacks only: the trainer refuses dropout with skip connections.)
                     // The state itself stays intact (it is carried and recurs); a masked copy feeds upwards.
                     let dropped = FloatBuffer.ensure(&workspace.droppedOutputs[direction][l], count: rows * H)
-                    dropped.pointer.update(from: input, count: rows * H)
+                    dropped.pointer.update(from: y!, count: rows * H)
                     dropout.apply(direction: direction, site: l + 1, to: dropped.pointer, count: rows * H, threads: workspace.threads)
-                    input = UnsafePointer(dropped.pointer)
+                    y = UnsafePointer(dropped.pointer)
                 }
             }
+            let top = y!
             // Decoder: logits = h W_dec^T + b_dec, then softmax and cross-entropy per row.
             let probs = FloatBuffer.ensure(&workspace.probabilities[direction], count: rows * V)
-            sgemm(transA: false, transB: true, m: rows, n: V, k: H, alpha: 1, a: input, lda: H,
+            sgemm(transA: false, transB: true, m: rows, n: V, k: H, alpha: 1, a: top, lda: H,
                   b: p + decoderWeight, ldb: H, beta: 0, c: probs.pointer, ldc: V, threads: workspace.threads)
             // Rows are independent: split them over the threads; the total is summed in row order.
             var rowLoss = [Float](repeating: 0, count: rows)
@@ -236,8 +249,9 @@ extension LanguageModel {
                     dropout?.apply(direction: direction, site: l, to: dOut.pointer, count: rows * (l == 0 ? E : H), threads: workspace.threads)
                 }
             }
-            // Embedding: scatter-add each row's input adjoint into its token's row.
-            // Rows in order (a token may repeat); the embedding columns are independent.
+            // Embedding: scatter-add each row's input adjoint into its token's row (a folded first
+            // layer has done it). Rows in order (a token may repeat); the columns are independent.
+            if workspace.caches[direction][0].folded != nil { continue }
             parallelRanges(E, threads: workspace.threads, grain: max(8, 65_536 / rows)) { columns in
                 for r in 0..<rows {
                     let token = Int(batch.input(direction: direction, t: r / B, b: r % B))

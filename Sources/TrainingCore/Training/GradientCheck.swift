@@ -31,8 +31,7 @@ public enum GradientCheck {
         let model = LanguageModel(config: config)
         model.initialize(Initialization(seed: seed))
         var generator = SeededGenerator(seed: seed).derived(0xC4EC)
-        let window = (0..<((steps + 1) * batch)).map { _ in Int32(generator.nextInt(below: config.vocabularySize)) }
-        let data = Batch(batch: batch, steps: steps, window: window, recall: nil)
+        let data = Batch.random(vocabulary: config.vocabularySize, batch: batch, steps: steps, &generator)
         let h = (0..<config.layers).map { _ in FloatBuffer((0..<(batch * config.hidden)).map { _ in Float(generator.nextUnit() - 0.5) }) }
         let c: [FloatBuffer]? = config.cell == .lstm
             ? (0..<config.layers).map { _ in FloatBuffer((0..<(batch * config.hidden)).map { _ in Float(generator.nextUnit() - 0.5) }) }
@@ -72,5 +71,13 @@ public enum GradientCheck {
             return GradientCheckResult(name: entry.name, maxAbsoluteDifference: maxDiff,
                                        relativeError: maxDiff / max(maxNumeric, 1e-3), analyticNorm: norm.squareRoot())
         }
+    }
+}
+
+extension Batch {
+    /// A window of uniformly random tokens: what gradient checks and tests train on.
+    static func random(vocabulary: Int, batch: Int, steps: Int, _ generator: inout SeededGenerator) -> Batch {
+        let window = (0..<((steps + 1) * batch)).map { _ in Int32(generator.nextInt(below: vocabulary)) }
+        return Batch(batch: batch, steps: steps, window: window, recall: nil)
     }
 }

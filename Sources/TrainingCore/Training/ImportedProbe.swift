@@ -16,11 +16,11 @@ public enum ImportedProbe {
         /// How the batch's text became tokens; nil when it was given as token ids.
         public var tokenization: Tokenization?
 
-        public init(weightsFile: String, batchFile: String, batchData: Data, vocabulary: [String]?,
+        public init(weightsFile: String, batchFile: String, batchSHA256: String, vocabulary: [String]?,
                     tokenization: Tokenization? = nil) {
             self.weightsFile = weightsFile
             self.batchFile = batchFile
-            batchSHA256 = SHA256.hex(batchData)
+            self.batchSHA256 = batchSHA256
             self.vocabulary = vocabulary
             self.tokenization = tokenization
         }

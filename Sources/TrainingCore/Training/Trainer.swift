@@ -12,12 +12,18 @@ public struct TrainingProgress: Sendable {
     public var recallAccuracy: Double?
 }
 
+/// Training options that cannot work together, with the values given.
 public enum TrainingSetupError: Error, CustomStringConvertible, Equatable {
-    case invalid(flag: String, value: String, reason: String)
+    /// Dropout between layers is implemented for plain stacks only.
+    case dropoutNeedsPlainStack(dropout: Double, connections: LayerConnections)
+    /// Epochs must be positive, and their steps must fit in an `Int`.
+    case epochs(Int)
 
     public var description: String {
         switch self {
-        case let .invalid(flag, value, reason): return "\(flag) \(value): \(reason)"
+        case let .dropoutNeedsPlainStack(dropout, connections):
+            return "dropout \(dropout): applied to plain stacks only so far, not to \(connections.rawValue) ones"
+        case let .epochs(epochs): return "epochs \(epochs): must be a positive whole number"
         }
     }
 }
@@ -40,23 +46,21 @@ public final class Trainer {
     public init(options: TrainingOptions, corpus: Corpus) throws {
         let B = options.batch, T = options.bptt
         if options.dropout > 0 && options.model.connections != .plain && options.model.layers > 1 {
-            throw TrainingSetupError.invalid(flag: "--dropout", value: String(options.dropout),
-                                             reason: "dropout is applied to plain stacks only so far; drop --dropout "
-                                                + "or --\(options.model.connections.rawValue)")
+            throw TrainingSetupError.dropoutNeedsPlainStack(dropout: options.dropout, connections: options.model.connections)
         }
         let need = Batcher.tokensNeeded(batch: B, steps: T)
         guard let train = Batcher(tokens: corpus.train, mask: corpus.trainRecall, batch: B, steps: T) else {
-            throw CorpusError.tooShort(name: corpus.name, split: "training", have: corpus.train.count, need: need)
+            throw CorpusError.tooShort(name: corpus.name, split: .training, have: corpus.train.count, need: need)
         }
         guard let valid = Batcher(tokens: corpus.valid, mask: corpus.validRecall, batch: B, steps: T) else {
-            throw CorpusError.tooShort(name: corpus.validFile?.name ?? corpus.name, split: "validation",
+            throw CorpusError.tooShort(name: corpus.validFile?.name ?? corpus.name, split: .validation,
                                        have: corpus.valid.count, need: need,
-                                       flag: corpus.validFile == nil ? "--corpus" : "--valid")
+                                       role: corpus.validFile == nil ? .training : .validation)
         }
         if let testTokens = corpus.test {
             guard let test = Batcher(tokens: testTokens, mask: nil, batch: B, steps: T) else {
-                throw CorpusError.tooShort(name: corpus.testFile?.name ?? "test", split: "test", have: testTokens.count,
-                                           need: need, flag: "--test")
+                throw CorpusError.tooShort(name: corpus.testFile?.name ?? "test", split: .test, have: testTokens.count,
+                                           need: need, role: .test)
             }
             self.test = test
         } else {
@@ -65,7 +69,7 @@ public final class Trainer {
         var options = options
         if let epochs = options.epochs {
             guard epochs > 0, train.windowCount <= Int.max / epochs else {
-                throw TrainingSetupError.invalid(flag: "--epochs", value: "\(epochs)", reason: "must be a positive whole number")
+                throw TrainingSetupError.epochs(epochs)
             }
             options.steps = epochs * train.windowCount
         }
@@ -95,23 +99,22 @@ public final class Trainer {
     /// Loads weights to continue training: every tensor of this model must be in the file with
     /// exactly its shape (the checks `probe` applies), and the file may hold nothing else unless
     /// `ignoreExtra` (a bidirectional file's `_reverse` tensors are not loaded silently into a
-    /// unidirectional model). Throws `ModelImportError` naming the tensor.
+    /// unidirectional model). Throws `InputFileError` naming the tensor.
     public func load(tensors: [String: SafetensorsTensor], file: String, ignoreExtra: Bool = false) throws {
-        func fail(_ tensor: String, _ problem: String) -> ModelImportError {
-            ModelImportError(file: file, tensor: tensor, problem: problem)
+        func fail(_ tensor: String, _ problem: String, _ remedy: InputFileError.Remedy = .sameArchitecture) -> InputFileError {
+            InputFileError(kind: .weights, file: file, place: .tensor(tensor), problem: problem, remedy: remedy)
         }
-        let sizes = "give the same --cell, --layers, --hidden, --embed and --bidirectional it was trained with"
         for entry in model.layout.entries {
-            guard let tensor = tensors[entry.name] else { throw fail(entry.name, "is missing; \(sizes)") }
+            guard let tensor = tensors[entry.name] else { throw fail(entry.name, "is missing") }
             guard tensor.shape == entry.shape else {
-                throw fail(entry.name, "has shape \(tensor.shape) but this model needs \(entry.shape); \(sizes)")
+                throw fail(entry.name, "has shape \(tensor.shape) but this model needs \(entry.shape)")
             }
             for (i, v) in tensor.values.enumerated() { model.parameters[entry.offset + i] = v }
         }
         let extra = Set(tensors.keys).subtracting(model.layout.entries.map(\.name)).sorted()
         if !ignoreExtra, let first = extra.first {
-            throw fail(first, "is not part of this model" + (extra.count > 1 ? " (nor are \(extra.count - 1) more)" : "")
-                + "; \(sizes), or pass --ignore-extra-tensors to load the rest anyway")
+            throw fail(first, "is not part of this model" + (extra.count > 1 ? " (nor are \(extra.count - 1) more)" : ""),
+                       .sameArchitectureOrIgnoreExtra)
         }
         origin = .continued(weights: file)
     }

@@ -59,27 +59,17 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors(execute)
-    }
-
-    func execute() throws {
         let outputDirectory = URL(fileURLWithPath: output)
         let folders = runDirectories.isEmpty
             ? ReportWriter.discoverRuns(in: outputDirectory)
             : runDirectories.map { URL(fileURLWithPath: $0) }
         guard !folders.isEmpty else {
-            printError("error: no runs to check in \(outputDirectory.path): name run folders (folders that hold a "
-                + "run.json) or point --output at the folder that holds them")
-            throw ExitCode(66)
+            throw CommandError.nothingFound("no runs to check in \(outputDirectory.path): name run folders (folders that "
+                + "hold a run.json) or point --output at the folder that holds them")
         }
         let runs = try loadNamedRuns(folders)
         let parsed = try expectations.map(parseExpectation)
-        for expectation in parsed {
-            do { try CheckEvaluator.validate(expectation, runs: runs) } catch let error as CheckUsageError {
-                printError("error: \(error)")
-                throw ExitCode(64)
-            }
-        }
+        for expectation in parsed { try CheckEvaluator.validate(expectation, runs: runs) }
         var baselineRuns: [String: RunRecord]?
         if let baseline {
             baselineRuns = try loadBaseline(URL(fileURLWithPath: baseline))
@@ -131,7 +121,7 @@ struct Check: ParsableCommand {
         try GitHubActions.appendStepSummary(CheckSummary.markdown(results: results, baseline: baselineResults,
                                                                   baselineFolder: baseline, tolerance: tolerance,
                                                                   unmatched: unmatched))
-        if failures > 0 { throw ExitCode(1) }
+        if failures > 0 { throw CommandError.checkFailed(nil) }
     }
 
     /// Runs named by their records; two runs with one name cannot be told apart in an expression.

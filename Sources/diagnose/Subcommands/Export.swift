@@ -36,27 +36,25 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            // Read every record before writing anything.
-            let folders = runDirectories.map { URL(fileURLWithPath: $0) }
-            let records = try folders.map(loadRunRecord)
-            for (folder, record) in zip(folders, records) {
-                switch format {
-                case .csv:
-                    let target = destination.map { URL(fileURLWithPath: $0) } ?? folder
-                    do {
-                        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-                    } catch {
-                        throw CommandError.output(path: target.path, reason: error.localizedDescription)
-                    }
-                    for table in CSVExport.tables(record) {
-                        let file = target.appendingPathComponent(table.name)
-                        try AtomicFile.write(table.text, to: file)
-                        print(file.path)
-                    }
-                case .tensorboard:
-                    print(try writeTensorBoardEvents(record, in: folder).path)
+        // Read every record before writing anything.
+        let folders = runDirectories.map { URL(fileURLWithPath: $0) }
+        let records = try folders.map(loadRunRecord)
+        for (folder, record) in zip(folders, records) {
+            switch format {
+            case .csv:
+                let target = destination.map { URL(fileURLWithPath: $0) } ?? folder
+                do {
+                    try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+                } catch {
+                    throw CommandError.output(path: target.path, reason: error.localizedDescription)
                 }
+                for table in CSVExport.tables(record) {
+                    let file = target.appendingPathComponent(table.name)
+                    try AtomicFile.write(table.text, to: file)
+                    print(file.path)
+                }
+            case .tensorboard:
+                print(try writeTensorBoardEvents(record, in: folder).path)
             }
         }
     }
@@ -65,8 +63,8 @@ struct Export: ParsableCommand {
 /// Writes `<folder>/events.out.tfevents.0.diagnose` from the record and the charts drawn in the folder.
 @discardableResult
 func writeTensorBoardEvents(_ record: RunRecord, in folder: URL) throws -> URL {
-    let charts: [(id: String, png: Data)] = RunCharts.ids.compactMap { id in
-        (try? Data(contentsOf: folder.appendingPathComponent(id + ".png"))).map { (id, $0) }
+    let charts: [(id: ChartID, png: Data)] = RunCharts.ids.compactMap { id in
+        (try? Data(contentsOf: folder.appendingPathComponent(id.rawValue + ".png"))).map { (id, $0) }
     }
     let file = folder.appendingPathComponent(TensorBoardEvents.fileName)
     try AtomicFile.write(TensorBoardEvents.file(for: record, charts: charts), to: file)

@@ -46,8 +46,7 @@ struct GradCheck: ParsableCommand {
             }
         }
         if failed {
-            printError("error: the gradient check failed (relative error above \(tolerance))")
-            throw ExitCode(1)
+            throw CommandError.checkFailed("the gradient check failed (relative error above \(tolerance))")
         }
     }
 }

@@ -86,10 +86,6 @@ struct Probe: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors(execute)
-    }
-
-    func execute() throws {
         try output.renderOptions().validate()
         let outputDirectory = URL(fileURLWithPath: output.output)
         try checkOutput(outputDirectory, runNames: [name])
@@ -123,8 +119,8 @@ struct Probe: ParsableCommand {
                 + "\(input.batch.batch) x \(input.batch.steps) tokens",
             advice: "give fewer or shorter rows (--tokens), a smaller --batch or --bptt, or --threads 1")
         let logged = try metrics.map { try TrainingMetrics.load(path: $0) }
-        if let logged, !logged.unknownColumns.isEmpty {
-            printError("warning: --metrics \(metrics!): column(s) \(logged.unknownColumns.prefix(8).joined(separator: ", ")) "
+        if let logged, let metrics, !logged.unknownColumns.isEmpty {
+            printError("warning: --metrics \(metrics): column(s) \(logged.unknownColumns.prefix(8).joined(separator: ", ")) "
                 + "are not used (known: \(TrainingMetrics.columns.joined(separator: ", ")))")
         }
         let runDirectory = outputDirectory.appendingPathComponent(name)
@@ -162,48 +158,30 @@ struct Probe: ParsableCommand {
 
     func loadBatch(model: LanguageModel, weightsFile weights: String) throws -> (ProbeInput, ImportedProbe.Source) {
         if let tokens {
-            let data: Data
-            do { data = try FileBytes.read(tokens, limit: Probe.maxBatchFileBytes) } catch {
-                throw ProbeInputError(file: tokens, problem: "cannot be read (\(error))")
-            }
+            let data = try read(tokens, flag: "--tokens")
             let input = try ProbeInput.parse(data, file: tokens, model: model)
-            return (input, ImportedProbe.Source(weightsFile: weights, batchFile: tokens, batchData: data, vocabulary: nil))
+            return (input, ImportedProbe.Source(weightsFile: weights, batchFile: tokens, batchSHA256: SHA256.hex(data),
+                                                      vocabulary: nil))
         }
-        let vocabData: Data
-        do { vocabData = try FileBytes.read(vocab!, limit: Probe.maxBatchFileBytes) } catch {
-            throw ProbeInputError(file: vocab!, problem: "cannot be read (\(error))")
-        }
-        guard let vocabulary = (try? JSONSerialization.jsonObject(with: vocabData)) as? [String], !vocabulary.isEmpty else {
-            throw ProbeInputError(file: vocab!, problem: "must be a JSON array of token strings (index = token id)")
+        guard let corpus, let vocab else { throw ValidationError("--tokens FILE or --corpus FILE --vocab FILE: give the batch to probe") }
+        guard let vocabulary = (try? JSONSerialization.jsonObject(with: try read(vocab, flag: "--vocab"))) as? [String],
+              !vocabulary.isEmpty else {
+            throw CommandError.badInput(flag: "--vocab", path: vocab, reason: "must be a JSON array of token strings (index = token id)")
         }
         guard vocabulary.count == model.config.vocabularySize else {
-            throw ProbeInputError(file: vocab!, problem: "has \(vocabulary.count) tokens but the model's embedding has "
-                + "\(model.config.vocabularySize) rows")
+            throw CommandError.badInput(flag: "--vocab", path: vocab, reason: "has \(vocabulary.count) tokens but the model's "
+                + "embedding has \(model.config.vocabularySize) rows")
         }
-        // Word-level vocabularies made the PyTorch way hold <eos>: then the text gets one at every line end.
-        let pieces = try Corpus.pieces(path: corpus!, tokenization: tokenize,
-                                       endOfLine: vocabulary.contains(endOfLineToken), limit: batch * (bptt + 1))
-        var index: [String: Int] = [:]
-        for (i, token) in vocabulary.enumerated() { index[token] = i }
-        let unknown = index[unknownToken]
-        var ids: [[Int]] = []
-        var position = 0
-        for _ in 0..<batch {
-            guard position + bptt + 1 <= pieces.count else {
-                throw CorpusError.tooShort(name: corpus!, split: "whole", have: pieces.count, need: batch * (bptt + 1))
-            }
-            ids.append(try pieces[position...(position + bptt)].map { piece in
-                guard let id = index[piece] ?? unknown else {
-                    throw ProbeInputError(file: corpus!, problem: "token \"\(piece)\" is not in --vocab \(vocab!) (and it has no <unk>)")
-                }
-                return id
-            })
-            position += bptt + 1
+        let cut = try Corpus.probeBatch(path: corpus, vocabulary: vocabulary, tokenization: tokenize, batch: batch, steps: bptt)
+        return (ProbeInput(batch: cut.batch),
+                ImportedProbe.Source(weightsFile: weights, batchFile: corpus, batchSHA256: cut.sha256, vocabulary: vocabulary,
+                                     tokenization: tokenize))
+    }
+
+    /// A batch or vocabulary file, bounded before it is read.
+    func read(_ path: String, flag: String) throws -> Data {
+        do { return try FileBytes.read(path, limit: Probe.maxBatchFileBytes) } catch {
+            throw CommandError.badInput(flag: flag, path: path, reason: "cannot be read (\(error))")
         }
-        let json = try JSONSerialization.data(withJSONObject: ["tokens": ids])
-        let input = try ProbeInput.parse(json, file: corpus!, model: model)
-        let corpusData = (try? Data(contentsOf: URL(fileURLWithPath: corpus!))) ?? Data()
-        return (input, ImportedProbe.Source(weightsFile: weights, batchFile: corpus!, batchData: corpusData, vocabulary: vocabulary,
-                                               tokenization: tokenize))
     }
 }

@@ -14,29 +14,26 @@ struct Report: ParsableCommand {
     @OptionGroup var output: OutputFlags
 
     func run() throws {
-        try reportingErrors {
-            try output.renderOptions().validate()
-            let outputDirectory = URL(fileURLWithPath: output.output)
-            let runs = runDirectories.isEmpty
-                ? ReportWriter.discoverRuns(in: outputDirectory)
-                : runDirectories.flatMap { expandingOutputFolder(URL(fileURLWithPath: $0)) }
-            guard !runs.isEmpty else {
-                printError("error: no runs found in \(outputDirectory.path); run `diagnose` first or name run folders")
-                throw ExitCode(66)
-            }
-            // Charts and the report are written under --output only, one process at a time.
-            let folder = try OutputFolder(outputDirectory, waiting: { printError("note: \($0)") })
-            defer { folder.unlock() }
-            // Runs found in the folder: one that cannot be drawn is skipped; runs named are all required.
-            let summary = try ReportWriter.renderRuns(runDirectories: runs, outputDirectory: outputDirectory,
-                                                      options: output.renderOptions(), skipUndrawable: runDirectories.isEmpty)
-            for message in summary.skipped { printError("warning: left out of the report: \(message)") }
-            print("report: \(summary.report.path)")
-            if GitHubActions.annotates || GitHubActions.environment["GITHUB_STEP_SUMMARY"] != nil {
-                let records = try runs.map(loadRunRecord)
-                annotateDivergence(records)
-                try GitHubActions.appendStepSummary(MarkdownSummary.runs(records, title: "diagnose report"))
-            }
+        try output.renderOptions().validate()
+        let outputDirectory = URL(fileURLWithPath: output.output)
+        let runs = runDirectories.isEmpty
+            ? ReportWriter.discoverRuns(in: outputDirectory)
+            : runDirectories.flatMap { expandingOutputFolder(URL(fileURLWithPath: $0)) }
+        guard !runs.isEmpty else {
+            throw CommandError.nothingFound("no runs found in \(outputDirectory.path); run `diagnose` first or name run folders")
+        }
+        // Charts and the report are written under --output only, one process at a time.
+        let folder = try OutputFolder(outputDirectory, waiting: { printError("note: \($0)") })
+        defer { folder.unlock() }
+        // Runs found in the folder: one that cannot be drawn is skipped; runs named are all required.
+        let summary = try ReportWriter.renderRuns(runDirectories: runs, outputDirectory: outputDirectory,
+                                                  options: output.renderOptions(), skipUndrawable: runDirectories.isEmpty)
+        for message in summary.skipped { printError("warning: left out of the report: \(message)") }
+        print("report: \(summary.report.path)")
+        if GitHubActions.annotates || GitHubActions.environment["GITHUB_STEP_SUMMARY"] != nil {
+            let records = try runs.map(loadRunRecord)
+            annotateDivergence(records)
+            try GitHubActions.appendStepSummary(MarkdownSummary.runs(records, title: "diagnose report"))
         }
     }
 }

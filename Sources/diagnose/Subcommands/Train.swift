@@ -51,9 +51,6 @@ struct Train: ParsableCommand {
         if ignoreExtraTensors && weights == nil { throw ValidationError("--ignore-extra-tensors: only with --weights") }
     }
 
-    func run() throws {
-        try reportingErrors(execute)
-    }
 
     /// The runs this command makes (after `--shard`), with the folder names of the whole plan.
     func plannedRuns() throws -> [PlannedRun] {
@@ -63,7 +60,7 @@ struct Train: ParsableCommand {
         return RunPlan.shard(all, shard)
     }
 
-    func execute() throws {
+    func run() throws {
         Interrupt.install()
         let planned = try plannedRuns()
         if dryRun {
@@ -71,7 +68,7 @@ struct Train: ParsableCommand {
             return
         }
         guard !planned.isEmpty else {
-            if !quiet { printError("shard \(shard!.index)/\(shard!.count) holds no runs: the plan has fewer runs than shards") }
+            if !quiet, let shard { printError("shard \(shard.index)/\(shard.count) holds no runs: the plan has fewer runs than shards") }
             return
         }
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
@@ -177,7 +174,7 @@ struct Train: ParsableCommand {
             print("report: \(summary.report.path)")
         }
         try GitHubActions.appendStepSummary(MarkdownSummary.runs(finished))
-        if Interrupt.requested || finished.contains(where: { $0.status.interrupted }) { throw ExitCode(130) }
+        if Interrupt.requested || finished.contains(where: { $0.status.interrupted }) { throw CommandError.interrupted(nil) }
     }
 }
 
