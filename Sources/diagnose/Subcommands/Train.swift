@@ -110,9 +110,11 @@ struct Train: ParsableCommand {
         let progress = RunProgress(names: jobs.map(\.run.name), concurrent: concurrent, quiet: quiet)
         let records = RecordSlots(count: jobs.count)
         let failures = ErrorSlots()
-        // Each worker takes the next run until none are left or Ctrl-C, the costliest first: the runs
-        // that start last are then the short ones, so no core waits long for the last run to end.
-        let order = jobs.indices.sorted { a, b in jobs[a].cost != jobs[b].cost ? jobs[a].cost > jobs[b].cost : a < b }
+        // Each worker takes the next run until none are left or Ctrl-C. Several workers take the
+        // costliest first: the runs that start last are then the short ones, so no core waits long
+        // for the last run to end. One worker keeps the plan's order.
+        let order = concurrent == 1 ? Array(jobs.indices)
+            : jobs.indices.sorted { a, b in jobs[a].cost != jobs[b].cost ? jobs[a].cost > jobs[b].cost : a < b }
         let next = Counter()
         DispatchQueue.concurrentPerform(iterations: concurrent) { _ in
             while !Interrupt.requested, failures.first == nil, let position = next.take(below: jobs.count) {
