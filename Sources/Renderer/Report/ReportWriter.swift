@@ -111,7 +111,7 @@ public enum ReportWriter {
 
     /// `body` applied to every item on all cores; each result or error in the items' order.
     static func concurrently<Item, T>(_ items: [Item], _ body: (Item) throws -> T) -> [Result<T, Error>] {
-        let results = ResultSlots<T>(count: items.count)
+        let results = ConcurrentSlots<Result<T, Error>>(count: items.count)
         DispatchQueue.concurrentPerform(iterations: items.count) { index in
             results.set(index, Result { try body(items[index]) })
         }
@@ -344,22 +344,5 @@ public enum ReportWriter {
         while common < from.count && common < to.count && from[common] == to[common] { common += 1 }
         let parts = Array(repeating: "..", count: from.count - common) + to[common...]
         return parts.isEmpty ? "." : parts.joined(separator: "/")
-    }
-}
-
-/// Results filled in by index from concurrent work.
-final class ResultSlots<T>: @unchecked Sendable {
-    private var slots: [Result<T, Error>?]
-    private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ result: Result<T, Error>) {
-        lock.lock()
-        slots[index] = result
-        lock.unlock()
-    }
-    var values: [Result<T, Error>?] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots
     }
 }
