@@ -77,7 +77,7 @@ struct Failure {
     var message: String?
     var code: Int32
 
-    /// nil for errors that are not this tool's (the argument parser's usage errors, --help, --version).
+    /// nil for the argument parser's errors (usage errors, --help, --version), which it reports itself.
     init?(_ error: Error) {
         switch error {
         case let corpus as CorpusError: (message, code) = (corpus.message, corpus.exitCode)
@@ -112,9 +112,9 @@ struct Failure {
         case is MemoryLimitError, is RunPlanError, is CheckUsageError: (message, code) = ("\(error)", 64)
         case is RecordError: (message, code) = ("\(error)", 65)
         case is AtomicFileError, is StepSummaryError: (message, code) = ("\(error)", 73)
-        // Anything else is the argument parser's (usage errors, --help, ExitCode) or untyped: the
-        // parser reports it (with the usage where it applies; exit 1 for an untyped error).
-        default: return nil
+        // The argument parser's own (usage errors, --help, ExitCode): it reports them with the usage.
+        case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."): return nil
+        default: (message, code) = ("\(error)", 1)
         }
     }
 }

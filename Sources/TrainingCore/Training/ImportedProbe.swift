@@ -18,11 +18,8 @@ public enum ImportedProbe {
 
         public init(weightsFile: String, batchFile: String, batchSHA256: String, vocabulary: [String]?,
                     tokenization: Tokenization? = nil) {
-            self.weightsFile = weightsFile
-            self.batchFile = batchFile
-            self.batchSHA256 = batchSHA256
-            self.vocabulary = vocabulary
-            self.tokenization = tokenization
+            (self.weightsFile, self.batchFile, self.batchSHA256) = (weightsFile, batchFile, batchSHA256)
+            (self.vocabulary, self.tokenization) = (vocabulary, tokenization)
         }
     }
 
@@ -37,13 +34,13 @@ public enum ImportedProbe {
         let count = checkpoints.count
         let concurrent = max(1, min(threads, count))
         let modelThreads = ComputeThreads(threads / concurrent)
-        let results = ResultSlots(count: count)
+        let results = ConcurrentSlots<Result<ProbeRecord, Error>>(count: count)
         let queue = DispatchQueue(label: "diagnose.checkpoints", attributes: .concurrent)
         let group = DispatchGroup()
         let slots = DispatchSemaphore(value: concurrent)
         for (index, checkpoint) in checkpoints.enumerated() {
             slots.wait()
-            if results.failed { slots.signal(); break }
+            if results.hasFailure() { slots.signal(); break }
             queue.async(group: group) {
                 defer { slots.signal() }
                 do {
@@ -101,7 +98,6 @@ public enum ImportedProbe {
             let id = Int(batch.window[t * batch.batch])
             return source.vocabulary.map { $0[id] } ?? String(id)
         }
-        let top = probes.last?.topForward, topFirst = probes.first?.topForward
         // Without logged validation losses, the probe batch's mean loss at the last checkpoint.
         let probeLoss = probes.last.map { probe -> Double in
             let losses = probe.stepLosses.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
@@ -113,42 +109,15 @@ public enum ImportedProbe {
         record.summary = RunSummary(
             finalTrainLoss: trainLoss, finalTrainPerplexity: trainLoss.map { Foundation.exp($0) },
             finalValidLoss: validLoss, finalValidPerplexity: validLoss.map { Foundation.exp($0) },
-            decayPerStep: top?.decayPerStep, horizon: top?.horizon,
-            decayPerStepFirst: topFirst?.decayPerStep, horizonFirst: topFirst?.horizon,
-            spectralRadiusFirst: topFirst?.spectrum.whole.spectralRadius, spectralRadiusLast: top?.spectrum.whole.spectralRadius,
             clippedFraction: metrics?.hasClipping == true && !record.steps.isEmpty
                 ? Double(record.steps.filter(\.clipped).count) / Double(record.steps.count) : nil,
-            gateSaturation: top.map { Dictionary(uniqueKeysWithValues: $0.gates.map { ($0.name, $0.saturated) }) },
             stepsCompleted: lastStep)
-        record.summary.depthShareFirst = probes.first?.firstLayerShare
-        record.summary.depthShareLast = probes.last?.firstLayerShare
+        record.summary.read(probes: probes)
         return record
     }
 
     /// The smallest gap between consecutive probes (1 for a single probe).
     static func probeSpacing(_ probes: [ProbeRecord]) -> Int {
         zip(probes, probes.dropFirst()).map { $1.step - $0.step }.min() ?? 1
-    }
-}
-
-/// Results of concurrently probed checkpoints, filled in by index.
-private final class ResultSlots: @unchecked Sendable {
-    private var slots: [Result<ProbeRecord, Error>?]
-    private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ result: Result<ProbeRecord, Error>) {
-        lock.lock()
-        slots[index] = result
-        lock.unlock()
-    }
-    var failed: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots.contains { if case .failure? = $0 { return true } else { return false } }
-    }
-    var values: [Result<ProbeRecord, Error>?] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots
     }
 }

@@ -98,12 +98,13 @@ enum CheckEvaluator {
                 switch operand {
                 case .number(let number): return number
                 case .figure(let reference):
-                    let run: NamedRun
+                    let found: NamedRun?
                     switch reference.run {
-                    case .every: run = every!
-                    case .named(let name): run = byName[name]!
+                    case .every: found = every
+                    case .named(let name): found = byName[name]
                     }
-                    let figure = Figures.find(reference.figure)!
+                    // `validate` refused unknown runs and figures before any was evaluated.
+                    guard let run = found, let figure = Figures.find(reference.figure) else { return nil }
                     let measurement = figure.measure(run.record, reference.argument)
                     let label = reference.label(run: run.name)
                     if !measured.contains(where: { $0.label == label }) { measured.append((label, measurement)) }

@@ -240,6 +240,17 @@ struct TrainingFlags: ParsableArguments {
 
 // MARK: Lists of runs
 
+extension FlagList {
+    /// This list narrowed to its value whose text is `text`: a planned run's value of this flag,
+    /// picked from the list it was planned from (never parsed again).
+    func narrowed(to text: String) -> FlagList {
+        guard let picked = values.first(where: { $0.text == text }) else {
+            preconditionFailure("a planned run's value \(text) comes from the flag's own list \(argument)")
+        }
+        return FlagList(picked)
+    }
+}
+
 extension ModelFlags {
     /// Each list flag's values as text, for `RunPlan.expand`.
     var lists: [(SweepFlag, [String])] {
@@ -254,11 +265,11 @@ extension ModelFlags {
         var flags = self
         for (flag, text) in run.values {
             switch flag {
-            case .spectralRadius: flags.spectralRadius = FlagList(argument: text)
-            case .forgetBias: flags.forgetBias = FlagList(argument: text)!
-            case .hidden: flags.hidden = FlagList(argument: text)!
-            case .embed: flags.embed = FlagList(argument: text)!
-            case .layers: flags.layers = FlagList(argument: text)!
+            case .spectralRadius: flags.spectralRadius = flags.spectralRadius?.narrowed(to: text)
+            case .forgetBias: flags.forgetBias = flags.forgetBias.narrowed(to: text)
+            case .hidden: flags.hidden = flags.hidden.narrowed(to: text)
+            case .embed: flags.embed = flags.embed.narrowed(to: text)
+            case .layers: flags.layers = flags.layers.narrowed(to: text)
             default: break
             }
         }
@@ -284,13 +295,13 @@ extension TrainingFlags {
         var flags = self
         for (flag, text) in run.values {
             switch flag {
-            case .lag: flags.lag = FlagList(argument: text)!
-            case .lr: flags.lr = FlagList(argument: text)!
-            case .clip: flags.clip = FlagList(argument: text)!
-            case .dropout: flags.dropout = FlagList(argument: text)!
-            case .bptt: flags.bptt = FlagList(argument: text)!
-            case .batch: flags.batch = FlagList(argument: text)!
-            case .seed: flags.seed = FlagList(argument: text)!
+            case .lag: flags.lag = flags.lags.narrowed(to: text)
+            case .lr: flags.lr = flags.lr.narrowed(to: text)
+            case .clip: flags.clip = flags.clip.narrowed(to: text)
+            case .dropout: flags.dropout = flags.dropout.narrowed(to: text)
+            case .bptt: flags.bptt = flags.bptt.narrowed(to: text)
+            case .batch: flags.batch = flags.batch.narrowed(to: text)
+            case .seed: flags.seed = flags.seed.narrowed(to: text)
             default: break
             }
         }
