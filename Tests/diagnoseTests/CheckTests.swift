@@ -344,6 +344,15 @@ enum SummaryFixture {
         #expect(try Data(contentsOf: events) == trained)
         let twoTo = try Command.run(["export", run.path, run.path, "--to", target.path])
         #expect(twoTo.status == 64)
+        // --to places the event file too, drawn from the run folder's charts.
+        let eventsTo = try Command.run(["export", run.path, "--format", "tensorboard", "--to", target.path])
+        #expect(eventsTo.status == 0, "\(eventsTo.stderr)")
+        #expect(try Data(contentsOf: target.appendingPathComponent(TensorBoardEvents.fileName)) == trained)
+        // A --to that cannot be a folder is named as the flag to change.
+        let blocked = try Command.run(["export", run.path, "--to", target.appendingPathComponent("steps.csv").path])
+        #expect(blocked.status == 73)
+        #expect(blocked.stderr.hasSuffix("it is a file, not a folder; check that the folder exists and is writable, or choose another --to\n"),
+                "\(blocked.stderr)")
     }
 }
 
