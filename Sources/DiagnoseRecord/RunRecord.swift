@@ -12,7 +12,7 @@
 //   window reversed, so its step index counts in its own processing order (index 0 is the
 //   window's last token) and every lag is still t - j >= 0.
 // - Fields added after schema 1 are optional or have a stated default when absent, so every
-//   record written before still loads (see `origin` and `RunConfig`'s legacy words).
+//   record written before still loads (see `origin`, `corpus.recall` and `LegacyPlaceholders`).
 //
 // Bump `RunRecord.currentSchemaVersion` whenever a field changes meaning or is removed.
 
@@ -171,6 +171,9 @@ public struct ToolInfo: Codable, Sendable, Equatable {
 }
 
 /// Every flag that shapes the numbers. Two runs whose configs are equal are comparable.
+/// Its Codable conformance is synthesized: a new field is declared here (optional, so older
+/// records still load) and in `init` when every run has it; older records' placeholder words are
+/// read by `LegacyPlaceholders`.
 public struct RunConfig: Codable, Sendable, Equatable {
     public var cell: CellKind
     /// The simple RNN's nonlinearity; `tanh` for gated cells.
@@ -246,53 +249,24 @@ public struct RunConfig: Codable, Sendable, Equatable {
         self.threads = threads
         self.connections = connections
     }
-
-    enum CodingKeys: String, CodingKey {
-        case cell, activation, layers, bidirectional, hidden, embed, batch, bptt, steps, optimizer, learningRate,
-             clip, seed, initialization, spectralRadius, forgetBias, probeEvery, evalEvery, tokenize,
-             vocabSizeLimit, validFraction, lag, threads, connections, endOfLine, dropout, epochs, learningRateDecay
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        cell = try c.decode(CellKind.self, forKey: .cell)
-        activation = try c.decode(Activation.self, forKey: .activation)
-        layers = try c.decode(Int.self, forKey: .layers)
-        bidirectional = try c.decode(Bool.self, forKey: .bidirectional)
-        hidden = try c.decode(Int.self, forKey: .hidden)
-        embed = try c.decode(Int.self, forKey: .embed)
-        batch = try c.decode(Int.self, forKey: .batch)
-        bptt = try c.decode(Int.self, forKey: .bptt)
-        steps = try c.decode(Int.self, forKey: .steps)
-        optimizer = try c.decodeWord(Optimizer.self, forKey: .optimizer, legacyAbsent: ["none"])
-        learningRate = try c.decode(Double.self, forKey: .learningRate)
-        clip = try c.decode(Double.self, forKey: .clip)
-        seed = try c.decode(UInt64.self, forKey: .seed)
-        initialization = try c.decodeWord(InputWeights.self, forKey: .initialization, legacyAbsent: ["imported"])
-        spectralRadius = try c.decodeIfPresent(Double.self, forKey: .spectralRadius)
-        forgetBias = try c.decode(Double.self, forKey: .forgetBias)
-        probeEvery = try c.decode(Int.self, forKey: .probeEvery)
-        evalEvery = try c.decode(Int.self, forKey: .evalEvery)
-        tokenize = try c.decodeWord(Tokenization.self, forKey: .tokenize, legacyAbsent: ["ids", "vocabulary"])
-        vocabSizeLimit = try c.decodeIfPresent(Int.self, forKey: .vocabSizeLimit)
-        validFraction = try c.decode(Double.self, forKey: .validFraction)
-        lag = try c.decodeIfPresent(Int.self, forKey: .lag)
-        threads = try c.decode(Int.self, forKey: .threads)
-        connections = try c.decodeWord(LayerConnections.self, forKey: .connections, legacyAbsent: [])
-        endOfLine = try c.decodeIfPresent(Bool.self, forKey: .endOfLine)
-        dropout = try c.decodeIfPresent(Double.self, forKey: .dropout)
-        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
-        learningRateDecay = try c.decodeIfPresent(Double.self, forKey: .learningRateDecay)
-    }
 }
 
+/// A word that older records wrote as a placeholder where it did not apply: an imported model
+/// recorded `optimizer "none"`, `initialization "imported"` and `tokenize "ids"` (or "vocabulary").
+/// The placeholder reads as nil; any other unknown word is still an error.
+protocol LegacyPlaceholders: RawRepresentable<String>, Decodable {
+    static var legacyPlaceholders: Set<String> { get }
+}
+
+extension Optimizer: LegacyPlaceholders { static let legacyPlaceholders: Set<String> = ["none"] }
+extension InputWeights: LegacyPlaceholders { static let legacyPlaceholders: Set<String> = ["imported"] }
+extension Tokenization: LegacyPlaceholders { static let legacyPlaceholders: Set<String> = ["ids", "vocabulary"] }
+
 extension KeyedDecodingContainer {
-    /// An optional word of the vocabulary; the placeholder strings older records wrote where the
-    /// word did not apply (`legacyAbsent`) read as nil, any other unknown word is an error.
-    func decodeWord<Word: RawRepresentable & Decodable>(_ type: Word.Type, forKey key: Key,
-                                                        legacyAbsent: Set<String>) throws -> Word?
-    where Word.RawValue == String {
-        guard let text = try decodeIfPresent(String.self, forKey: key), !legacyAbsent.contains(text) else { return nil }
+    /// The synthesized decoders (`RunConfig`'s) call this overload for an optional word with
+    /// placeholders: it is more specific than the standard library's `decodeIfPresent`.
+    func decodeIfPresent<Word: LegacyPlaceholders>(_ type: Word.Type, forKey key: Key) throws -> Word? {
+        guard let text = try decodeIfPresent(String.self, forKey: key), !Word.legacyPlaceholders.contains(text) else { return nil }
         guard let word = Word(rawValue: text) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: self,
                                                    debugDescription: "\"\(text)\" is not a known \(key.stringValue)")

@@ -103,7 +103,7 @@ import Testing
         #expect(record.summary.spectralRadiusLast == top.spectrum.whole.spectralRadius)
     }
 
-    /// Every optional config field survives the trip through JSON (the decoder lists its keys).
+    /// Every optional config field survives the trip through JSON.
     @Test func optionalConfigFieldsRoundTrip() throws {
         let (_, record) = try Self.syntheticRun(steps: 1)
         var config = record.config

@@ -1,6 +1,7 @@
 // A chart before it becomes pixels: id, title and the figure to draw. Its caption is the report's
 // (ReportCaptions), which sees the numbers of every run.
 
+import DiagnoseRecord
 import Dispatch
 import Foundation
 
@@ -14,27 +15,16 @@ struct ChartFigure {
     /// The output does not depend on the order the encodings finish in.
     static func renderAll(_ figures: [ChartFigure], typesetter: Typesetter) throws -> [(image: ChartImage, figure: RenderedFigure)] {
         let drawn = figures.map { FigureRenderer.render($0.spec, typesetter: typesetter) }
-        let encoded = EncodedSlots(count: drawn.count)
+        let encoded = ConcurrentSlots<Result<Data, Error>>(count: drawn.count)
         DispatchQueue.concurrentPerform(iterations: drawn.count) { i in
             encoded.set(i, Result { try PNGCodec.encode(drawn[i].pixmap) })
         }
         return try zip(figures, drawn).enumerated().map { i, pair in
             let (chart, figure) = pair
-            let png = try encoded.get(i).get()
+            let png = try (encoded.get(i) ?? .failure(RendererError.pngEncode("chart \(i) was not encoded"))).get()
             return (ChartImage(id: chart.id, title: chart.title, png: png, width: figure.pixmap.width,
                                height: figure.pixmap.height, scale: typesetter.scale,
                                hover: HoverExport.json(spec: chart.spec, rendered: figure)), figure)
         }
-    }
-}
-
-/// Results written by concurrent workers, one slot each, read after they all finished.
-private final class EncodedSlots: @unchecked Sendable {
-    private var slots: [Result<Data, Error>?]
-    private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ value: Result<Data, Error>) { lock.withLock { slots[i] = value } }
-    func get(_ i: Int) -> Result<Data, Error> {
-        lock.withLock { slots[i] ?? .failure(RendererError.pngEncode("chart \(i) was not encoded")) }
     }
 }

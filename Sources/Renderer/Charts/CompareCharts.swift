@@ -223,17 +223,27 @@ public enum CompareCharts {
 
     // MARK: compare-training
 
-    static func training(_ records: [RunRecord], _ styles: [RunStyle]) -> ChartFigure {
-        var loss = PanelSpec(title: "Loss (training: running mean; validation: markers)")
+    /// The two empty panels of compare-training: loss, and gradient norm on a log axis, against the step.
+    static func trainingPanels(loss lossTitle: String, norm normTitle: String, emptyLoss: String,
+                               emptyNorm: String) -> (loss: PanelSpec, norm: PanelSpec) {
+        var loss = PanelSpec(title: lossTitle)
         loss.x = AxisSpec(title: "training step", include: [0], padding: 0.01, integer: true)
         loss.y = AxisSpec(title: "loss (nats per token)")
         loss.legend = .below
-        loss.emptyMessage = records.isEmpty ? "no runs given" : "no training steps recorded"
-        var norm = PanelSpec(title: "Global gradient norm before clipping (running mean)")
+        loss.emptyMessage = emptyLoss
+        var norm = PanelSpec(title: normTitle)
         norm.x = loss.x
         norm.y = AxisSpec(title: "‖∇‖_{2}", kind: .log10)
         norm.legend = .below
-        norm.emptyMessage = loss.emptyMessage
+        norm.emptyMessage = emptyNorm
+        return (loss, norm)
+    }
+
+    static func training(_ records: [RunRecord], _ styles: [RunStyle]) -> ChartFigure {
+        let empty = records.isEmpty ? "no runs given" : "no training steps recorded"
+        var (loss, norm) = trainingPanels(loss: "Loss (training: running mean; validation: markers)",
+                                          norm: "Global gradient norm before clipping (running mean)",
+                                          emptyLoss: empty, emptyNorm: empty)
         for (run, (record, style)) in zip(records, styles).enumerated() {
             let xs = record.steps.map { Double($0.step) }
             let window = max(1, record.steps.count / 40)

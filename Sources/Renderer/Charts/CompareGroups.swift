@@ -74,16 +74,9 @@ extension CompareCharts {
     }
 
     static func groupedTraining(_ groups: [SeedGroup], _ styles: [RunStyle]) -> ChartFigure {
-        var loss = PanelSpec(title: "Training loss, running mean (median over seeds, band: spread)")
-        loss.x = AxisSpec(title: "training step", include: [0], padding: 0.01, integer: true)
-        loss.y = AxisSpec(title: "loss (nats per token)")
-        loss.legend = .below
-        loss.emptyMessage = "no evaluations recorded"
-        var norm = PanelSpec(title: "Global gradient norm before clipping (median over seeds)")
-        norm.x = loss.x
-        norm.y = AxisSpec(title: "‖∇‖_{2}", kind: .log10)
-        norm.legend = .below
-        norm.emptyMessage = "no training steps recorded"
+        var (loss, norm) = trainingPanels(loss: "Training loss, running mean (median over seeds, band: spread)",
+                                          norm: "Global gradient norm before clipping (median over seeds)",
+                                          emptyLoss: "no evaluations recorded", emptyNorm: "no training steps recorded")
         for (g, group) in groups.enumerated() {
             let style = styles[g]
             let longest = group.records.map(\.steps.count).max() ?? 0

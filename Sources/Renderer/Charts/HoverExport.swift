@@ -9,6 +9,7 @@
 // and heatmaps with a `HeatmapReadout` are exported. Lines with more than `maxPoints` points keep
 // every k-th point, so a readout always shows a true (x, value) pair.
 
+import DiagnoseRecord
 import Foundation
 
 enum HoverExport {
@@ -141,28 +142,6 @@ enum HoverExport {
         return String(format: "%.9g", v)
     }
 
-    /// A JSON string; `<`, `>` and `&` escaped so the text can sit inside a <script> element.
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string that can sit inside a <script> element.
+    static func string(_ s: String) -> String { JSONText.quoted(s, insideScript: true) }
 }

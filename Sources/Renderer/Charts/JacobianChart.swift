@@ -31,23 +31,40 @@ enum JacobianChart {
         i == 0 ? color : Theme.shade(color, -0.25 - 0.5 * Double(i) / Double(max(1, n)))
     }
 
-    static func productPanel(first: JacobianRecord?, last: JacobianRecord?, record: RunRecord, color: Color,
-                             suffix: String, missing: String) -> PanelSpec {
-        var p = PanelSpec(title: "σ_{i}(J_{ℓ} ⋯ J_{1})" + suffix)
+    /// One line per rank i of `rows` (row ℓ − 1 holds the values after ℓ steps), smallest first so
+    /// the leading one, bold in the full colour, is drawn on top.
+    static func rankLines(_ rows: [[Double]], color: Color) -> [Mark] {
+        let k = rows.map(\.count).max() ?? 0
+        return (0..<k).reversed().map { i in
+            .line(LineMark(points: Series.indexed(rows.map { i < $0.count ? $0[i] : .nan }, from: 1),
+                           color: rankColor(color, i, k), width: i == 0 ? 2.4 : 1.2))
+        }
+    }
+
+    /// The first probe's leading value, dashed in the first-probe colour.
+    static func firstProbeLine(_ rows: [[Double]]) -> Mark {
+        .line(LineMark(points: Series.indexed(rows.map { $0.first ?? .nan }, from: 1), color: SpectrumChart.firstColor,
+                       width: 1.6, dash: [5, 3]))
+    }
+
+    /// A panel against the number of steps ℓ, with its legend below.
+    static func panel(title: String, missing: String) -> PanelSpec {
+        var p = PanelSpec(title: title)
         p.legend = .below
         p.emptyMessage = missing
         p.x = AxisSpec(title: "number of steps ℓ", integer: true)
+        return p
+    }
+
+    static func productPanel(first: JacobianRecord?, last: JacobianRecord?, record: RunRecord, color: Color,
+                             suffix: String, missing: String) -> PanelSpec {
+        var p = panel(title: "σ_{i}(J_{ℓ} ⋯ J_{1})" + suffix, missing: missing)
         p.y = AxisSpec(title: "singular value of the product", kind: .log10, include: [1], maxDecades: maxDecades)
         guard let last, !last.productSingularValues.isEmpty else { return p }
         let k = last.productSingularValues.map(\.count).max() ?? 0
-        for i in (0..<k).reversed() {
-            let values = last.productSingularValues.map { i < $0.count ? $0[i] : .nan }
-            p.marks.append(.line(LineMark(points: Series.indexed(values, from: 1), color: rankColor(color, i, k),
-                                          width: i == 0 ? 2.4 : 1.2)))
-        }
-        if let first, first != last, let f = Optional(first.productSingularValues.map { $0.first ?? .nan }), !f.isEmpty {
-            p.marks.append(.line(LineMark(points: Series.indexed(f, from: 1), color: SpectrumChart.firstColor, width: 1.6,
-                                          dash: [5, 3])))
+        p.marks += rankLines(last.productSingularValues, color: color)
+        if let first, first != last, !first.productSingularValues.isEmpty {
+            p.marks.append(firstProbeLine(first.productSingularValues))
         }
         p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1, color: Color(hex: 0x555555), width: 1, dash: [4, 3])))
         p.extraLegend = [LegendEntry(label: "σ₁ at step \(record.lastProbe?.step ?? 0) (last probe)", sample: .line(color, width: 2.4, dash: []))]
@@ -65,22 +82,12 @@ enum JacobianChart {
 
     static func lyapunovPanel(first: JacobianRecord?, last: JacobianRecord?, record: RunRecord, color: Color,
                               suffix: String, missing: String) -> PanelSpec {
-        var p = PanelSpec(title: "Growth rate per step (1/ℓ)·log σ_{i}" + suffix)
-        p.legend = .below
-        p.emptyMessage = missing
-        p.x = AxisSpec(title: "number of steps ℓ", integer: true)
+        var p = panel(title: "Growth rate per step (1/ℓ)·log σ_{i}" + suffix, missing: missing)
         p.y = AxisSpec(title: "(1/ℓ)·log σ_{i}", include: [0])
         guard let last, !last.lyapunovExponents.isEmpty else { return p }
-        let k = last.lyapunovExponents.map(\.count).max() ?? 0
-        for i in (0..<k).reversed() {
-            let values = last.lyapunovExponents.map { i < $0.count ? $0[i] : .nan }
-            p.marks.append(.line(LineMark(points: Series.indexed(values, from: 1), color: rankColor(color, i, k),
-                                          width: i == 0 ? 2.4 : 1.2)))
-        }
+        p.marks += rankLines(last.lyapunovExponents, color: color)
         if let first, first != last {
-            let f = first.lyapunovExponents.map { $0.first ?? .nan }
-            p.marks.append(.line(LineMark(points: Series.indexed(f, from: 1), color: SpectrumChart.firstColor, width: 1.6,
-                                          dash: [5, 3])))
+            p.marks.append(firstProbeLine(first.lyapunovExponents))
         }
         p.extraLegend = [LegendEntry(label: "leading exponent, last probe", sample: .line(color, width: 2.4, dash: []))]
         if let first, first != last {

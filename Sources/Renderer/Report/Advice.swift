@@ -51,11 +51,29 @@ enum Advice {
         static let overfitGap = 0.15
     }
 
+    /// One row of the table: when the rule fires, what it says and what it proposes; only the
+    /// evidence and the commands depend on the record.
     struct Rule {
         var id: String
         /// The condition in words, with its threshold (the README lists these).
         var when: String
-        var check: (AdviceInput) -> Finding?
+        var title: String
+        /// The run chart that shows it.
+        var chart: ChartID
+        var remedy: String
+        /// Where the remedy comes from.
+        var source: String
+        /// What the record shows when the rule fires; nil when it stays silent.
+        var check: (AdviceInput) -> Found?
+    }
+
+    /// What a rule found in one record.
+    struct Found {
+        var evidence: String
+        /// The commands that test the remedy, each as the arguments after the program name.
+        var commands: [[String]]
+        /// A title that depends on the record, instead of the rule's.
+        var title: String? = nil
     }
 
     /// The rules in the order the report lists their findings: what stops training first, then what
@@ -66,44 +84,52 @@ enum Advice {
     /// The findings for one run, in rule order.
     static func findings(record: RunRecord, verdict: GradientVerdict) -> [Finding] {
         let input = AdviceInput(record: record, verdict: verdict)
-        return rules.compactMap { $0.check(input) }
+        return rules.compactMap { rule in
+            rule.check(input).map { found in
+                Finding(rule: rule.id, title: found.title ?? rule.title, evidence: found.evidence, chart: rule.chart,
+                        remedy: rule.remedy, source: rule.source, commands: found.commands)
+            }
+        }
     }
 
     // MARK: Rules
 
-    static let diverged = Rule(id: "diverged", when: "training diverged (the loss or gradient became NaN or infinite)") { input in
+    static let diverged = Rule(
+        id: "diverged", when: "training diverged (the loss or gradient became NaN or infinite)",
+        title: "Training diverged.", chart: .training,
+        remedy: "Lower the learning rate and clip the gradient norm, so that one large gradient cannot throw the "
+            + "weights out of range.",
+        source: "Pascanu, Mikolov and Bengio (2013), On the difficulty of training recurrent neural networks"
+    ) { input in
         let r = input.record
         guard let step = r.status.divergedAtStep else { return nil }
         let reason = r.status.divergenceReason.map { " (\($0))" } ?? ""
-        return Finding(
-            rule: "diverged", title: "Training diverged.",
+        return Found(
             evidence: "The loss or gradient stopped being finite at step \(ReportFormat.integer(step))\(reason).",
-            chart: .training,
-            remedy: "Lower the learning rate and clip the gradient norm, so that one large gradient cannot throw the "
-                + "weights out of range.",
-            source: "Pascanu, Mikolov and Bengio (2013), On the difficulty of training recurrent neural networks",
             commands: [input.command(replacing: ["--lr": input.lowerLearningRates, "--clip": "0.25,1"], folder: "try-lr-clip")])
     }
 
     static let mostStepsClipped = Rule(
-        id: "most-steps-clipped", when: "more than \(percent(Threshold.clippedMost)) of the steps were clipped"
+        id: "most-steps-clipped", when: "more than \(percent(Threshold.clippedMost)) of the steps were clipped",
+        title: "Most steps were clipped.", chart: .training,
+        remedy: "Lower the learning rate until clipping is the exception that catches spikes, not the rule.",
+        source: "Pascanu, Mikolov and Bengio (2013)"
     ) { input in
         let r = input.record
         guard r.config.clip > 0, r.status.divergedAtStep == nil, let fraction = r.summary.clippedFraction,
               fraction > Threshold.clippedMost else { return nil }
-        return Finding(
-            rule: "most-steps-clipped", title: "Most steps were clipped.",
+        return Found(
             evidence: "\(ReportFormat.percent(fraction)) of the steps had a gradient norm above the clipping threshold "
                 + "\(RunSetting.exact(r.config.clip)), so the step size was set by the threshold, not by the gradient.",
-            chart: .training,
-            remedy: "Lower the learning rate until clipping is the exception that catches spikes, not the rule.",
-            source: "Pascanu, Mikolov and Bengio (2013)",
             commands: [input.command(replacing: ["--lr": input.lowerLearningRates], folder: "try-lr")])
     }
 
     static let gradientSpikes = Rule(
         id: "gradient-spikes",
-        when: "an unclipped step's gradient norm exceeds \(Int(Threshold.spikeRatio)) times the median"
+        when: "an unclipped step's gradient norm exceeds \(Int(Threshold.spikeRatio)) times the median",
+        title: "The gradient norm spikes.", chart: .training,
+        remedy: "Clip the gradient norm near its typical size, so that a spike changes the direction of a step but not its length.",
+        source: "Pascanu, Mikolov and Bengio (2013)"
     ) { input in
         let r = input.record
         guard r.status.divergedAtStep == nil else { return nil }
@@ -113,40 +139,39 @@ enum Advice {
         let spikes = r.steps.filter { !$0.clipped && $0.gradientNorm.isFinite && $0.gradientNorm > Threshold.spikeRatio * median }
         guard median > 0, let largest = spikes.max(by: { $0.gradientNorm < $1.gradientNorm }) else { return nil }
         let threshold = clipSuggestions(median: median)
-        return Finding(
-            rule: "gradient-spikes", title: "The gradient norm spikes.",
+        return Found(
             evidence: "\(spikes.count) unclipped step\(spikes.count == 1 ? "" : "s") had a gradient norm above "
                 + "\(Int(Threshold.spikeRatio)) times the median \(ReportFormat.number(median)), the largest "
                 + "\(ReportFormat.number(largest.gradientNorm)) at step \(ReportFormat.integer(largest.step))"
                 + (r.config.clip == 0 ? "; clipping was off." : "."),
-            chart: .training,
-            remedy: "Clip the gradient norm near its typical size, so that a spike changes the direction of a step but not its length.",
-            source: "Pascanu, Mikolov and Bengio (2013)",
             commands: [input.command(replacing: ["--clip": threshold], folder: "try-clip")])
     }
 
     static let vanishingAtInitialisation = Rule(
         id: "vanishing-at-initialisation",
         when: "a simple RNN keeps less than \(ReportFormat.ratio(Threshold.vanishingShare)) of its gradient at the recall lag "
-            + "(without one: a horizon under \(Threshold.shortHorizon) steps) at initialisation"
+            + "(without one: a horizon under \(Threshold.shortHorizon) steps) at initialisation",
+        title: "The gradient vanishes before training starts.", chart: .gradientDecay,
+        remedy: "Give the gradient a path that does not shrink: a gated cell (LSTM or GRU), or recurrent weights "
+            + "started at a spectral radius near 1.",
+        source: "Hochreiter and Schmidhuber (1997); Cho et al. (2014); Le, Jaitly and Hinton (2015) on "
+            + "recurrent weights started near the identity"
     ) { input in
         let r = input.record
         guard r.config.cell == .rnn, input.verdict.start == .initialisation, let first = input.verdict.first,
               let shortfall = input.shortfall(first, hidden: true) else { return nil }
-        return Finding(
-            rule: "vanishing-at-initialisation", title: "The gradient vanishes before training starts.",
+        return Found(
             evidence: "At initialisation " + shortfall + ".",
-            chart: input.lagChart,
-            remedy: "Give the gradient a path that does not shrink: a gated cell (LSTM or GRU), or recurrent weights "
-                + "started at a spectral radius near 1.",
-            source: "Hochreiter and Schmidhuber (1997); Cho et al. (2014); Le, Jaitly and Hinton (2015) on "
-                + "recurrent weights started near the identity",
             commands: [input.command(replacing: ["--cell": "rnn,gru,lstm"], folder: "try-cells"),
                        input.command(replacing: ["--spectral-radius": "0.9:1.1:0.1"], folder: "try-spectral-radius")])
     }
 
     static let growingAtInitialisation = Rule(
-        id: "growing-at-initialisation", when: "a simple RNN's gradient grows with distance at initialisation"
+        id: "growing-at-initialisation", when: "a simple RNN's gradient grows with distance at initialisation",
+        title: "The gradient explodes before training starts.", chart: .gradientDecay,
+        remedy: "Start the recurrent weights at a spectral radius near 1, where the gradient neither vanishes nor "
+            + "explodes; clipping limits the damage of an exploding gradient but does not remove it.",
+        source: "Pascanu, Mikolov and Bengio (2013); Saxe, McClelland and Ganguli (2014) on orthogonal initialisation"
     ) { input in
         let r = input.record
         guard r.config.cell == .rnn, input.verdict.start == .initialisation, let first = input.verdict.first,
@@ -155,20 +180,19 @@ enum Advice {
         if let radius = r.summary.spectralRadiusFirst { evidence += " (spectral radius \(ReportFormat.number(radius)))" }
         evidence += ": \(first.lag) steps back it is \(GradientReading.share(first.ratio, of: "the local one")), so the "
             + "earliest inputs dominate every update."
-        return Finding(
-            rule: "growing-at-initialisation", title: "The gradient explodes before training starts.",
+        return Found(
             evidence: evidence,
-            chart: input.lagChart,
-            remedy: "Start the recurrent weights at a spectral radius near 1, where the gradient neither vanishes nor "
-                + "explodes; clipping limits the damage of an exploding gradient but does not remove it.",
-            source: "Pascanu, Mikolov and Bengio (2013); Saxe, McClelland and Ganguli (2014) on orthogonal initialisation",
             commands: [input.command(replacing: ["--spectral-radius": "0.9:1.1:0.1"], folder: "try-spectral-radius")])
     }
 
     static let expandingMap = Rule(
         id: "expanding-map",
         when: "a simple RNN ends with spectral radius above \(ReportFormat.number(Threshold.expandingRadius))/γ and "
-            + "a growing gradient or recall near chance"
+            + "a growing gradient or recall near chance",
+        title: "The recurrent map expands instead of remembering.", chart: .spectrum,
+        remedy: "Use a gated cell, whose forget or update gate can keep a state without expanding it; with a simple "
+            + "RNN, a lower learning rate keeps the weights nearer where they started.",
+        source: "Bengio, Simard and Frasconi (1994), Learning long-term dependencies with gradient descent is difficult"
     ) { input in
         let r = input.record
         guard r.config.cell == .rnn, r.status.divergedAtStep == nil, let radius = r.summary.spectralRadiusLast,
@@ -186,40 +210,37 @@ enum Advice {
                 + (input.chance.map { " (chance \(ReportFormat.percent($0)))" } ?? "")
         }
         evidence += ": a map that expands cannot hold a stored symbol steadily."
-        return Finding(
-            rule: "expanding-map", title: "The recurrent map expands instead of remembering.",
+        return Found(
             evidence: evidence,
-            chart: .spectrum,
-            remedy: "Use a gated cell, whose forget or update gate can keep a state without expanding it; with a simple "
-                + "RNN, a lower learning rate keeps the weights nearer where they started.",
-            source: "Bengio, Simard and Frasconi (1994), Learning long-term dependencies with gradient descent is difficult",
             commands: [input.command(replacing: ["--cell": "rnn,gru,lstm"], folder: "try-cells")])
     }
 
     static let shortCellHorizon = Rule(
         id: "short-cell-horizon",
         when: "an LSTM's cell state keeps less than \(ReportFormat.ratio(Threshold.vanishingShare)) of its gradient at "
-            + "the recall lag (without one: a horizon under \(Threshold.shortHorizon) steps) at initialisation"
+            + "the recall lag (without one: a horizon under \(Threshold.shortHorizon) steps) at initialisation",
+        title: "The LSTM's cell state forgets quickly.", chart: .gradientDecay,
+        remedy: "Start the forget gates open: a forget-gate bias of 1 to 2 keeps the cell state, and its gradient, "
+            + "for many steps from the first update on.",
+        source: "Gers, Schmidhuber and Cummins (2000), Learning to forget; Jozefowicz, Zaremba and Sutskever (2015), "
+            + "An empirical exploration of recurrent network architectures"
     ) { input in
         let r = input.record
         guard r.config.cell == .lstm, input.verdict.start == .initialisation, let first = input.verdict.first,
               let shortfall = input.shortfall(first, hidden: false) else { return nil }
         let bias = RunSetting.exact(r.config.forgetBias)
-        return Finding(
-            rule: "short-cell-horizon", title: "The LSTM's cell state forgets quickly.",
+        return Found(
             evidence: "With forget-gate bias \(bias), at initialisation along the cell state " + shortfall + ".",
-            chart: input.lagChart,
-            remedy: "Start the forget gates open: a forget-gate bias of 1 to 2 keeps the cell state, and its gradient, "
-                + "for many steps from the first update on.",
-            source: "Gers, Schmidhuber and Cummins (2000), Learning to forget; Jozefowicz, Zaremba and Sutskever (2015), "
-                + "An empirical exploration of recurrent network architectures",
             commands: [input.command(replacing: ["--forget-bias": "0:2:1"], folder: "try-forget-bias")])
     }
 
     static let saturatedGates = Rule(
         id: "saturated-gates",
         when: "a gate (other than an LSTM's forget or a GRU's update gate) is saturated in more than "
-            + "\(percent(Threshold.saturatedMost)) of its units at the last probe"
+            + "\(percent(Threshold.saturatedMost)) of its units at the last probe",
+        title: "The gates are saturated for most units.", chart: .gates,
+        remedy: "Lower the learning rate, so that pre-activations do not grow into the flat ends of the nonlinearity.",
+        source: "Glorot and Bengio (2010), Understanding the difficulty of training deep feedforward neural networks"
     ) { input in
         let r = input.record
         guard r.status.divergedAtStep == nil, let gates = r.probes.last?.topForward?.gates else { return nil }
@@ -228,31 +249,26 @@ enum Advice {
         let saturated = gates.filter { !keeping.contains($0.name) && $0.saturated.isFinite && $0.saturated > Threshold.saturatedMost }
         guard !saturated.isEmpty else { return nil }
         let list = saturated.map { "\($0.name) \(ReportFormat.percent($0.saturated))" }.joined(separator: ", ")
-        let what = r.config.cell == .rnn ? "The \(r.config.activation) units" : "The gates"
-        return Finding(
-            rule: "saturated-gates", title: "\(what) are saturated for most units.",
+        return Found(
             evidence: "At the last probe the share of saturated units is \(list); a saturated unit passes almost no "
                 + "gradient to its inputs.",
-            chart: .gates,
-            remedy: "Lower the learning rate, so that pre-activations do not grow into the flat ends of the nonlinearity.",
-            source: "Glorot and Bengio (2010), Understanding the difficulty of training deep feedforward neural networks",
-            commands: [input.command(replacing: ["--lr": input.lowerLearningRates], folder: "try-lr")])
+            commands: [input.command(replacing: ["--lr": input.lowerLearningRates], folder: "try-lr")],
+            title: r.config.cell == .rnn ? "The \(r.config.activation) units are saturated for most units." : nil)
     }
 
     static let overfitting = Rule(
         id: "overfitting",
-        when: "the validation loss ends more than \(ReportFormat.number(Threshold.overfitGap)) nats above the training loss"
+        when: "the validation loss ends more than \(ReportFormat.number(Threshold.overfitGap)) nats above the training loss",
+        title: "Validation loss is far above training loss.", chart: .training,
+        remedy: "Regularise: a smaller model, fewer steps, or dropout on the non-recurrent connections.",
+        source: "Zaremba, Sutskever and Vinyals (2014), Recurrent neural network regularization"
     ) { input in
         let r = input.record
         guard r.status.divergedAtStep == nil, let last = r.evaluations.last, last.validLoss.isFinite, last.trainLoss.isFinite,
               last.validLoss - last.trainLoss > Threshold.overfitGap else { return nil }
-        return Finding(
-            rule: "overfitting", title: "Validation loss is far above training loss.",
+        return Found(
             evidence: "At step \(ReportFormat.integer(last.step)) the validation loss is \(ReportFormat.number(last.validLoss)) "
                 + "nats against \(ReportFormat.number(last.trainLoss)) on training windows: the model memorises the training text.",
-            chart: .training,
-            remedy: "Regularise: a smaller model, fewer steps, or dropout on the non-recurrent connections.",
-            source: "Zaremba, Sutskever and Vinyals (2014), Recurrent neural network regularization",
             commands: [input.command(replacing: ["--hidden": input.smallerHidden], folder: "try-hidden")])
     }
 
@@ -294,9 +310,6 @@ struct AdviceInput {
 
     /// Synthetic corpus: recall accuracy near chance (see `Threshold.nearChanceShare`).
     var recallAtChance: Bool { Advice.nearChance(record) }
-
-    /// The chart that shows the lag profile: the run's own decay chart.
-    var lagChart: ChartID { .gradientDecay }
 
     /// Why the reading falls short, as a clause ("the recall answers send 7e-4 of their gradient to
     /// the letter 8 steps back"), or nil when it does not. `hidden` reads the hidden state, otherwise

@@ -1,10 +1,12 @@
 // The HTML report: one self-contained page that tells the lecture's story with the runs' numbers.
 //
 // Sections, in order: verdict (a few sentences per run, the headline lag-profile chart, the summary
-// table), gradient flow, spectra, gates, training, reproduce. Every chart is an <img> whose source
-// is a base64 `data:` URI and the stylesheet and the two small scripts (chart zoom, values under
-// the pointer) are inline, so the file can be mailed, archived by CI or opened offline and looks the same. The page is a pure function of its
-// inputs: no clock, no dictionary order, same bytes for the same runs.
+// table), what to try, sweep (when a flag varies across the runs), gradient flow, spectra, gates,
+// training, reproduce. Every chart is an <img> whose source is a base64 `data:` URI, placed by its
+// `ChartID` (`ChartPlacement`) under the caption the report writes for it (`ReportCaptions`); the
+// stylesheet and the two small scripts (chart zoom, values under the pointer) are inline, so the
+// file can be mailed, archived by CI or opened offline and looks the same. The page is a pure
+// function of its inputs: no clock, no dictionary order, same bytes for the same runs.
 
 import DiagnoseRecord
 import Foundation

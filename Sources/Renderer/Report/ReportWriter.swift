@@ -96,7 +96,7 @@ public enum ReportWriter {
     /// `body` applied to every record on all cores; results in order. Rendering is independent per
     /// run (each has its own FreeType library and buffers), so the bytes do not depend on the threads.
     static func renderConcurrently<T>(_ records: [RunRecord], _ body: (RunRecord) throws -> T) throws -> [T] {
-        let results = ResultSlots<T>(count: records.count)
+        let results = ConcurrentSlots<Result<T, Error>>(count: records.count)
         DispatchQueue.concurrentPerform(iterations: records.count) { index in
             results.set(index, Result { try body(records[index]) })
         }
@@ -324,22 +324,5 @@ public enum ReportWriter {
         while common < from.count && common < to.count && from[common] == to[common] { common += 1 }
         let parts = Array(repeating: "..", count: from.count - common) + to[common...]
         return parts.isEmpty ? "." : parts.joined(separator: "/")
-    }
-}
-
-/// Results filled in by index from concurrent work.
-final class ResultSlots<T>: @unchecked Sendable {
-    private var slots: [Result<T, Error>?]
-    private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ result: Result<T, Error>) {
-        lock.lock()
-        slots[index] = result
-        lock.unlock()
-    }
-    var values: [Result<T, Error>?] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots
     }
 }

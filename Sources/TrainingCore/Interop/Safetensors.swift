@@ -29,6 +29,7 @@
 // unsafe pointers are needed here (they stay in Kernels/); peak memory is about the
 // file size plus the Float32 values.
 
+import DiagnoseRecord
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -161,8 +162,8 @@ public enum Safetensors {
         var json = "{"
         var members: [String] = []
         if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted().map { "\(SafetensorsJSON.stringLiteral($0)):\(SafetensorsJSON.stringLiteral(metadata[$0]!))" }
-            members.append("\(SafetensorsJSON.stringLiteral(metadataKey)):{\(pairs.joined(separator: ","))}")
+            let pairs = metadata.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(metadata[$0]!))" }
+            members.append("\(JSONText.quoted(metadataKey)):{\(pairs.joined(separator: ","))}")
         }
         var offset = 0
         for tensor in tensors {
@@ -180,7 +181,7 @@ public enum Safetensors {
             }
             let end = offset + 4 * count  // cannot overflow: the values exist in memory
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            members.append("\(SafetensorsJSON.stringLiteral(tensor.name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],"
+            members.append("\(JSONText.quoted(tensor.name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],"
                            + "\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }

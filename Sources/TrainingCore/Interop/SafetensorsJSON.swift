@@ -184,27 +184,6 @@ extension SafetensorsJSON {
         return (String(decoding: utf8, as: UTF8.self), index)
     }
 
-    /// `text` as a JSON string literal: quotes, backslashes and control characters escaped,
-    /// everything else written as UTF-8. One spelling per string, so encoding is deterministic.
-    static func stringLiteral(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
     /// Counts the keys of the top-level object, stopping once the count exceeds `limit`: a linear
     /// byte scan run before the JSON parser, so a header naming 300,000 tensors is refused at once
     /// instead of after parsing all of them. Never indexes out of bounds on any input.

@@ -34,13 +34,13 @@ public enum ImportedProbe {
         let count = checkpoints.count
         let concurrent = max(1, min(threads, count))
         let modelThreads = ComputeThreads(threads / concurrent)
-        let results = ResultSlots(count: count)
+        let results = ConcurrentSlots<Result<ProbeRecord, Error>>(count: count)
         let queue = DispatchQueue(label: "diagnose.checkpoints", attributes: .concurrent)
         let group = DispatchGroup()
         let slots = DispatchSemaphore(value: concurrent)
         for (index, checkpoint) in checkpoints.enumerated() {
             slots.wait()
-            if results.failed { slots.signal(); break }
+            if results.hasFailure() { slots.signal(); break }
             queue.async(group: group) {
                 defer { slots.signal() }
                 do {
@@ -125,27 +125,5 @@ public enum ImportedProbe {
     /// The smallest gap between consecutive probes (1 for a single probe).
     static func probeSpacing(_ probes: [ProbeRecord]) -> Int {
         zip(probes, probes.dropFirst()).map { $1.step - $0.step }.min() ?? 1
-    }
-}
-
-/// Results of concurrently probed checkpoints, filled in by index.
-private final class ResultSlots: @unchecked Sendable {
-    private var slots: [Result<ProbeRecord, Error>?]
-    private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ result: Result<ProbeRecord, Error>) {
-        lock.lock()
-        slots[index] = result
-        lock.unlock()
-    }
-    var failed: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots.contains { if case .failure? = $0 { return true } else { return false } }
-    }
-    var values: [Result<ProbeRecord, Error>?] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots
     }
 }

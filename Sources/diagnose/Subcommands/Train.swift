@@ -108,7 +108,7 @@ struct Train: ParsableCommand {
         for job in jobs { _ = try job.makeTrainer(corpora) }
 
         let progress = RunProgress(names: jobs.map(\.run.name), concurrent: concurrent, quiet: quiet)
-        let records = RecordSlots(count: jobs.count)
+        let records = ConcurrentSlots<RunRecord>(count: jobs.count)
         let failures = ErrorSlots()
         // Each worker takes the next run in plan order until none are left or Ctrl-C.
         let next = Counter()
@@ -334,22 +334,5 @@ enum Interrupt {
                 if Interrupt.flag.exchange(true, ordering: .relaxed) { _exit(130) }
             }
         }
-    }
-}
-
-/// Results of concurrently trained runs, filled in by index.
-final class RecordSlots: @unchecked Sendable {
-    private var slots: [RunRecord?]
-    private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ record: RunRecord) {
-        lock.lock()
-        slots[index] = record
-        lock.unlock()
-    }
-    var values: [RunRecord?] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots
     }
 }

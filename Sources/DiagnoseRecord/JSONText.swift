@@ -1,0 +1,26 @@
+// JSON string literals for the files this project writes by hand (the safetensors header, the
+// report's chart data): one escaper, so every writer quotes text the same way.
+
+public enum JSONText {
+    /// `text` as a JSON string literal: quotes, backslashes and control characters escaped,
+    /// everything else written as is (one spelling per string, so output is deterministic).
+    /// `insideScript` also escapes `<`, `>`, `&`, U+2028 and U+2029, so the literal can sit in an
+    /// HTML `<script>` element (or any JavaScript source) and never end it.
+    public static func quoted(_ text: String, insideScript: Bool = false) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            if let short = shortEscapes[scalar] {
+                out += short
+            } else if scalar.value < 0x20 || (insideScript && scriptUnsafe.contains(scalar)) {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    private static let shortEscapes: [Unicode.Scalar: String] = ["\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"]
+    private static let scriptUnsafe: Set<Unicode.Scalar> = ["<", ">", "&", "\u{2028}", "\u{2029}"]
+}
