@@ -96,6 +96,30 @@ import Testing
         #expect(few.runPages.isEmpty)
     }
 
+    /// A few runs are inlined only while their charts fit the budget: six runs with 1.6 MB of charts
+    /// each (what six default runs draw) would make a 13 MB page, so they get their own pages.
+    @Test func runsGetTheirOwnPagesWhenTheirChartsWouldNotFit() {
+        #expect(!ReportWriter.usesRunPages(runs: 2, chartBytes: 3_300_000))
+        #expect(ReportWriter.usesRunPages(runs: 6, chartBytes: 6 * 1_600_000))
+        #expect(ReportWriter.usesRunPages(runs: 7, chartBytes: 1000))
+        #expect(ReportWriter.inlineChartBudget < 10_000_000 - 1_000_000)
+    }
+
+    /// With run pages, the index holds a few kilobytes of text per run besides the comparison charts
+    /// (whose size does not depend on the number of runs): 60 runs and 600 are both far below 10 MB.
+    @Test func theIndexGrowsByKilobytesPerRun() {
+        func indexBytes(_ count: Int) -> Int {
+            let runs = (0..<count).map { k in
+                ReportRun(record: Self.record(cell: k % 2 == 0 ? "rnn" : "lstm", seed: UInt64(k / 2)), directoryLink: "run-\(k)", charts: [])
+            }
+            return HTMLReport.build(runs: runs, comparison: [], generatedBy: "test", runPages: true).utf8.count
+        }
+        let small = indexBytes(10), large = indexBytes(110)
+        let perRun = Double(large - small) / 100
+        #expect(perRun > 100 && perRun < 4_000, "\(perRun) bytes per run")
+        #expect(Double(small) + 600 * perRun < 5_000_000)
+    }
+
     static func record(cell: String, seed: UInt64) -> RunRecord {
         var record = ReportFixtures.record(name: "\(cell)-s\(seed)", cell: cell, seed: seed)
         record.config.seed = seed

@@ -198,8 +198,9 @@ import Testing
             let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.contains(".") && $0 != "compare" }
             shardRuns += names.map { folder.appendingPathComponent($0) }
         }
+        // As the workflow's merge job does it: the shards' output folders, not their run folders.
         let merged = root.appendingPathComponent("merged")
-        let report = try Command.run(["report", "--output", merged.path] + shardRuns.map(\.path))
+        let report = try Command.run(["report", "--output", merged.path] + (1...3).map { root.appendingPathComponent("shard-\($0)").path })
         #expect(report.status == 0, "\(report.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: whole.path).filter { !$0.contains(".") && $0 != "compare" }.sorted()
         #expect(names.count == 8)
@@ -221,6 +222,9 @@ import Testing
                 #expect(try Data(contentsOf: run.appendingPathComponent(file)) == Data(contentsOf: reference.appendingPathComponent(file)),
                         "\(run.lastPathComponent)/\(file)")
             }
+            // The merge redraws each run's charts from its record alone: the same bytes again.
+            let redrawn = merged.appendingPathComponent("charts/\(run.lastPathComponent)/gradient-flow.png")
+            #expect(try Data(contentsOf: redrawn) == Data(contentsOf: reference.appendingPathComponent("gradient-flow.png")))
         }
         let charts = try FileManager.default.contentsOfDirectory(atPath: whole.appendingPathComponent("compare").path).sorted()
         #expect(!charts.isEmpty)

@@ -27,8 +27,8 @@ public struct ReportSummary: Sendable, Equatable {
     /// Runs left out because their records could not be read: one message each, naming the file.
     public var skipped: [String]
 
-    /// `<chart folder>/report.html` for every run when the report has more than
-    /// `ReportWriter.inlineRunLimit` runs; empty otherwise.
+    /// `<chart folder>/report.html` for every run when the runs get their own pages
+    /// (`ReportWriter.usesRunPages`); empty otherwise.
     public var runPages: [URL]
 
     public init(report: URL, runCharts: [URL], comparisonCharts: [URL], runNames: [String], runPages: [URL] = [],
@@ -92,15 +92,30 @@ public enum ReportWriter {
     /// comparison and sweep charts and links to a self-contained `report.html` in each run's folder,
     /// so it stays small (about 1 MB of charts per run otherwise).
     public static let inlineRunLimit = 6
+    /// The most chart bytes (base64 in the page, so 4/3 of the PNGs) the index may inline: six
+    /// single-layer runs come to about 10 MB, and deeper or bidirectional runs have more charts, so
+    /// past this the runs get their own pages too and the index stays well under 10 MB.
+    public static let inlineChartBudget = 7_000_000
+
+    /// Whether the runs get their own pages: more than `inlineRunLimit` of them, or their charts and
+    /// the comparison charts (`chartBytes` of PNG) would take the index past `inlineChartBudget`.
+    public static func usesRunPages(runs: Int, chartBytes: Int) -> Bool {
+        runs > inlineRunLimit || chartBytes / 3 * 4 > inlineChartBudget
+    }
 
     /// `body` applied to every record on all cores; results in order. Rendering is independent per
     /// run (each has its own FreeType library and buffers), so the bytes do not depend on the threads.
     static func renderConcurrently<T>(_ records: [RunRecord], _ body: (RunRecord) throws -> T) throws -> [T] {
-        let results = ConcurrentSlots<Result<T, Error>>(count: records.count)
-        DispatchQueue.concurrentPerform(iterations: records.count) { index in
-            results.set(index, Result { try body(records[index]) })
+        try concurrently(records, body).map { try $0.get() }
+    }
+
+    /// `body` applied to every item on all cores; each result or error in the items' order.
+    static func concurrently<Item, T>(_ items: [Item], _ body: (Item) throws -> T) -> [Result<T, Error>] {
+        let results = ConcurrentSlots<Result<T, Error>>(count: items.count)
+        DispatchQueue.concurrentPerform(iterations: items.count) { index in
+            results.set(index, Result { try body(items[index]) })
         }
-        return try results.values.map { try $0!.get() }
+        return results.values.map { $0! }
     }
 
     /// Loads `run.json` from each folder, writes each run's charts, the comparison charts as
@@ -144,9 +159,11 @@ public enum ReportWriter {
         var loaded: [(ReportRunInput, RunRecord)] = []
         var skipped: [String] = []
         var firstError: Error?
-        for input in given {
+        // Decoded on all cores: a sweep's records are read back in a fraction of the time.
+        let decoded = concurrently(given) { input in try input.record ?? loadRecord(from: input.directory) }
+        for (input, record) in zip(given, decoded) {
             do {
-                loaded.append((input, try input.record ?? loadRecord(from: input.directory)))
+                loaded.append((input, try record.get()))
             } catch {
                 guard skipUndrawable else { throw error }
                 firstError = firstError ?? error
@@ -169,7 +186,8 @@ public enum ReportWriter {
         let runCharts = try renderConcurrently(records) { try RunCharts.render($0, options: options) }
         let comparison = records.count >= 2
             ? try CompareCharts.render(records, options: options) + SweepCharts.render(records, options: options) : []
-        let ownPages = records.count > inlineRunLimit
+        let chartBytes = (runCharts.joined() + comparison).map(\.png.count).reduce(0, +)
+        let ownPages = usesRunPages(runs: records.count, chartBytes: chartBytes)
 
         do {
             try OutputFolder.createFolder(output)
@@ -178,33 +196,35 @@ public enum ReportWriter {
         }
         let outputResolved = output.resolvingSymlinksInPath()
 
-        var runChartFiles: [URL] = []
-        var runPages: [URL] = []
-        var runs: [ReportRun] = []
-        for (index, directory) in directories.enumerated() {
-            let chartDirectory = chartDirectories[index]
+        // Each run's charts and own page are written on all cores (every file is synced to disk, so
+        // one at a time a sweep would mostly wait for the disk).
+        let written = try concurrently(Array(directories.indices)) { index -> (charts: [URL], page: URL?, run: ReportRun) in
+            let directory = directories[index], chartDirectory = chartDirectories[index]
             do {
                 try OutputFolder.createFolder(chartDirectory)
             } catch let error as AtomicFileError {
                 throw ReportError.cannotCreateFolder(path: chartDirectory.path, reason: error.reason)
             }
+            var files: [URL] = []
             for chart in runCharts[index] {
                 let file = chartDirectory.appendingPathComponent(chart.id.rawValue + ".png")
                 try AtomicFile.write(chart.png, to: file)
-                runChartFiles.append(file)
+                files.append(file)
             }
             let link = relativePath(from: outputResolved, to: directory.resolvingSymlinksInPath())
-            runs.append(ReportRun(record: records[index], directoryLink: link, charts: runCharts[index]))
-            if ownPages {
-                // The run's own self-contained page, next to its charts (under the output folder).
-                let ownLink = relativePath(from: chartDirectory.resolvingSymlinksInPath(), to: directory.resolvingSymlinksInPath())
-                let own = ReportRun(record: records[index], directoryLink: ownLink, charts: runCharts[index])
-                let page = HTMLReport.build(runs: [own], comparison: [], generatedBy: "\(records[index].tool.name) \(records[index].tool.version)")
-                let file = chartDirectory.appendingPathComponent(reportFileName)
-                try AtomicFile.write(page, to: file)
-                runPages.append(file)
-            }
-        }
+            let run = ReportRun(record: records[index], directoryLink: link, charts: runCharts[index])
+            guard ownPages else { return (files, nil, run) }
+            // The run's own self-contained page, next to its charts (under the output folder).
+            let ownLink = relativePath(from: chartDirectory.resolvingSymlinksInPath(), to: directory.resolvingSymlinksInPath())
+            let own = ReportRun(record: records[index], directoryLink: ownLink, charts: runCharts[index])
+            let page = HTMLReport.build(runs: [own], comparison: [], generatedBy: "\(records[index].tool.name) \(records[index].tool.version)")
+            let file = chartDirectory.appendingPathComponent(reportFileName)
+            try AtomicFile.write(page, to: file)
+            return (files, file, run)
+        }.map { try $0.get() }
+        let runChartFiles = written.flatMap(\.charts)
+        let runPages = written.compactMap(\.page)
+        let runs = written.map(\.run)
         try beforeReport()
 
         var comparisonFiles: [URL] = []

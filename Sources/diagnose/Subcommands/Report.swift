@@ -8,7 +8,7 @@ struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Redraw charts and output/report.html from run records (no training). Merges runs from any folders.")
 
-    @Argument(help: "Run folders (each holding a run.json). Default: every run folder under --output.")
+    @Argument(help: "Run folders (each holding a run.json), or output folders whose run folders to take (a shard's --output). Default: every run folder under --output.")
     var runDirectories: [String] = []
 
     @OptionGroup var output: OutputFlags
@@ -18,7 +18,7 @@ struct Report: ParsableCommand {
         let outputDirectory = URL(fileURLWithPath: output.output)
         let runs = runDirectories.isEmpty
             ? ReportWriter.discoverRuns(in: outputDirectory)
-            : runDirectories.map { URL(fileURLWithPath: $0) }
+            : runDirectories.flatMap { expandingOutputFolder(URL(fileURLWithPath: $0)) }
         guard !runs.isEmpty else {
             throw CommandError.nothingFound("no runs found in \(outputDirectory.path); run `diagnose` first or name run folders")
         }
@@ -36,4 +36,14 @@ struct Report: ParsableCommand {
             try GitHubActions.appendStepSummary(MarkdownSummary.runs(records, title: "diagnose report"))
         }
     }
+}
+
+/// A folder without a run.json of its own that holds run folders (another command's `--output`,
+/// such as one shard of a sweep) stands for those runs; anything else is taken as one run folder.
+func expandingOutputFolder(_ folder: URL) -> [URL] {
+    guard !FileManager.default.fileExists(atPath: folder.appendingPathComponent(ReportWriter.recordFileName).path) else {
+        return [folder]
+    }
+    let runs = ReportWriter.discoverRuns(in: folder)
+    return runs.isEmpty ? [folder] : runs
 }

@@ -110,10 +110,15 @@ struct Train: ParsableCommand {
         let progress = RunProgress(names: jobs.map(\.run.name), concurrent: concurrent, quiet: quiet)
         let records = ConcurrentSlots<RunRecord>(count: jobs.count)
         let failures = ErrorSlots()
-        // Each worker takes the next run in plan order until none are left or Ctrl-C.
+        // Each worker takes the next run until none are left or Ctrl-C. Several workers take the
+        // costliest first: the runs that start last are then the short ones, so no core waits long
+        // for the last run to end. One worker keeps the plan's order.
+        let order = concurrent == 1 ? Array(jobs.indices)
+            : jobs.indices.sorted { a, b in jobs[a].cost != jobs[b].cost ? jobs[a].cost > jobs[b].cost : a < b }
         let next = Counter()
         DispatchQueue.concurrentPerform(iterations: concurrent) { _ in
-            while !Interrupt.requested, failures.first == nil, let index = next.take(below: jobs.count) {
+            while !Interrupt.requested, failures.first == nil, let position = next.take(below: jobs.count) {
+                let index = order[position]
                 do {
                     let job = jobs[index]
                     let trainer = try job.makeTrainer(corpora)
@@ -151,11 +156,19 @@ struct Train: ParsableCommand {
         }
         // The report covers every run in the output folder, old and new.
         let summary = try renderReport(output: outputDirectory, options: output.renderOptions()) {
-            // TensorBoard events after the charts, which they carry as images.
+            // TensorBoard events after the charts, which they carry as images; one run per core.
             if !noTensorBoard {
-                for (index, record) in records.values.enumerated() {
-                    if let record { _ = try writeTensorBoardEvents(record, in: outputDirectory.appendingPathComponent(jobs[index].run.name)) }
+                let written = records.values
+                let failures = ErrorSlots()
+                DispatchQueue.concurrentPerform(iterations: written.count) { index in
+                    guard let record = written[index] else { return }
+                    do {
+                        _ = try writeTensorBoardEvents(record, in: outputDirectory.appendingPathComponent(jobs[index].run.name))
+                    } catch {
+                        failures.record(error)
+                    }
                 }
+                if let error = failures.first { throw error }
             }
         }
         if !quiet {
@@ -177,6 +190,15 @@ struct TrainingJob {
     var ignoreExtraTensors: Bool
     var threads: Int
     var command: [String]
+
+    /// Roughly the multiply-adds of the recurrent layers over the whole run: enough to order runs
+    /// by how long they take.
+    var cost: Double {
+        let hidden = Double(model.hidden.value), embed = Double(model.embed.value)
+        let layers = Double(model.layers.value) * (model.bidirectional ? 2 : 1)
+        let perStep = Double(run.cell.gateCount) * hidden * (embed + hidden) * layers * Double(training.batch.value * training.bptt.value)
+        return perStep * Double(training.steps ?? 1500) * Double(training.epochs ?? 1)
+    }
 
     func makeTrainer(_ corpora: CorpusCache) throws -> Trainer {
         let cell = run.cell
@@ -280,6 +302,8 @@ func loadWeights(path: String) throws -> [String: SafetensorsTensor] {
     return try Safetensors.read(from: URL(fileURLWithPath: path)).tensors
 }
 
+private let runFolderWriter = NSLock()
+
 /// A run that finished and is about to be written: its record and the other files of its folder.
 struct NewRun {
     var name: String
@@ -291,6 +315,10 @@ struct NewRun {
 /// folder that then replaces `<output>/<name>/`, so the folder never holds one run's record beside
 /// another run's model, and a failure (a full disk) leaves the previous run as it was.
 func writeRunFolder(_ run: NewRun, output: URL) throws {
+    // The folder lock keeps other processes out; this one keeps this process's workers from
+    // queueing on it (and from reporting each other as "another diagnose").
+    runFolderWriter.lock()
+    defer { runFolderWriter.unlock() }
     let folder = try OutputFolder(output, waiting: { printError("note: \($0)") })
     defer { folder.unlock() }
     let stage = try folder.stageRun(named: run.name)
