@@ -38,7 +38,9 @@ final class WorkerPool: @unchecked Sendable {
     init(workers: Int) {
         width = workers + 1
         for index in 0..<workers {
-            let thread = Thread { [unowned self] in self.workerLoop() }
+            // The worker holds its pool: a pool lives as long as its workers, i.e. the process.
+            // (Unowned, a pool dropped before a worker started trapped: "already destroyed".)
+            let thread = Thread { self.workerLoop() }
             thread.name = "sgemm-worker-\(index)"
             thread.start()
         }
