@@ -282,6 +282,15 @@ enum SummaryFixture {
         let bad = try Command.run(["check", lstm, "--baseline", other.path, "--tolerance", "-1"])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--tolerance"))
+        // A baseline holding none of the runs compares nothing: that fails rather than passing empty.
+        let rnn = TrainedRuns.output.appendingPathComponent("rnn").path
+        let unmatched = try Command.run(["check", rnn, "--baseline", other.path])
+        #expect(unmatched.status == 1, "\(unmatched.stdout)\(unmatched.stderr)")
+        #expect(unmatched.stdout.contains("no run has a namesake in the baseline (its runs: lstm); point --baseline at"))
+        // A file is not a baseline folder (and is there, so not "no such file").
+        let file = try Command.run(["check", lstm, "--baseline", other.appendingPathComponent("lstm/run.json").path])
+        #expect(file.status == 66)
+        #expect(file.stderr.contains("run.json: is not a folder; give the folder that holds the baseline's"), "\(file.stderr)")
     }
 
     @Test func annotationsAndStepSummaryInGitHubActions() throws {
