@@ -250,6 +250,12 @@ func writeTensors(_ tensors: [SafetensorsTensor], to url: URL) throws {
         (["bench", "--json", "/nonexistent/x.json", "--skip-training"], 73, "/nonexistent/x.json: No such file or directory; check that the folder exists and is writable, or choose another --json"),
         (["bench", "--json", "/tmp", "--skip-training"], 73, "--json names a file; check that the folder exists and is writable, or choose another --json"),
         (["export", "/nonexistent-run"], 66, "/nonexistent-run/run.json not found"),
+        // An empty path (an unset variable) would write into the current folder.
+        (["--output", "", "--cell", "rnn"], 64, "--output is empty; give a path (--output . for the current folder)"),
+        (["report", "--output", ""], 64, "--output is empty"),
+        (["probe", "--output", "", "--weights", "m.safetensors", "--tokens", "t.json"], 64, "--output is empty"),
+        (["export", "/nonexistent-run", "--to", ""], 64, "--to is empty"),
+        (["bench", "--json", "", "--skip-training"], 64, "--json is empty"),
         (["probe", "--weights", "/nonexistent/m.safetensors", "--tokens", "/x.json"], 66, "/nonexistent/m.safetensors"),
         (["--weights", "/tmp"], 66, "folder"),
         (["--weights", "/dev/null"], 66, "not a regular file"),
@@ -257,7 +263,7 @@ func writeTensors(_ tensors: [SafetensorsTensor], to url: URL) throws {
     ])
     func failuresExitWithTheirCodeAndSayWhy(arguments: [String], code: Int32, phrase: String) throws {
         let output = try temporaryDirectory()
-        let hasOutput = !["gradcheck", "bench", "export"].contains(arguments[0])
+        let hasOutput = !["gradcheck", "bench", "export"].contains(arguments[0]) && !arguments.contains("--output")
         let result = try Command.run(arguments + (hasOutput ? ["--output", output.path] : []))
         #expect(result.status == code, "\(arguments): exit \(result.status) \(result.stderr)")
         #expect(result.stderr.contains(phrase), "\(arguments): \(result.stderr)")

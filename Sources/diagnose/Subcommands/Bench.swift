@@ -43,6 +43,7 @@ struct Bench: ParsableCommand {
     var fingerprint = false
 
     func validate() throws {
+        if let json { try requireNonEmptyPath(json, flag: "--json") }
         for name in config.split(separator: ",") where BenchConfig.all[String(name)] == nil {
             throw ValidationError("--config \(name): unknown configuration; use a, b or c")
         }

@@ -30,6 +30,7 @@ struct Export: ParsableCommand {
 
     func validate() throws {
         guard !runDirectories.isEmpty else { throw ValidationError("name a run folder (one that holds a run.json)") }
+        if let destination { try requireNonEmptyPath(destination, flag: "--to") }
         if destination != nil, runDirectories.count > 1 {
             throw ValidationError("--to takes one run folder; the files of several runs would overwrite each other")
         }
