@@ -30,18 +30,9 @@ public enum AtomicFile {
     public static func writeNew(_ data: Data, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < buffer.count {
-                let written = posixWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += written
-            }
+        var failure = data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Int32 in
+            let (written, failure) = transferAll(buffer.count) { posixWrite(fd, buffer.baseAddress! + $0, buffer.count - $0) }
+            return failure != 0 || written == buffer.count ? failure : EIO
         }
         if failure == 0, fsync(fd) != 0, errno != EINVAL { failure = errno }
         if close(fd) != 0, failure == 0 { failure = errno }
@@ -111,24 +102,29 @@ public enum FileBytes {
             throw ReadError(reason: "it is \(status.st_size) bytes, more than the \(limit)-byte limit")
         }
         var data = Data(count: Int(status.st_size))
-        var failure: Int32 = 0
-        let total = data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) -> Int in
-            var offset = 0
-            while offset < buffer.count {
-                let got = posixRead(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return offset
-                }
-                if got == 0 { break }
-                offset += got
-            }
-            return offset
+        let (total, failure) = data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) in
+            transferAll(buffer.count) { posixRead(fd, buffer.baseAddress! + $0, buffer.count - $0) }
         }
         if failure != 0 { throw ReadError(reason: String(cString: strerror(failure))) }
         return data.prefix(total)
     }
+}
+
+/// Calls `io(offset)` (one read or write of the bytes from `offset` on, returning how many moved or
+/// -1) until `count` bytes have moved or it moves none, retrying after EINTR. Returns the bytes
+/// moved and the errno of a failure (0 when none).
+private func transferAll(_ count: Int, _ io: (Int) -> Int) -> (moved: Int, failure: Int32) {
+    var offset = 0
+    while offset < count {
+        let moved = io(offset)
+        if moved < 0 {
+            if errno == EINTR { continue }
+            return (offset, errno)
+        }
+        if moved == 0 { break }
+        offset += moved
+    }
+    return (offset, 0)
 }
 
 private func posixRead(_ fd: Int32, _ bytes: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, bytes, count) }

@@ -459,6 +459,24 @@ public struct RunSummary: Codable, Sendable, Equatable {
     }
 }
 
+extension RunSummary {
+    /// Sets the numbers the probes give: the top layer's forward direction at the first and the
+    /// last probe, and for stacks the bottom layer's share of the gradient. One reading for a
+    /// trained run and an imported one.
+    public mutating func read(probes: [ProbeRecord]) {
+        let first = probes.first?.topForward, last = probes.last?.topForward
+        decayPerStep = last?.decayPerStep
+        horizon = last?.horizon
+        decayPerStepFirst = first?.decayPerStep
+        horizonFirst = first?.horizon
+        spectralRadiusFirst = first?.spectrum.whole.spectralRadius
+        spectralRadiusLast = last?.spectrum.whole.spectralRadius
+        gateSaturation = last.map { Dictionary(uniqueKeysWithValues: $0.gates.map { ($0.name, $0.saturated) }) }
+        depthShareFirst = probes.first?.firstLayerShare
+        depthShareLast = probes.last?.firstLayerShare
+    }
+}
+
 // MARK: - Probes
 
 /// What the probes found at one training step, on the fixed probe batch

@@ -459,6 +459,21 @@ private enum Variants {
         #expect(lstm.boundClaim() == nil, "the bound is about the simple RNN")
     }
 
+    @Test func trainingCaptionCountsTheLearningRateDecays() throws {
+        #expect(!ReportFixtures.caption(.training, [ReportFixtures.rnn]).contains("learning rate was lowered"))
+        var record = ReportFixtures.rnn
+        try #require(record.steps.count >= 4)
+        for i in record.steps.indices { record.steps[i].learningRate = i < record.steps.count / 2 ? 0.01 : 0.005 }
+        let rates = "(1 time, from \(ReportFormat.number(0.01)) to \(ReportFormat.number(0.005)))."
+        // An imported log's schedule: lowered, for reasons the record does not know.
+        let logged = ReportFixtures.caption(.training, [record])
+        #expect(logged.contains("the learning rate was lowered " + rates), "\(logged)")
+        record.config.learningRateDecay = 0.5
+        let decayed = ReportFixtures.caption(.training, [record])
+        #expect(decayed.contains("the learning rate was lowered after a validation loss that did not improve on the best "
+            + "so far " + rates), "\(decayed)")
+    }
+
     @Test func trainingCaptionQuotesTheRecallCorpusFloor() throws {
         let floor = try #require(ReportFixtures.rnn.corpus.recall?.lossFloor)
         // lag 10 of every 12 tokens are uniform over 16 letters.

@@ -39,22 +39,19 @@ struct PanelLayout {
         var hasDataMarks = false, hasFiniteData = false
         var heatmapNotes: [String] = [], heatmapRemarks: [String] = []
         func valid(_ v: Double, _ kind: ScaleKind) -> Bool { v.isFinite && (kind == .linear || v > 0) }
+        /// A line's or a scatter's points: counted as data, skipped when not drawable, fitted when asked.
+        func dataPoints(_ points: [(x: Double, y: Double)], fitsDomain: Bool) {
+            hasDataMarks = true
+            for p in points {
+                let okX = valid(p.x, spec.x.kind), okY = valid(p.y, spec.y.kind)
+                if okX && okY { hasFiniteData = true } else { skipped += 1 }
+                if fitsDomain && okX && okY { xs.append(p.x); ys.append(p.y) }
+            }
+        }
         for mark in spec.marks {
             switch mark {
-            case let .line(m):
-                hasDataMarks = true
-                for p in m.points {
-                    let okX = valid(p.x, spec.x.kind), okY = valid(p.y, spec.y.kind)
-                    if okX && okY { hasFiniteData = true } else { skipped += 1 }
-                    if m.fitsDomain && okX && okY { xs.append(p.x); ys.append(p.y) }
-                }
-            case let .scatter(m):
-                hasDataMarks = true
-                for p in m.points {
-                    let okX = valid(p.x, spec.x.kind), okY = valid(p.y, spec.y.kind)
-                    if okX && okY { hasFiniteData = true } else { skipped += 1 }
-                    if m.fitsDomain && okX && okY { xs.append(p.x); ys.append(p.y) }
-                }
+            case let .line(m): dataPoints(m.points, fitsDomain: m.fitsDomain)
+            case let .scatter(m): dataPoints(m.points, fitsDomain: m.fitsDomain)
             case let .band(m):
                 for (x, y) in zip(m.xs + m.xs, m.lower + m.upper) where m.fitsDomain && valid(x, spec.x.kind) && valid(y, spec.y.kind) {
                     xs.append(x)

@@ -167,6 +167,15 @@ enum ReportCaptions {
             text += record.clippingNotRecorded ? " (whether it was clipped was not logged)." : " (clipping was off)."
             text += " Compare training and validation: a widening gap is overfitting."
         }
+        // Learning-rate decays are drawn as dotted lines on the loss and perplexity panels.
+        let rates = record.steps.map(\.learningRate)
+        let decays = zip(rates.dropFirst(), rates).filter { $0.0 < $0.1 }.count
+        if decays > 0, let first = rates.first, let last = rates.last {
+            let why = record.config.learningRateDecay != nil
+                ? " after a validation loss that did not improve on the best so far" : ""
+            text += " Dotted lines in the top two panels mark where the learning rate was lowered\(why) "
+                + "(\(decays) time\(decays == 1 ? "" : "s"), from \(ReportFormat.number(first)) to \(ReportFormat.number(last)))."
+        }
         var numbers: [String] = []
         if record.config.clip > 0, let clipped = record.summary.clippedFraction {
             numbers.append("\(ReportFormat.percent(clipped)) of steps clipped")

@@ -98,7 +98,6 @@ public enum ImportedProbe {
             let id = Int(batch.window[t * batch.batch])
             return source.vocabulary.map { $0[id] } ?? String(id)
         }
-        let top = probes.last?.topForward, topFirst = probes.first?.topForward
         // Without logged validation losses, the probe batch's mean loss at the last checkpoint.
         let probeLoss = probes.last.map { probe -> Double in
             let losses = probe.stepLosses.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
@@ -110,15 +109,10 @@ public enum ImportedProbe {
         record.summary = RunSummary(
             finalTrainLoss: trainLoss, finalTrainPerplexity: trainLoss.map { Foundation.exp($0) },
             finalValidLoss: validLoss, finalValidPerplexity: validLoss.map { Foundation.exp($0) },
-            decayPerStep: top?.decayPerStep, horizon: top?.horizon,
-            decayPerStepFirst: topFirst?.decayPerStep, horizonFirst: topFirst?.horizon,
-            spectralRadiusFirst: topFirst?.spectrum.whole.spectralRadius, spectralRadiusLast: top?.spectrum.whole.spectralRadius,
             clippedFraction: metrics?.hasClipping == true && !record.steps.isEmpty
                 ? Double(record.steps.filter(\.clipped).count) / Double(record.steps.count) : nil,
-            gateSaturation: top.map { Dictionary(uniqueKeysWithValues: $0.gates.map { ($0.name, $0.saturated) }) },
             stepsCompleted: lastStep)
-        record.summary.depthShareFirst = probes.first?.firstLayerShare
-        record.summary.depthShareLast = probes.last?.firstLayerShare
+        record.summary.read(probes: probes)
         return record
     }
 

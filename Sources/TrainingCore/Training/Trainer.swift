@@ -273,26 +273,17 @@ public final class Trainer {
 
     func summary(of record: RunRecord, trainingSeconds: Double, tokensPerStep: Double) -> RunSummary {
         let lastEval = record.evaluations.last
-        let lastProbe = record.probes.last
-        let top = lastProbe?.topForward
-        let topFirst = record.probes.first?.topForward
         let completed = record.steps.count - (record.status.divergedAtStep == nil ? 0 : 1)
-        var saturation: [String: Double]? = nil
-        if let gates = top?.gates { saturation = Dictionary(uniqueKeysWithValues: gates.map { ($0.name, $0.saturated) }) }
         let recentSteps = record.steps.suffix(max(1, options.evalEvery))
         let trainLoss = lastEval?.trainLoss ?? (recentSteps.isEmpty ? nil : recentSteps.map(\.loss).reduce(0, +) / Double(recentSteps.count))
         var summary = RunSummary(
             finalTrainLoss: trainLoss, finalTrainPerplexity: trainLoss.map { Foundation.exp($0) },
             finalValidLoss: lastEval?.validLoss, finalValidPerplexity: lastEval?.validPerplexity,
-            recallAccuracy: lastEval?.recallAccuracy, decayPerStep: top?.decayPerStep, horizon: top?.horizon,
-            decayPerStepFirst: topFirst?.decayPerStep, horizonFirst: topFirst?.horizon,
-            spectralRadiusFirst: topFirst?.spectrum.whole.spectralRadius, spectralRadiusLast: top?.spectrum.whole.spectralRadius,
+            recallAccuracy: lastEval?.recallAccuracy,
             clippedFraction: record.steps.isEmpty ? nil : Double(record.steps.filter(\.clipped).count) / Double(record.steps.count),
-            gateSaturation: saturation,
             tokensPerSecond: trainingSeconds > 0 ? Double(completed) * tokensPerStep / trainingSeconds : nil,
             seconds: trainingSeconds, stepsCompleted: completed)
-        summary.depthShareFirst = record.probes.first?.firstLayerShare
-        summary.depthShareLast = lastProbe?.firstLayerShare
+        summary.read(probes: record.probes)
         return summary
     }
 
