@@ -247,7 +247,9 @@ func writeTensors(_ tensors: [SafetensorsTensor], to url: URL) throws {
         (["bench", "--window-seconds", "inf"], 64, "--window-seconds"),
         (["bench", "--window-seconds", "1e300"], 64, "--window-seconds"),
         (["bench", "--warmup-seconds", "inf"], 64, "--warmup-seconds"),
-        (["bench", "--json", "/nonexistent/x.json", "--skip-training"], 73, "/nonexistent"),
+        (["bench", "--json", "/nonexistent/x.json", "--skip-training"], 73, "/nonexistent/x.json: No such file or directory; check that the folder exists and is writable, or choose another --json"),
+        (["bench", "--json", "/tmp", "--skip-training"], 73, "--json names a file; check that the folder exists and is writable, or choose another --json"),
+        (["export", "/nonexistent-run"], 66, "/nonexistent-run/run.json not found"),
         (["probe", "--weights", "/nonexistent/m.safetensors", "--tokens", "/x.json"], 66, "/nonexistent/m.safetensors"),
         (["--weights", "/tmp"], 66, "folder"),
         (["--weights", "/dev/null"], 66, "not a regular file"),
@@ -255,7 +257,7 @@ func writeTensors(_ tensors: [SafetensorsTensor], to url: URL) throws {
     ])
     func failuresExitWithTheirCodeAndSayWhy(arguments: [String], code: Int32, phrase: String) throws {
         let output = try temporaryDirectory()
-        let hasOutput = !["gradcheck", "bench"].contains(arguments[0])
+        let hasOutput = !["gradcheck", "bench", "export"].contains(arguments[0])
         let result = try Command.run(arguments + (hasOutput ? ["--output", output.path] : []))
         #expect(result.status == code, "\(arguments): exit \(result.status) \(result.stderr)")
         #expect(result.stderr.contains(phrase), "\(arguments): \(result.stderr)")

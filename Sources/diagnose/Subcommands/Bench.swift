@@ -121,7 +121,7 @@ struct Bench: ParsableCommand {
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(encoder.encode(report), to: URL(fileURLWithPath: json))
+            try writing(flag: "--json") { try AtomicFile.write(encoder.encode(report), to: URL(fileURLWithPath: json)) }
         }
     }
 
