@@ -270,6 +270,23 @@ func writeTensors(_ tensors: [SafetensorsTensor], to url: URL) throws {
         #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("Missing value"), "\(result.stderr)")
     }
 
+    @Test func nonFiniteWeightsAreWarnedAboutUnderTheFlagThatNamedThem() throws {
+        let output = try temporaryDirectory()
+        // A learning rate above Float's range: the weights written hold infinities and NaN.
+        let trained = try Command.run(["--cell", "rnn", "--lr", "1e40", "--no-tensorboard", "--output", output.path] + quickFlags)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let tokens = output.appendingPathComponent("tokens.json")
+        try Data("{\"tokens\": [[1, 2, 3, 4]]}".utf8).write(to: tokens)
+        let run = output.appendingPathComponent("rnn")
+        for (flag, value) in [("--checkpoints", run.path), ("--weights", run.appendingPathComponent("model.safetensors").path)] {
+            let probed = try Command.run(["probe", flag, value, "--tokens", tokens.path, "--no-tensorboard",
+                                          "--output", output.appendingPathComponent("probed").path])
+            #expect(probed.status == 0, "\(probed.stderr)")
+            #expect(probed.stderr.hasPrefix("warning: \(flag) "), "\(probed.stderr)")
+            #expect(probed.stderr.contains("holds NaN or infinite values"))
+        }
+    }
+
     @Test func probeCutsItsBatchFromTextAndNamesWhatIsWrong() throws {
         let folder = try temporaryDirectory()
         let output = folder.appendingPathComponent("out")
