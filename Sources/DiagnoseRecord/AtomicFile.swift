@@ -50,12 +50,12 @@ public struct AtomicFileError: Error, CustomStringConvertible, Equatable {
         self.path = path
         self.reason = reason
     }
-    public var description: String {
-        let advice = reason == String(cString: strerror(ENOSPC)) || reason == String(cString: strerror(EDQUOT))
-            ? "free some space or choose another --output"
-            : "check that the folder exists and is writable, or choose another --output"
-        return "cannot write \(path): \(reason); \(advice)"
+    /// What to do about it; the command line adds which flag chose the path.
+    public var advice: String {
+        reason == String(cString: strerror(ENOSPC)) || reason == String(cString: strerror(EDQUOT))
+            ? "free some space" : "check that the folder exists and is writable"
     }
+    public var description: String { "cannot write \(path): \(reason); \(advice)" }
 }
 
 /// Names of the temporary files and folders diagnose leaves while it writes: `.NAME.tmp-PID`

@@ -7,7 +7,8 @@ import TrainingCore
 
 /// Errors the command itself raises.
 enum CommandError: Error, CustomStringConvertible {
-    case output(path: String, reason: String)
+    /// `flag` chose the path that cannot be written (--output, --json, --to).
+    case output(flag: String, path: String, reason: String)
     case missingInput(flag: String, path: String)
     case unusableInput(flag: String, path: String, reason: String)
     /// The file is there but what it holds is wrong.
@@ -22,8 +23,9 @@ enum CommandError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case let .output(path, reason):
-            return "--output: cannot write to \(path) (\(reason)); choose a writable folder with --output"
+        case let .output(flag, path, reason):
+            let advice = AtomicFileError(path: path, reason: reason).advice
+            return "cannot write \(path): \(reason); \(advice), or choose another \(flag)"
         case let .missingInput(flag, path):
             return "\(flag) \(path): no such file; check the path"
         case let .unusableInput(flag, path, reason), let .badInput(flag, path, reason):
@@ -59,11 +61,21 @@ func checkWritableFile(_ path: String, flag: String) throws {
     let url = URL(fileURLWithPath: path)
     var isFolder: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-        throw AtomicFileError(path: path, reason: "it is a folder; \(flag) names a file")
+        throw CommandError.output(flag: flag, path: path, reason: "it is a folder; \(flag) names a file")
     }
     let probe = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent)\(TemporaryName.marker)\(getpid())")
-    try AtomicFile.writeNew(Data(), to: probe.path)
+    try writing(flag: flag, path: path) { try AtomicFile.writeNew(Data(), to: probe.path) }
     unlink(probe.path)
+}
+
+/// Runs `write`; when it fails, the error names `flag`, the flag that chose where to write, and
+/// `path` if given (instead of the file that failed, e.g. a temporary sibling).
+func writing<T>(flag: String, path: String? = nil, _ write: () throws -> T) throws -> T {
+    do {
+        return try write()
+    } catch let error as AtomicFileError {
+        throw CommandError.output(flag: flag, path: path ?? error.path, reason: error.reason)
+    }
 }
 
 func printError(_ message: String) {
@@ -111,7 +123,9 @@ struct Failure {
         case is MeasurementError: (message, code) = ("bench: \(error)", 1)
         case is MemoryLimitError, is RunPlanError, is CheckUsageError: (message, code) = ("\(error)", 64)
         case is RecordError: (message, code) = ("\(error)", 65)
-        case is AtomicFileError, is StepSummaryError: (message, code) = ("\(error)", 73)
+        // Every command but bench --json and export --to writes under --output.
+        case let file as AtomicFileError: (message, code) = ("\(file), or choose another --output", 73)
+        case is StepSummaryError: (message, code) = ("\(error)", 73)
         // The argument parser's own (usage errors, --help, ExitCode): it reports them with the usage.
         case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."): return nil
         default: (message, code) = ("\(error)", 1)

@@ -179,6 +179,19 @@ private struct GEMMCase {
         #expect(problem.run() == problem.c)
     }
 
+    @Test func aPrivatePoolMayBeDroppedBeforeItsWorkersStart() {
+        // The pool goes out of scope at once; its workers, started later, must still find it
+        // (they read it through an unowned reference once, which trapped: "already destroyed").
+        for _ in 0..<32 { _ = ComputeThreads.privatePool(2).count }
+        usleep(200_000)
+        let kept = ComputeThreads.privatePool(2)
+        var random = SplitMix(state: 9)
+        let problem = GEMMCase(transA: false, transB: false, m: 70, n: 530, k: 300, alpha: 1, beta: 1,
+                               padding: 2, random: &random)
+        #expect(bitDifferences(problem.run(threads: kept), problem.run(threads: 1)) == 0)
+        #expect(kept.splitJobs > 0)
+    }
+
     @Test(arguments: transposes)
     func resultIsBitIdenticalForEveryThreadCountAndSplit(transA: Bool, transB: Bool) {
         // Pools of their own: a shared pool kept busy by another test would run everything on one thread.

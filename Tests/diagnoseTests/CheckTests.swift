@@ -282,6 +282,15 @@ enum SummaryFixture {
         let bad = try Command.run(["check", lstm, "--baseline", other.path, "--tolerance", "-1"])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--tolerance"))
+        // A baseline holding none of the runs compares nothing: that fails rather than passing empty.
+        let rnn = TrainedRuns.output.appendingPathComponent("rnn").path
+        let unmatched = try Command.run(["check", rnn, "--baseline", other.path])
+        #expect(unmatched.status == 1, "\(unmatched.stdout)\(unmatched.stderr)")
+        #expect(unmatched.stdout.contains("no run has a namesake in the baseline (its runs: lstm); point --baseline at"))
+        // A file is not a baseline folder (and is there, so not "no such file").
+        let file = try Command.run(["check", lstm, "--baseline", other.appendingPathComponent("lstm/run.json").path])
+        #expect(file.status == 66)
+        #expect(file.stderr.contains("run.json: is not a folder; give the folder that holds the baseline's"), "\(file.stderr)")
     }
 
     @Test func annotationsAndStepSummaryInGitHubActions() throws {
@@ -344,6 +353,15 @@ enum SummaryFixture {
         #expect(try Data(contentsOf: events) == trained)
         let twoTo = try Command.run(["export", run.path, run.path, "--to", target.path])
         #expect(twoTo.status == 64)
+        // --to places the event file too, drawn from the run folder's charts.
+        let eventsTo = try Command.run(["export", run.path, "--format", "tensorboard", "--to", target.path])
+        #expect(eventsTo.status == 0, "\(eventsTo.stderr)")
+        #expect(try Data(contentsOf: target.appendingPathComponent(TensorBoardEvents.fileName)) == trained)
+        // A --to that cannot be a folder is named as the flag to change.
+        let blocked = try Command.run(["export", run.path, "--to", target.appendingPathComponent("steps.csv").path])
+        #expect(blocked.status == 73)
+        #expect(blocked.stderr.hasSuffix("it is a file, not a folder; check that the folder exists and is writable, or choose another --to\n"),
+                "\(blocked.stderr)")
     }
 }
 

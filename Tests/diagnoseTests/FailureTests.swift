@@ -1,4 +1,5 @@
 import ArgumentParser
+import DiagnoseRecord
 import Foundation
 import Testing
 @testable import diagnose
@@ -52,6 +53,12 @@ import Testing
         #expect(try failure(CommandError.interrupted(nil)).code == 130)
         #expect(try failure(CommandError.badInput(flag: "--vocab", path: "v.json", reason: "x")).code == 65)
         #expect(try failure(CocoaError(.fileReadUnknown)).code == 1)
+        // A file that cannot be written: under --output unless a command names its own flag.
+        var result = try failure(AtomicFileError(path: "o/run.json", reason: "Permission denied"))
+        #expect(result.message == "cannot write o/run.json: Permission denied; check that the folder exists and is writable, "
+            + "or choose another --output" && result.code == 73)
+        result = try failure(CommandError.output(flag: "--json", path: "b.json", reason: String(cString: strerror(ENOSPC))))
+        #expect(result.message.hasSuffix("; free some space, or choose another --json") && result.code == 73)
         // The argument parser reports its own errors, with the usage.
         #expect(Failure(ValidationError("--x: bad")) == nil)
         #expect(Failure(ExitCode(3)) == nil)

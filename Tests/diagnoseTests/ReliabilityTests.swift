@@ -247,7 +247,15 @@ func writeTensors(_ tensors: [SafetensorsTensor], to url: URL) throws {
         (["bench", "--window-seconds", "inf"], 64, "--window-seconds"),
         (["bench", "--window-seconds", "1e300"], 64, "--window-seconds"),
         (["bench", "--warmup-seconds", "inf"], 64, "--warmup-seconds"),
-        (["bench", "--json", "/nonexistent/x.json", "--skip-training"], 73, "/nonexistent"),
+        (["bench", "--json", "/nonexistent/x.json", "--skip-training"], 73, "/nonexistent/x.json: No such file or directory; check that the folder exists and is writable, or choose another --json"),
+        (["bench", "--json", "/tmp", "--skip-training"], 73, "--json names a file; check that the folder exists and is writable, or choose another --json"),
+        (["export", "/nonexistent-run"], 66, "/nonexistent-run/run.json not found"),
+        // An empty path (an unset variable) would write into the current folder.
+        (["--output", "", "--cell", "rnn"], 64, "--output is empty; give a path (--output . for the current folder)"),
+        (["report", "--output", ""], 64, "--output is empty"),
+        (["probe", "--output", "", "--weights", "m.safetensors", "--tokens", "t.json"], 64, "--output is empty"),
+        (["export", "/nonexistent-run", "--to", ""], 64, "--to is empty"),
+        (["bench", "--json", "", "--skip-training"], 64, "--json is empty"),
         (["probe", "--weights", "/nonexistent/m.safetensors", "--tokens", "/x.json"], 66, "/nonexistent/m.safetensors"),
         (["--weights", "/tmp"], 66, "folder"),
         (["--weights", "/dev/null"], 66, "not a regular file"),
@@ -255,11 +263,28 @@ func writeTensors(_ tensors: [SafetensorsTensor], to url: URL) throws {
     ])
     func failuresExitWithTheirCodeAndSayWhy(arguments: [String], code: Int32, phrase: String) throws {
         let output = try temporaryDirectory()
-        let hasOutput = !["gradcheck", "bench"].contains(arguments[0])
+        let hasOutput = !["gradcheck", "bench", "export"].contains(arguments[0]) && !arguments.contains("--output")
         let result = try Command.run(arguments + (hasOutput ? ["--output", output.path] : []))
         #expect(result.status == code, "\(arguments): exit \(result.status) \(result.stderr)")
         #expect(result.stderr.contains(phrase), "\(arguments): \(result.stderr)")
         #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("Missing value"), "\(result.stderr)")
+    }
+
+    @Test func nonFiniteWeightsAreWarnedAboutUnderTheFlagThatNamedThem() throws {
+        let output = try temporaryDirectory()
+        // A learning rate above Float's range: the weights written hold infinities and NaN.
+        let trained = try Command.run(["--cell", "rnn", "--lr", "1e40", "--no-tensorboard", "--output", output.path] + quickFlags)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let tokens = output.appendingPathComponent("tokens.json")
+        try Data("{\"tokens\": [[1, 2, 3, 4]]}".utf8).write(to: tokens)
+        let run = output.appendingPathComponent("rnn")
+        for (flag, value) in [("--checkpoints", run.path), ("--weights", run.appendingPathComponent("model.safetensors").path)] {
+            let probed = try Command.run(["probe", flag, value, "--tokens", tokens.path, "--no-tensorboard",
+                                          "--output", output.appendingPathComponent("probed").path])
+            #expect(probed.status == 0, "\(probed.stderr)")
+            #expect(probed.stderr.hasPrefix("warning: \(flag) "), "\(probed.stderr)")
+            #expect(probed.stderr.contains("holds NaN or infinite values"))
+        }
     }
 
     @Test func probeCutsItsBatchFromTextAndNamesWhatIsWrong() throws {

@@ -17,7 +17,7 @@ public struct ComputeThreads: Sendable, ExpressibleByIntegerLiteral {
     public init(integerLiteral count: Int) { self.init(count) }
 
     /// `count` threads with a pool of their own, which no other work can keep busy: for checks
-    /// that must really run split (the pool's workers live as long as the process).
+    /// that must really run split. The pool and its parked workers are never freed: make few.
     public static func privatePool(_ count: Int) -> ComputeThreads {
         ComputeThreads(count: max(1, count), pool: WorkerPool(workers: max(1, count) - 1))
     }

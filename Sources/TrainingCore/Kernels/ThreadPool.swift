@@ -38,7 +38,10 @@ final class WorkerPool: @unchecked Sendable {
     init(workers: Int) {
         width = workers + 1
         for index in 0..<workers {
-            let thread = Thread { [unowned self] in self.workerLoop() }
+            // The workers keep their pool alive: a pool is never freed, so its threads can never
+            // touch a freed one (the shared pool lives as long as the process anyway; private pools
+            // are made a few at a time, for checks).
+            let thread = Thread { self.workerLoop() }
             thread.name = "sgemm-worker-\(index)"
             thread.start()
         }

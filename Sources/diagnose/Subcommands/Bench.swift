@@ -43,6 +43,7 @@ struct Bench: ParsableCommand {
     var fingerprint = false
 
     func validate() throws {
+        if let json { try requireNonEmptyPath(json, flag: "--json") }
         for name in config.split(separator: ",") where BenchConfig.all[String(name)] == nil {
             throw ValidationError("--config \(name): unknown configuration; use a, b or c")
         }
@@ -121,7 +122,7 @@ struct Bench: ParsableCommand {
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(encoder.encode(report), to: URL(fileURLWithPath: json))
+            try writing(flag: "--json") { try AtomicFile.write(encoder.encode(report), to: URL(fileURLWithPath: json)) }
         }
     }
 

@@ -103,9 +103,16 @@ struct Check: ParsableCommand {
                 }
             }
         }
-        let failures = results.filter { !$0.holds }.count + baselineResults.filter { !$0.holds }.count
+        var failures = results.filter { !$0.holds }.count + baselineResults.filter { !$0.holds }.count
         let total = results.count + baselineResults.count
         lines.append(failures == 0 ? "check: all \(total) hold" : "check: \(failures) of \(total) failed")
+        // A baseline that matches no run compares nothing: a gate that cannot fail, so it fails.
+        if let baselineRuns, !runs.isEmpty, unmatched.count == runs.count {
+            failures += 1
+            lines.append("check: no run has a namesake in the baseline (its runs: "
+                + baselineRuns.keys.sorted().joined(separator: ", ")
+                + "); point --baseline at the folder of the same runs, or name the runs alike (diagnose --name)")
+        }
         print(lines.joined(separator: "\n"))
 
         for result in results where !result.holds {
@@ -146,6 +153,10 @@ struct Check: ParsableCommand {
     func loadBaseline(_ directory: URL) throws -> [String: RunRecord] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            if FileManager.default.fileExists(atPath: directory.path) {
+                throw CommandError.unusableInput(flag: "--baseline", path: directory.path,
+                                                 reason: "is not a folder; give the folder that holds the baseline's run folders or run.json")
+            }
             throw CommandError.missingInput(flag: "--baseline", path: directory.path)
         }
         var folders = FileManager.default.fileExists(atPath: directory.appendingPathComponent("run.json").path)

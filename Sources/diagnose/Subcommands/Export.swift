@@ -25,11 +25,12 @@ struct Export: ParsableCommand {
     @Option(help: "csv or tensorboard.")
     var format: Format = .csv
 
-    @Option(name: .customLong("to"), help: "Folder for the CSV files (default: the run's own folder).")
+    @Option(name: .customLong("to"), help: "Folder for the CSV files or the event file (default: the run's own folder).")
     var destination: String?
 
     func validate() throws {
         guard !runDirectories.isEmpty else { throw ValidationError("name a run folder (one that holds a run.json)") }
+        if let destination { try requireNonEmptyPath(destination, flag: "--to") }
         if destination != nil, runDirectories.count > 1 {
             throw ValidationError("--to takes one run folder; the files of several runs would overwrite each other")
         }
@@ -40,21 +41,19 @@ struct Export: ParsableCommand {
         let folders = runDirectories.map { URL(fileURLWithPath: $0) }
         let records = try folders.map(loadRunRecord)
         for (folder, record) in zip(folders, records) {
-            switch format {
-            case .csv:
-                let target = destination.map { URL(fileURLWithPath: $0) } ?? folder
-                do {
-                    try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-                } catch {
-                    throw CommandError.output(path: target.path, reason: error.localizedDescription)
+            let target = destination.map { URL(fileURLWithPath: $0) } ?? folder
+            try writing(flag: "--to") {
+                try OutputFolder.createFolder(target)
+                switch format {
+                case .csv:
+                    for table in CSVExport.tables(record) {
+                        let file = target.appendingPathComponent(table.name)
+                        try AtomicFile.write(table.text, to: file)
+                        print(file.path)
+                    }
+                case .tensorboard:
+                    print(try writeTensorBoardEvents(record, charts: folder, in: target).path)
                 }
-                for table in CSVExport.tables(record) {
-                    let file = target.appendingPathComponent(table.name)
-                    try AtomicFile.write(table.text, to: file)
-                    print(file.path)
-                }
-            case .tensorboard:
-                print(try writeTensorBoardEvents(record, in: folder).path)
             }
         }
     }
@@ -62,9 +61,9 @@ struct Export: ParsableCommand {
 
 /// Writes `<folder>/events.out.tfevents.0.diagnose` from the record and the charts drawn in the folder.
 @discardableResult
-func writeTensorBoardEvents(_ record: RunRecord, in folder: URL) throws -> URL {
+func writeTensorBoardEvents(_ record: RunRecord, charts chartFolder: URL? = nil, in folder: URL) throws -> URL {
     let charts: [(id: ChartID, png: Data)] = RunCharts.ids.compactMap { id in
-        (try? Data(contentsOf: folder.appendingPathComponent(id.rawValue + ".png"))).map { (id, $0) }
+        (try? Data(contentsOf: (chartFolder ?? folder).appendingPathComponent(id.rawValue + ".png"))).map { (id, $0) }
     }
     let file = folder.appendingPathComponent(TensorBoardEvents.fileName)
     try AtomicFile.write(TensorBoardEvents.file(for: record, charts: charts), to: file)

@@ -132,7 +132,7 @@ struct Probe: ParsableCommand {
         // The last checkpoint's weights as read (float32, our names), so the report's link and --weights work.
         let last = series.checkpoints.count > 1 ? try load(series.checkpoints.last!.file) : model
         if let names = record.status.nonFiniteWeights, let first = names.first {
-            printError("warning: --weights \(series.checkpoints[0].file): tensor \(first)"
+            printError("warning: \(checkpoints == nil ? "--weights" : "--checkpoints") \(series.checkpoints[0].file): tensor \(first)"
                 + (names.count > 1 ? " (and \(names.count - 1) more)" : "")
                 + " holds NaN or infinite values; the probe figures that depend on them are not numbers, and the record says so")
         }

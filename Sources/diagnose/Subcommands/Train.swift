@@ -270,11 +270,23 @@ struct OutputFlags: ParsableArguments {
     @Option(help: "TrueType font for the charts (default: DejaVu Sans from the system).")
     var font: String?
 
+    func validate() throws {
+        try requireNonEmptyPath(output, flag: "--output")
+        if let font { try requireNonEmptyPath(font, flag: "--font") }
+    }
+
     func renderOptions() -> RenderOptions {
         var options = RenderOptions()
         options.fontPath = font
         return options
     }
+}
+
+/// An empty path (an unset shell variable, `--output "$OUT"`) would mean the current folder;
+/// it is refused rather than written into.
+func requireNonEmptyPath(_ path: String, flag: String) throws {
+    guard path.isEmpty else { return }
+    throw ValidationError("\(flag) is empty; give a path (\(flag) . for the current folder)")
 }
 
 /// Refuses run names the output folder cannot hold or the report would skip: empty, '.' or '..',
