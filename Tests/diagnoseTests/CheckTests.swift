@@ -76,6 +76,8 @@ func run(_ name: String, horizonFirst: Int?, recall: Double?, diverged: Bool = f
         ("lstm.horizon > 10 * 3", 20, "expected a run's figure after '*'"),
         ("lstm.horizon > 10 *.horizon", 18, "expected the end"),
         ("   ", 0, "empty"),
+        ("lstm.horizon > nan", 15, "'nan' is not a number a figure can be compared with"),
+        ("Inf <= rnn.horizon", 0, "'Inf' is not a number"),
     ])
     func errorsNameTheColumn(text: String, column: Int, message: String) throws {
         do {

@@ -259,6 +259,10 @@ func parseExpectation(_ text: String) throws -> Expectation {
         default: throw fail("expected a run's figure (lstm.horizonFirst) or a number, found \(describe(token))", token)
         }
         position += 1
+        if case .name(let name) = token.kind, tokens[position].kind != .dot,
+           ["nan", "inf", "infinity"].contains(name.lowercased()) {
+            throw fail("'\(name)' is not a number a figure can be compared with; write a finite number, e.g. 1e30", token)
+        }
         guard tokens[position].kind == .dot else {
             throw fail("expected '.' and a figure after the run name, found \(describe(tokens[position]))",
                        tokens[position])
