@@ -7,14 +7,7 @@
 // nothing depends on the machine beyond IEEE arithmetic: same input, same bits.
 
 private typealias Vector = SIMD8<Float>
-
-/// A float vector and the vector of its lanes' bit patterns: the vector math is written once for
-/// SIMD8 and for SIMD16 (AVX-512 targets), each lane the same operations at either width.
-private protocol FloatLanes: SIMD where Scalar == Float {
-    associatedtype Bits: SIMD where Bits.Scalar == UInt32
-}
-extension SIMD8: FloatLanes where Scalar == Float { fileprivate typealias Bits = SIMD8<UInt32> }
-extension SIMD16: FloatLanes where Scalar == Float { fileprivate typealias Bits = SIMD16<UInt32> }
+private typealias Bits = SIMD8<UInt32>
 
 /// Namespace for the elementwise kernels. Counts are element counts. Where a kernel has an input
 /// and an output they may be the same buffer (x == y), but must not overlap otherwise.
@@ -65,13 +58,12 @@ public enum Elementwise {
     public static func lstmCell(gates: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
                                 c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>,
                                 h: UnsafeMutablePointer<Float>, hidden: Int) {
-        // Units u..<u+n through one vector of V's width (n below the width only for a last SIMD8).
-        @inline(__always) func units<V: FloatLanes>(_: V.Type, _ u: Int, _ n: Int) {
-            @inline(__always) func get(_ p: UnsafePointer<Float>) -> V {
-                n == V.scalarCount ? UnsafeRawPointer(p).loadUnaligned(as: V.self) : load(p, first: n)
-            }
-            @inline(__always) func put(_ v: V, _ p: UnsafeMutablePointer<Float>) {
-                if n == V.scalarCount { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) } else { store(v, p, first: n) }
+        var u = 0
+        while u < hidden {
+            let n = min(8, hidden - u)
+            @inline(__always) func get(_ p: UnsafePointer<Float>) -> Vector { n == 8 ? load(p) : load(p, first: n) }
+            @inline(__always) func put(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
+                if n == 8 { store(v, p) } else { store(v, p, first: n) }
             }
             let inputGate = sigmoidVector(get(gates + u)), forgetGate = sigmoidVector(get(gates + hidden + u))
             let candidate = tanhVector(get(gates + 2 * hidden + u))
@@ -85,15 +77,6 @@ public enum Elementwise {
             put(cell, c + u)
             put(tanhCell, tanhC + u)
             put(outputGate * tanhCell, h + u)
-        }
-        // Sixteen units at a time where the target has 16-lane registers, then eight: the same
-        // expression per lane whatever the width, so the same bits.
-        var u = 0
-        if GEMMBlocking.wideTile {
-            while u + 16 <= hidden { units(SIMD16<Float>.self, u, 16); u += 16 }
-        }
-        while u < hidden {
-            units(Vector.self, u, min(8, hidden - u))
             u += 8
         }
     }
@@ -311,13 +294,13 @@ private protocol Binary { func callAsFunction(_ a: Vector, _ b: Vector) -> Vecto
 }
 
 /// The first n < 8 floats at p, zero-padded.
-@inline(__always) private func load<V: FloatLanes>(_ p: UnsafePointer<Float>, first n: Int) -> V {
-    var v = V()
+@inline(__always) private func load(_ p: UnsafePointer<Float>, first n: Int) -> Vector {
+    var v = Vector()
     for l in 0..<n { v[l] = p[l] }
     return v
 }
 
-@inline(__always) private func store<V: FloatLanes>(_ v: V, _ p: UnsafeMutablePointer<Float>, first n: Int) {
+@inline(__always) private func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, first n: Int) {
     for l in 0..<n { p[l] = v[l] }
 }
 
@@ -401,13 +384,13 @@ private struct Product: Binary {
 /// Lanes of x limited to [low, high]. (The standard library's `clamped` is not specialised for
 /// SIMD8 and costs two calls per vector; a compare and blend is one instruction each. NaN lanes
 /// come out as `high`; callers put NaN back.)
-@inline(__always) private func clamp<V: FloatLanes>(_ x: V, _ low: Float, _ high: Float) -> V {
-    let lo = V(repeating: low), hi = V(repeating: high)
+@inline(__always) private func clamp(_ x: Vector, _ low: Float, _ high: Float) -> Vector {
+    let lo = Vector(repeating: low), hi = Vector(repeating: high)
     return x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: .!(x .<= hi))
 }
 
-@inline(__always) private func bits<V: FloatLanes>(_ v: V) -> V.Bits { unsafeBitCast(v, to: V.Bits.self) }
-@inline(__always) private func float<V: FloatLanes>(_ b: V.Bits) -> V { unsafeBitCast(b, to: V.self) }
+@inline(__always) private func bits(_ v: Vector) -> Bits { unsafeBitCast(v, to: Bits.self) }
+@inline(__always) private func float(_ b: Bits) -> Vector { unsafeBitCast(b, to: Vector.self) }
 
 /// e^x for x in [-87, 88] (callers clamp), max relative error ~2 ulp.
 ///
@@ -415,22 +398,22 @@ private struct Product: Binary {
 /// is subtracted without rounding error); e^r = 1 + r + r^2 Q(r) with Q a degree-4 minimax fit
 /// (relative error 3e-9 on the interval); 2^n is built directly in the exponent field.
 @inline(__always)
-private func expVector<V: FloatLanes>(_ x: V) -> V {
+private func expVector(_ x: Vector) -> Vector {
     // Adding 1.5 * 2^23 rounds x / ln2 to an integer n held in the low mantissa bits.
-    let shifter = V(repeating: 12_582_912)
-    let t = shifter.addingProduct(x, V(repeating: 1.442_695_02))
+    let shifter = Vector(repeating: 12_582_912)
+    let t = shifter.addingProduct(x, Vector(repeating: 1.442_695_02))
     let n = t - shifter
-    var r = x.addingProduct(n, V(repeating: -0.693_115_234_375))
-    r = r.addingProduct(n, V(repeating: -3.194_618_3e-5))
-    var p = V(repeating: 0.001_381_461_6)
-    p = V(repeating: 0.008_368_713_8).addingProduct(p, r)
-    p = V(repeating: 0.041_668_389).addingProduct(p, r)
-    p = V(repeating: 0.166_665_21).addingProduct(p, r)
-    p = V(repeating: 0.499_999_94).addingProduct(p, r)
+    var r = x.addingProduct(n, Vector(repeating: -0.693_115_234_375))
+    r = r.addingProduct(n, Vector(repeating: -3.194_618_3e-5))
+    var p = Vector(repeating: 0.001_381_461_6)
+    p = Vector(repeating: 0.008_368_713_8).addingProduct(p, r)
+    p = Vector(repeating: 0.041_668_389).addingProduct(p, r)
+    p = Vector(repeating: 0.166_665_21).addingProduct(p, r)
+    p = Vector(repeating: 0.499_999_94).addingProduct(p, r)
     let r2 = r * r
     let er = (r + 1).addingProduct(p, r2)
     // 2^n: (n + 127) in the exponent field; n is the low bits of t's pattern minus the shifter's.
-    let scale: V = float((bits(t) &- bits(shifter) &+ 127) &<< 23)
+    let scale = float((bits(t) &- bits(shifter) &+ 127) &<< 23)
     return er * scale
 }
 
@@ -446,7 +429,7 @@ private func exponential(_ x: Vector) -> Vector {
 /// sigmoid(x) = 1 / (1 + e^(-x)). For x > 17, e^(-x) < 2^-25 and the sum rounds to 1; below -88
 /// the true value is under 1e-38 and the result is set to 0.
 @inline(__always)
-private func sigmoidVector<V: FloatLanes>(_ x: V) -> V {
+private func sigmoidVector(_ x: Vector) -> Vector {
     let z = clamp(-x, -87, 88)
     var y = 1 / (1 + expVector(z))
     y.replace(with: 0, where: x .< -88)
@@ -458,22 +441,22 @@ private func sigmoidVector<V: FloatLanes>(_ x: V) -> V {
 /// Otherwise 1 - 2 / (1 + e^(2|x|)) with the sign of x restored: there tanh >= 0.55, so the
 /// subtraction loses nothing and the absolute error stays near 1e-7.
 @inline(__always)
-private func tanhVector<V: FloatLanes>(_ x: V) -> V {
-    let signBit = V.Bits(repeating: 0x8000_0000)
+private func tanhVector(_ x: Vector) -> Vector {
+    let signBit = Bits(repeating: 0x8000_0000)
     let sign = bits(x) & signBit
-    let a: V = float(bits(x) & ~signBit)
+    let a = float(bits(x) & ~signBit)
     // Large |x|: clamp at 9.5, where the formula already rounds to exactly 1.
     let e = expVector(2 * clamp(a, 0, 9.5))
     let large = 1 - 2 / (1 + e)
     // Small |x|, on |x| too, so that the sign (including that of -0) comes from one place.
     let s = a * a
-    var p = V(repeating: -0.005_704_933_8)
-    p = V(repeating: 0.020_639_041).addingProduct(p, s)
-    p = V(repeating: -0.053_739_7).addingProduct(p, s)
-    p = V(repeating: 0.133_314_42).addingProduct(p, s)
-    p = V(repeating: -0.333_332_81).addingProduct(p, s)
+    var p = Vector(repeating: -0.005_704_933_8)
+    p = Vector(repeating: 0.020_639_041).addingProduct(p, s)
+    p = Vector(repeating: -0.053_739_7).addingProduct(p, s)
+    p = Vector(repeating: 0.133_314_42).addingProduct(p, s)
+    p = Vector(repeating: -0.333_332_81).addingProduct(p, s)
     let small = a.addingProduct(a * s, p)
-    var y: V = float(bits(large.replacing(with: small, where: a .< 0.625)) | sign)
+    var y = float(bits(large.replacing(with: small, where: a .< 0.625)) | sign)
     y.replace(with: x, where: x .!= x)
     return y
 }
