@@ -38,26 +38,38 @@ import Testing
     static func finiteDifferenceG(model: LanguageModel, data: Batch, workspace: Workspace, direction: Int,
                                   layer: Int, t: Int, j: Int, cellState: Bool) -> Double {
         let B = data.batch, H = model.config.hidden
+        let g = meanNormOfCentralDifferences(batch: B, hidden: H, nudge: { nudge in
+            workspace.perturbation = StatePerturbation(direction: direction, layer: layer, step: j,
+                                                       hidden: cellState ? nil : nudge, cell: cellState ? nudge : nil)
+        }, loss: { b in
+            model.forward(data, state: nil, workspace: workspace)
+            return Double(workspace.rowLosses[direction][t * B + b])
+        })
+        workspace.perturbation = nil
+        model.forward(data, state: nil, workspace: workspace)
+        return g
+    }
+
+    /// mean over b of || d loss(b) / d state_b ||: central differences of `loss(b)` on every
+    /// coordinate (b, i) of a (B, H) nudge of the state, which `nudge` applies before each loss.
+    static func meanNormOfCentralDifferences(batch B: Int, hidden H: Int, nudge apply: ([Float]) -> Void,
+                                             loss: (Int) -> Double) -> Double {
         let epsilon: Float = 1e-2
         var total = 0.0
         for b in 0..<B {
             var squared = 0.0
             for i in 0..<H {
                 var nudge = [Float](repeating: 0, count: B * H)
-                func loss(_ sign: Float) -> Double {
+                func nudged(_ sign: Float) -> Double {
                     nudge[b * H + i] = sign * epsilon
-                    workspace.perturbation = StatePerturbation(direction: direction, layer: layer, step: j,
-                                                               hidden: cellState ? nil : nudge, cell: cellState ? nudge : nil)
-                    model.forward(data, state: nil, workspace: workspace)
-                    return Double(workspace.rowLosses[direction][t * B + b])
+                    apply(nudge)
+                    return loss(b)
                 }
-                let derivative = (loss(1) - loss(-1)) / (2 * Double(epsilon))
+                let derivative = (nudged(1) - nudged(-1)) / (2 * Double(epsilon))
                 squared += derivative * derivative
             }
             total += squared.squareRoot()
         }
-        workspace.perturbation = nil
-        model.forward(data, state: nil, workspace: workspace)
         return total / Double(B)
     }
 
@@ -158,31 +170,16 @@ import Testing
             let losses = model.forward(data, state: nil, workspace: workspace)
             return losses.reduce(0, +) / Double(losses.count)
         }
-        let epsilon: Float = 1e-2
         for (direction, record) in depth.enumerated() {
             #expect(record.gradient.count == config.layers && record.profile.count == config.layers)
             #expect(abs(record.profile[config.layers - 1] - 1) < 1e-12)
             let scale = record.gradient.joined().max()!
             for l in 0..<config.layers {
                 for t in 0..<T {
-                    var total = 0.0
-                    for b in 0..<B {
-                        var squared = 0.0
-                        for i in 0..<H {
-                            var nudge = [Float](repeating: 0, count: B * H)
-                            func loss(_ sign: Float) -> Double {
-                                nudge[b * H + i] = sign * epsilon
-                                workspace.perturbation = StatePerturbation(direction: direction, layer: l, step: t,
-                                                                           hidden: nudge)
-                                return meanLoss()
-                            }
-                            let derivative = (loss(1) - loss(-1)) / (2 * Double(epsilon))
-                            squared += derivative * derivative
-                        }
-                        total += squared.squareRoot()
-                    }
+                    let fd = Self.meanNormOfCentralDifferences(batch: B, hidden: H, nudge: { nudge in
+                        workspace.perturbation = StatePerturbation(direction: direction, layer: l, step: t, hidden: nudge)
+                    }, loss: { _ in meanLoss() })
                     workspace.perturbation = nil
-                    let fd = total / Double(B)
                     #expect(abs(fd - record.gradient[l][t]) <= 2e-2 * fd + 1e-4 * scale,
                             "\(config.cell) \(config.connections) dir \(direction) D[\(l)][\(t)] = \(record.gradient[l][t]), fd \(fd)")
                 }

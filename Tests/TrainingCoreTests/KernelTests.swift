@@ -512,11 +512,16 @@ private func applied(_ values: [Float], _ kernel: (UnsafeMutablePointer<Float>, 
             }
             return model.parameters.array
         }
-        // A pool of its own, so that the two threads really run (a busy shared pool runs one).
-        let pool = ComputeThreads.privatePool(2)
-        let one = train(threads: 1), two = train(threads: pool)
-        #expect(pool.splitJobs > 0, "nothing was split over the two threads")
-        #expect(one.count == two.count)
-        #expect(bitDifferences(one, two) == 0, "\(cell): parameters differ between 1 and 2 threads")
+        expectSameBitsAtOneAndTwoThreads("\(cell)", train)
     }
+}
+
+/// Runs `train` on one thread and on two threads of a pool of its own (a busy shared pool would
+/// run everything on one), and expects the work to have been split and the results to agree bit for bit.
+func expectSameBitsAtOneAndTwoThreads(_ what: String, _ train: (ComputeThreads) -> [Float]) {
+    let pool = ComputeThreads.privatePool(2)
+    let one = train(1), two = train(pool)
+    #expect(pool.splitJobs > 0, "\(what): nothing was split over the two threads")
+    #expect(one.count == two.count)
+    #expect(bitDifferences(one, two) == 0, "\(what): results differ between 1 and 2 threads")
 }

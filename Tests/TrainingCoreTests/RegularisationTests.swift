@@ -95,11 +95,7 @@ import Testing
             }
             return model.parameters.array
         }
-        let pool = ComputeThreads.privatePool(2)
-        let one = train(threads: 1), two = train(threads: pool)
-        #expect(pool.splitJobs > 0, "nothing was split over the two threads")
-        #expect(one.count == two.count)
-        #expect(zip(one, two).filter { $0.0.bitPattern != $0.1.bitPattern }.isEmpty)
+        expectSameBitsAtOneAndTwoThreads("lstm with dropout", train)
     }
 }
 
