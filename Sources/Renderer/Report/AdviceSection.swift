@@ -37,11 +37,10 @@ enum AdviceSection {
     }
 
     static func section(_ runs: [RunAdvice]) -> String {
-        var html = "<section id=\"what-to-try\">\n<h2>What to try</h2>\n"
-        html += "<p class=\"lede\">Each finding below is a rule applied to the run's record: what it shows, the chart "
-            + "that shows it, a remedy from the literature and the command that tests the remedy. The commands sweep "
-            + "the changed setting over three seeds, so that a difference can be told from seed-to-seed noise, and "
-            + "write to a folder of their own.</p>\n"
+        var html = ReportSection.whatToTry.opening(lede: "Each finding below is a rule applied to the run's record: what "
+            + "it shows, the chart that shows it, a remedy from the literature and the command that tests the remedy. The "
+            + "commands sweep the changed setting over three seeds, so that a difference can be told from seed-to-seed "
+            + "noise, and write to a folder of their own.")
         html += "<div class=\"runs\">\n"
         for (index, run) in runs.enumerated() {
             html += "<article class=\"run advice\">\n<h3><span class=\"name\">\(HTMLText.escape(run.name))</span></h3>\n"
