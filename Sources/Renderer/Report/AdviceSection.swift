@@ -61,12 +61,12 @@ enum AdviceSection {
     private static func item(_ finding: Finding, run: RunAdvice, index: Int) -> String {
         let e = HTMLText.escape
         var html = "<li id=\"try-r\(index + 1)-\(HTMLText.identifier(finding.rule))\" data-rule=\"\(e(finding.rule))\">"
-        html += "<p><strong>\(e(finding.title))</strong> \(e(finding.evidence))"
-        let label = run.chartTitle(finding.chart) ?? finding.chart.rawValue
-        if let target = run.figureID(finding.chart) {
+        html += "<p><strong>\(e(finding.text.title))</strong> \(e(finding.evidence))"
+        let label = run.chartTitle(finding.text.chart) ?? finding.text.chart.rawValue
+        if let target = run.figureID(finding.text.chart) {
             html += " <a class=\"evidence\" href=\"#\(target)\">Chart: \(e(label))</a>"
         }
-        html += "</p>\n<p>Try: \(e(finding.remedy)) <span class=\"source\">Source: \(e(finding.source)).</span></p>\n"
+        html += "</p>\n<p>Try: \(e(finding.text.remedy)) <span class=\"source\">Source: \(e(finding.text.source)).</span></p>\n"
         for command in finding.commands {
             html += "<pre><code>\(e(HTMLText.commandLine(program: run.program, arguments: command)))</code></pre>\n"
         }
