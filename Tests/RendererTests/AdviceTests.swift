@@ -126,7 +126,7 @@ private enum AdviceCases {
         let share = try #require(recall[10]) / (try #require(recall[0]))
         #expect(finding.evidence.contains("the recall answers send " + ReportFormat.ratio(share)
             + " of their local gradient to the letter 10 steps back"))
-        #expect(finding.chart == .gradientDecay)
+        #expect(finding.text.chart == .gradientDecay)
     }
 
     @Test func forgetfulLSTMGetsAForgetBiasSweep() throws {
@@ -137,7 +137,7 @@ private enum AdviceCases {
         #expect(finding.commands == [["--steps", "300", "--cell", "lstm", "--forget-bias", "0:2:1", "--seed", "0,1,2",
                                       "--output", "runs/try-forget-bias"]])
         #expect(finding.evidence.hasPrefix("With forget-gate bias -2, at initialisation along the cell state "))
-        #expect(finding.source.contains("Gers") && finding.source.contains("Jozefowicz"))
+        #expect(finding.text.source.contains("Gers") && finding.text.source.contains("Jozefowicz"))
     }
 
     @Test func anInitialSpectralRadiusMissingFromTheCommandIsKept() throws {

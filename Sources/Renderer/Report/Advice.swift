@@ -14,16 +14,10 @@ import Foundation
 struct Finding: Equatable {
     /// The rule that fired (stable: used in HTML ids and tests).
     var rule: String
-    /// What is wrong, as a short sentence.
-    var title: String
+    /// What the rule says (with the title the record gave it, if any).
+    var text: Advice.Text
     /// The numbers that show it, as a sentence.
     var evidence: String
-    /// The chart that shows it (a run chart).
-    var chart: ChartID
-    /// What to try.
-    var remedy: String
-    /// Where the remedy comes from.
-    var source: String
     /// The commands that test the remedy, each as the arguments after the program name.
     var commands: [[String]]
 }
@@ -51,20 +45,33 @@ enum Advice {
         static let overfitGap = 0.15
     }
 
-    /// One row of the table: when the rule fires, what it says and what it proposes; only the
-    /// evidence and the commands depend on the record.
+    /// What a rule says whenever it fires: the problem, the chart, the remedy; only the evidence and
+    /// the commands depend on the record.
+    struct Text: Equatable {
+        /// What is wrong, as a short sentence.
+        var title: String
+        /// The run chart that shows it.
+        var chart: ChartID
+        /// What to try.
+        var remedy: String
+        /// Where the remedy comes from.
+        var source: String
+    }
+
+    /// One row of the table: when the rule fires and what it says.
     struct Rule {
         var id: String
         /// The condition in words, with its threshold (the README lists these).
         var when: String
-        var title: String
-        /// The run chart that shows it.
-        var chart: ChartID
-        var remedy: String
-        /// Where the remedy comes from.
-        var source: String
+        var text: Text
         /// What the record shows when the rule fires; nil when it stays silent.
         var check: (AdviceInput) -> Found?
+
+        init(id: String, when: String, title: String, chart: ChartID, remedy: String, source: String,
+             check: @escaping (AdviceInput) -> Found?) {
+            (self.id, self.when, self.check) = (id, when, check)
+            text = Text(title: title, chart: chart, remedy: remedy, source: source)
+        }
     }
 
     /// What a rule found in one record.
@@ -86,8 +93,9 @@ enum Advice {
         let input = AdviceInput(record: record, verdict: verdict)
         return rules.compactMap { rule in
             rule.check(input).map { found in
-                Finding(rule: rule.id, title: found.title ?? rule.title, evidence: found.evidence, chart: rule.chart,
-                        remedy: rule.remedy, source: rule.source, commands: found.commands)
+                var text = rule.text
+                if let title = found.title { text.title = title }
+                return Finding(rule: rule.id, text: text, evidence: found.evidence, commands: found.commands)
             }
         }
     }

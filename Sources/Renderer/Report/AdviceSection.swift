@@ -37,11 +37,10 @@ enum AdviceSection {
     }
 
     static func section(_ runs: [RunAdvice]) -> String {
-        var html = "<section id=\"what-to-try\">\n<h2>What to try</h2>\n"
-        html += "<p class=\"lede\">Each finding below is a rule applied to the run's record: what it shows, the chart "
-            + "that shows it, a remedy from the literature and the command that tests the remedy. The commands sweep "
-            + "the changed setting over three seeds, so that a difference can be told from seed-to-seed noise, and "
-            + "write to a folder of their own.</p>\n"
+        var html = ReportSection.whatToTry.opening(lede: "Each finding below is a rule applied to the run's record: what "
+            + "it shows, the chart that shows it, a remedy from the literature and the command that tests the remedy. The "
+            + "commands sweep the changed setting over three seeds, so that a difference can be told from seed-to-seed "
+            + "noise, and write to a folder of their own.")
         html += "<div class=\"runs\">\n"
         for (index, run) in runs.enumerated() {
             html += "<article class=\"run advice\">\n<h3><span class=\"name\">\(HTMLText.escape(run.name))</span></h3>\n"
@@ -62,12 +61,12 @@ enum AdviceSection {
     private static func item(_ finding: Finding, run: RunAdvice, index: Int) -> String {
         let e = HTMLText.escape
         var html = "<li id=\"try-r\(index + 1)-\(HTMLText.identifier(finding.rule))\" data-rule=\"\(e(finding.rule))\">"
-        html += "<p><strong>\(e(finding.title))</strong> \(e(finding.evidence))"
-        let label = run.chartTitle(finding.chart) ?? finding.chart.rawValue
-        if let target = run.figureID(finding.chart) {
+        html += "<p><strong>\(e(finding.text.title))</strong> \(e(finding.evidence))"
+        let label = run.chartTitle(finding.text.chart) ?? finding.text.chart.rawValue
+        if let target = run.figureID(finding.text.chart) {
             html += " <a class=\"evidence\" href=\"#\(target)\">Chart: \(e(label))</a>"
         }
-        html += "</p>\n<p>Try: \(e(finding.remedy)) <span class=\"source\">Source: \(e(finding.source)).</span></p>\n"
+        html += "</p>\n<p>Try: \(e(finding.text.remedy)) <span class=\"source\">Source: \(e(finding.text.source)).</span></p>\n"
         for command in finding.commands {
             html += "<pre><code>\(e(HTMLText.commandLine(program: run.program, arguments: command)))</code></pre>\n"
         }

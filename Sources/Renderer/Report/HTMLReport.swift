@@ -21,17 +21,11 @@ public struct ReportRun: Sendable, Equatable {
     /// The run's charts (`RunCharts.ids`, and `.depth` for a stack); each appears once, in the
     /// section its id belongs to (`ChartPlacement`).
     public var charts: [ChartImage]
-
-    public init(record: RunRecord, directoryLink: String, charts: [ChartImage]) {
-        self.record = record
-        self.directoryLink = directoryLink
-        self.charts = charts
-    }
 }
 
 public enum HTMLReport {
-    /// The ids of the page's sections, in page order; "sweep" follows "what-to-try" when a flag varies across the runs.
-    public static let sectionIDs = ["verdict", "what-to-try", "gradient-flow", "spectra", "gates", "training", "reproduce"]
+    /// The ids of the sections every page has, in page order (`ReportSection`, without the sweep).
+    public static let sectionIDs = ReportSection.allCases.filter { $0 != .sweep }.map(\.rawValue)
 
     /// The whole page. `comparison` holds the charts that overlay all runs (`.compareLagProfiles`
     /// becomes the headline under the verdict); `generatedBy` names the tool, e.g. "diagnose 0.3.0".
@@ -46,19 +40,48 @@ public enum HTMLReport {
     }
 }
 
+/// The page's sections in page order: the raw value is the HTML id, `title` the heading and the
+/// table-of-contents entry.
+enum ReportSection: String, CaseIterable {
+    case verdict
+    case whatToTry = "what-to-try"
+    /// Only when a flag varies across the runs.
+    case sweep
+    case gradientFlow = "gradient-flow"
+    case spectra, gates, training, reproduce
+
+    var title: String {
+        switch self {
+        case .verdict: "Verdict"
+        case .whatToTry: "What to try"
+        case .sweep: "Sweep"
+        case .gradientFlow: "Gradient flow"
+        case .spectra: "Spectra"
+        case .gates: "Gates"
+        case .training: "Training"
+        case .reproduce: "Reproduce"
+        }
+    }
+
+    /// The section's opening tag and heading, then `lede` (HTML), what the section shows, when given.
+    func opening(lede: String? = nil) -> String {
+        "<section id=\"\(rawValue)\">\n<h2>\(title)</h2>\n" + (lede.map { "<p class=\"lede\">\($0)</p>\n" } ?? "")
+    }
+}
+
 /// Where each chart goes and in which order.
 enum ChartPlacement {
     static let runOrder: [ChartID] = [.gradientFlow, .gradientDecay, .depth, .spectrum, .jacobianProducts, .gates, .training]
 
-    /// The id of the page section that shows chart `id`.
-    static func section(of id: ChartID) -> String {
+    /// The page section that shows chart `id`.
+    static func section(of id: ChartID) -> ReportSection {
         switch id {
-        case .compareLagProfiles: return "verdict"
-        case .gradientFlow, .gradientDecay, .depth, .compareDepth: return "gradient-flow"
-        case .spectrum, .jacobianProducts, .compareSpectra: return "spectra"
-        case .gates: return "gates"
-        case .training, .compareTraining: return "training"
-        case .sweep, .phase: return "sweep"
+        case .compareLagProfiles: return .verdict
+        case .gradientFlow, .gradientDecay, .depth, .compareDepth: return .gradientFlow
+        case .spectrum, .jacobianProducts, .compareSpectra: return .spectra
+        case .gates: return .gates
+        case .training, .compareTraining: return .training
+        case .sweep, .phase: return .sweep
         }
     }
 
@@ -148,9 +171,7 @@ struct ReportPage {
         <p>\(e(subtitle()))</p>
         </header>
         <nav class="toc" aria-label="Sections">
-        <a href="#verdict">Verdict</a><a href="#what-to-try">What to try</a>\(hasSweep ? "<a href=\"#sweep\">Sweep</a>" : "")\
-        <a href="#gradient-flow">Gradient flow</a><a href="#spectra">Spectra</a>\
-        <a href="#gates">Gates</a><a href="#training">Training</a><a href="#reproduce">Reproduce</a>
+        \(ReportSection.allCases.filter { $0 != .sweep || hasSweep }.map { "<a href=\"#\($0.rawValue)\">\($0.title)</a>" }.joined())
         </nav>
         <main>
 
@@ -179,21 +200,18 @@ struct ReportPage {
         return html
     }
 
-    private var hasSweep: Bool { comparison.contains { ChartPlacement.section(of: $0.id) == "sweep" } }
+    private var hasSweep: Bool { comparison.contains { ChartPlacement.section(of: $0.id) == .sweep } }
 
     // MARK: Sweep
 
     private mutating func sweepSection() {
         let axes = RunGroups.sweptAxes(runs.map(\.record))
-        html += """
-        <section id="sweep">
-        <h2>Sweep</h2>
-        <p class="lede">These runs vary \(e(axes.map(\.flag).joined(separator: " and "))). With one swept flag the summary \
-        numbers are drawn against its value, one line per cell, each point the median over the seeds with a band for their \
-        spread; with two, a heatmap per cell shows where the task was learned.</p>
-
-        """
-        html += comparisonCharts(in: "sweep")
+        html += ReportSection.sweep.opening(lede: """
+            These runs vary \(e(axes.map(\.flag).joined(separator: " and "))). With one swept flag the summary \
+            numbers are drawn against its value, one line per cell, each point the median over the seeds with a band for their \
+            spread; with two, a heatmap per cell shows where the task was learned.
+            """)
+        html += comparisonCharts(in: .sweep)
         html += "</section>\n"
     }
 
@@ -262,7 +280,7 @@ struct ReportPage {
         return "<h3>\(runName(index)) \(badges)</h3>\n"
     }
 
-    private func charts(ofRun index: Int, in section: String) -> String {
+    private func charts(ofRun index: Int, in section: ReportSection) -> String {
         let selected = runs[index].charts.filter {
             ChartPlacement.section(of: $0.id) == section && !(headlineRun == index && $0 == headline?.chart)
         }
@@ -271,7 +289,7 @@ struct ReportPage {
         }.joined()
     }
 
-    private func comparisonCharts(in section: String) -> String {
+    private func comparisonCharts(in section: ReportSection) -> String {
         comparison.filter {
             ChartPlacement.section(of: $0.id) == section && !(headlineRun == nil && $0 == headline?.chart)
         }.map { figure($0, id: ReportPage.figureID(comparison: $0), caption: caption(ofComparison: $0)) }.joined()
@@ -315,7 +333,7 @@ struct ReportPage {
     // MARK: 1. Verdict
 
     private mutating func verdictSection() {
-        html += "<section id=\"verdict\">\n<h2>Verdict</h2>\n"
+        html += ReportSection.verdict.opening()
         html += AdviceSection.headline(Headline.sentences(records: runs.map(\.record), verdicts: verdicts),
                                        findings: findings.joined().count)
         let differing = SettingsComparison.differing(runs.map(\.record))
@@ -351,7 +369,7 @@ struct ReportPage {
             html += figure(headline.chart, id: headline.figureID, caption: text, headline: true)
             html += "</div>\n"
         }
-        html += comparisonCharts(in: "verdict")
+        html += comparisonCharts(in: .verdict)
         let groups = RunGroups.seedGroups(runs.map(\.record))
         if groups.contains(where: { $0.records.count > 1 }) {
             html += "<h3 id=\"seeds\">Settings over seeds</h3>\n"
@@ -499,44 +517,38 @@ struct ReportPage {
     // MARK: 2. Gradient flow
 
     private mutating func gradientFlowSection() {
-        html += """
-        <section id="gradient-flow">
-        <h2>Gradient flow</h2>
-        <p class="lede">Backpropagation through time carries the gradient of the loss at step t back to the state \
-        l = t − j steps earlier through a product of l step Jacobians, for a simple RNN each diag(σ′)·W<sub>h</sub>. \
-        While every factor shrinks vectors (γ·σ<sub>max</sub>(W<sub>h</sub>) &lt; 1, γ the largest slope of σ) the \
-        gradient vanishes geometrically; with larger factors it can survive or explode. The LSTM adds a second path: \
-        its cell state is updated additively, c(t) = f ⊙ c(t−1) + i ⊙ g, so along it each step multiplies the \
-        gradient by the forget gate alone. Bengio, Simard and Frasconi (1994) showed the simple RNN's dilemma: to \
-        hold a symbol robustly its map must contract around the stored state, and a contracting map makes the \
-        gradient from far back vanish, so the dependency is hard to discover; a map that expands enough to keep the \
-        gradient cannot hold the symbol stably. So compare each run's first probe (before training) with its last, \
-        and on the recall corpus read the gradient that reaches the recall lag together with the recall accuracy.</p>
-
-        """
+        html += ReportSection.gradientFlow.opening(lede: """
+            Backpropagation through time carries the gradient of the loss at step t back to the state \
+            l = t − j steps earlier through a product of l step Jacobians, for a simple RNN each diag(σ′)·W<sub>h</sub>. \
+            While every factor shrinks vectors (γ·σ<sub>max</sub>(W<sub>h</sub>) &lt; 1, γ the largest slope of σ) the \
+            gradient vanishes geometrically; with larger factors it can survive or explode. The LSTM adds a second path: \
+            its cell state is updated additively, c(t) = f ⊙ c(t−1) + i ⊙ g, so along it each step multiplies the \
+            gradient by the forget gate alone. Bengio, Simard and Frasconi (1994) showed the simple RNN's dilemma: to \
+            hold a symbol robustly its map must contract around the stored state, and a contracting map makes the \
+            gradient from far back vanish, so the dependency is hard to discover; a map that expands enough to keep the \
+            gradient cannot hold the symbol stably. So compare each run's first probe (before training) with its last, \
+            and on the recall corpus read the gradient that reaches the recall lag together with the recall accuracy.
+            """)
         if let headline {
             html += "<p>The lag profiles of all runs, g(l)/g(0) against the lag l, are overlaid in the "
                 + "<a href=\"#\(headline.figureID)\">headline chart</a> under the verdict.</p>\n"
         }
-        html += runGrid { index in charts(ofRun: index, in: "gradient-flow") }
-        html += comparisonCharts(in: "gradient-flow")
+        html += runGrid { index in charts(ofRun: index, in: .gradientFlow) }
+        html += comparisonCharts(in: .gradientFlow)
         html += "</section>\n"
     }
 
     // MARK: 3. Spectra
 
     private mutating func spectraSection() {
-        html += """
-        <section id="spectra">
-        <h2>Spectra</h2>
-        <p class="lede">The eigenvalues of the recurrent weights against the unit circle, their singular values, and \
-        the singular values of products of step Jacobians along the probe sequence. For a simple RNN, \
-        γ·σ<sub>max</sub>(W<sub>h</sub>) &lt; 1 (γ the largest slope of the activation) forces the gradient to \
-        vanish; above 1 the weights alone decide nothing. The Jacobian products show the rate the network has on \
-        its inputs, with the activation's slopes and, for gated cells, the gates included.</p>
-
-        """
-        html += comparisonCharts(in: "spectra")
+        html += ReportSection.spectra.opening(lede: """
+            The eigenvalues of the recurrent weights against the unit circle, their singular values, and \
+            the singular values of products of step Jacobians along the probe sequence. For a simple RNN, \
+            γ·σ<sub>max</sub>(W<sub>h</sub>) &lt; 1 (γ the largest slope of the activation) forces the gradient to \
+            vanish; above 1 the weights alone decide nothing. The Jacobian products show the rate the network has on \
+            its inputs, with the activation's slopes and, for gated cells, the gates included.
+            """)
+        html += comparisonCharts(in: .spectra)
         html += runGrid { index in
             let record = runs[index].record
             let numbers = RunNumbers(record: record, verdict: verdicts[index])
@@ -547,7 +559,7 @@ struct ReportPage {
             if let bound = numbers.boundText {
                 rows.append(("γ·σ<sub>max</sub>(W<sub>h</sub>) (below 1 forces vanishing)", e(bound)))
             }
-            return facts(rows) + charts(ofRun: index, in: "spectra")
+            return facts(rows) + charts(ofRun: index, in: .spectra)
         }
         html += "</section>\n"
     }
@@ -555,15 +567,12 @@ struct ReportPage {
     // MARK: 4. Gates
 
     private mutating func gatesSection() {
-        html += """
-        <section id="gates">
-        <h2>Gates</h2>
-        <p class="lede">Gate activations over the probe text and the share of saturated units at each probe. A \
-        sigmoid gate near 0 or 1 passes almost no gradient to its own inputs. The LSTM's forget gate is also the \
-        factor by which the cell state, and its gradient, is kept at each step, so forget gates near 1 keep that \
-        path open and gates near 0 close it.</p>
-
-        """
+        html += ReportSection.gates.opening(lede: """
+            Gate activations over the probe text and the share of saturated units at each probe. A \
+            sigmoid gate near 0 or 1 passes almost no gradient to its own inputs. The LSTM's forget gate is also the \
+            factor by which the cell state, and its gradient, is kept at each step, so forget gates near 1 keep that \
+            path open and gates near 0 close it.
+            """)
         html += runGrid { index in
             let record = runs[index].record
             var out = ""
@@ -579,11 +588,11 @@ struct ReportPage {
             } else if let saturation = record.summary.gateSaturation, !saturation.isEmpty {
                 out += facts([("Saturated at the last probe", e(saturationText(saturation)))])
             }
-            out += charts(ofRun: index, in: "gates")
+            out += charts(ofRun: index, in: .gates)
             out += probeText(record.probeTokens, words: record.config.tokenize == .word)
             return out
         }
-        html += comparisonCharts(in: "gates")
+        html += comparisonCharts(in: .gates)
         html += "</section>\n"
     }
 
@@ -609,14 +618,11 @@ struct ReportPage {
     // MARK: 5. Training
 
     private mutating func trainingSection() {
-        html += """
-        <section id="training">
-        <h2>Training</h2>
-        <p class="lede">Loss and perplexity (the exponential of the mean cross-entropy) on the training windows \
-        and at each evaluation, and the global gradient norm before clipping against the clipping threshold.</p>
-
-        """
-        html += comparisonCharts(in: "training")
+        html += ReportSection.training.opening(lede: """
+            Loss and perplexity (the exponential of the mean cross-entropy) on the training windows \
+            and at each evaluation, and the global gradient norm before clipping against the clipping threshold.
+            """)
+        html += comparisonCharts(in: .training)
         html += runGrid { index in
             let record = runs[index].record
             var rows: [(String, String)] = []
@@ -652,7 +658,7 @@ struct ReportPage {
                 + "valid \(ReportFormat.number(record.summary.finalValidPerplexity))"
             if let test = record.summary.finalTestPerplexity { final += ", test \(ReportFormat.number(test))" }
             rows.append(("Final perplexity", e(final)))
-            return facts(rows) + charts(ofRun: index, in: "training")
+            return facts(rows) + charts(ofRun: index, in: .training)
         }
         html += "</section>\n"
     }
@@ -660,13 +666,10 @@ struct ReportPage {
     // MARK: 6. Reproduce
 
     private mutating func reproduceSection() {
-        html += """
-        <section id="reproduce">
-        <h2>Reproduce</h2>
-        <p class="lede">The exact command of each run. The same command, seed and corpus give the same numbers, bit for \
-        bit, at any thread count; a different corpus checksum means different data.</p>
-
-        """
+        html += ReportSection.reproduce.opening(lede: """
+            The exact command of each run. The same command, seed and corpus give the same numbers, bit for \
+            bit, at any thread count; a different corpus checksum means different data.
+            """)
         html += "<div class=\"runs\">\n"
         for index in runs.indices {
             let run = runs[index]
