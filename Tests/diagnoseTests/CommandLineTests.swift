@@ -244,6 +244,8 @@ let quickFlags = ["--steps", "6", "--hidden", "8", "--embed", "4", "--batch", "4
         (["--lr-decay", "2"], "--lr-decay 2"),
         (["--tokenize", "bytes"], "'bytes' is invalid for '--tokenize"),
         (["--layers", "2", "--residual", "--dropout", "0.2"], "--dropout 0.2: dropout is applied to plain stacks only"),
+        // --dry-run lists only a plan whose every run could start.
+        (["--layers", "2", "--dense", "--dropout", "0.2", "--dry-run"], "--dropout 0.2: dropout is applied to plain stacks only"),
     ])
     func conflictingOrBadFlagsExit64(arguments: [String], expected: String) throws {
         let output = try temporaryDirectory()

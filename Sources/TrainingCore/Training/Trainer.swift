@@ -45,9 +45,7 @@ public final class Trainer {
 
     public init(options: TrainingOptions, corpus: Corpus) throws {
         let B = options.batch, T = options.bptt
-        if options.dropout > 0 && options.model.connections != .plain && options.model.layers > 1 {
-            throw TrainingSetupError.dropoutNeedsPlainStack(dropout: options.dropout, connections: options.model.connections)
-        }
+        try options.checkCompatible()
         let need = Batcher.tokensNeeded(batch: B, steps: T)
         guard let train = Batcher(tokens: corpus.train, mask: corpus.trainRecall, batch: B, steps: T) else {
             throw CorpusError.tooShort(name: corpus.name, split: .training, have: corpus.train.count, need: need)

@@ -27,4 +27,12 @@ public struct TrainingOptions: Sendable {
         self.model = model
         self.initialization = initialization
     }
+
+    /// Throws when options that cannot work together are set together. What needs no corpus:
+    /// `Trainer` checks it first, and `--dry-run` checks it without reading any data.
+    public func checkCompatible() throws(TrainingSetupError) {
+        if dropout > 0 && model.connections != .plain && model.layers > 1 {
+            throw .dropoutNeedsPlainStack(dropout: dropout, connections: model.connections)
+        }
+    }
 }

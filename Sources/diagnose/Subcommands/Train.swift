@@ -64,6 +64,11 @@ struct Train: ParsableCommand {
         Interrupt.install()
         let planned = try plannedRuns()
         if dryRun {
+            // The plan is printed only when every run of it could start: what needs no data is checked.
+            for run in planned {
+                let job = TrainingJob(run: run, model: model.picking(run), training: training.picking(run))
+                try job.options().checkCompatible()
+            }
             for run in planned { print(([run.name] + run.flags).joined(separator: " ")) }
             return
         }
@@ -185,11 +190,11 @@ struct TrainingJob {
     var run: PlannedRun
     var model: ModelFlags
     var training: TrainingFlags
-    var weights: String?
-    var weightTensors: [String: SafetensorsTensor]?
-    var ignoreExtraTensors: Bool
-    var threads: Int
-    var command: [String]
+    var weights: String? = nil
+    var weightTensors: [String: SafetensorsTensor]? = nil
+    var ignoreExtraTensors = false
+    var threads = 1
+    var command: [String] = []
 
     /// Roughly the multiply-adds of the recurrent layers over the whole run: enough to order runs
     /// by how long they take.
@@ -200,11 +205,13 @@ struct TrainingJob {
         return perStep * Double(training.steps ?? 1500) * Double(training.epochs ?? 1)
     }
 
+    /// The run's training options (its model, initialisation and training flags).
+    func options() -> TrainingOptions {
+        training.options(model: model.modelConfig(cell: run.cell), initialization: model.initialization(), threads: threads)
+    }
+
     func makeTrainer(_ corpora: CorpusCache) throws -> Trainer {
-        let cell = run.cell
-        let options = training.options(model: model.modelConfig(cell: cell), initialization: model.initialization(),
-                                       threads: threads)
-        let trainer = try Trainer(options: options, corpus: try corpora.corpus(for: training))
+        let trainer = try Trainer(options: options(), corpus: try corpora.corpus(for: training))
         if let weights, let weightTensors {
             try trainer.load(tensors: weightTensors, file: weights, ignoreExtra: ignoreExtraTensors)
         }
