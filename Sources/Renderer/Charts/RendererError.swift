@@ -25,7 +25,10 @@ public enum RendererError: Error, CustomStringConvertible, Equatable {
                 + "); install the package fonts-dejavu-core (Debian/Ubuntu; dejavu-sans-fonts on Fedora, "
                 + "ttf-dejavu on Arch) or pass --font FILE with a TrueType font"
         case let .fontUnreadable(path, error):
-            return "cannot open font \(path) (FreeType error \(error)); pass --font with a TrueType (.ttf) file"
+            // FreeType's codes for the ways a file fails to open (fterrdef.h: 1, 2, 3).
+            let reason = [1: "it cannot be opened", 2: "it is not in a font format FreeType reads",
+                          3: "it is truncated or corrupt"][error] ?? "FreeType error \(error)"
+            return "cannot use font \(path): \(reason); pass --font with a TrueType (.ttf) file"
         case let .freetype(operation, error):
             return "FreeType failed in \(operation) (error \(error))"
         case let .pngEncode(message):
