@@ -41,6 +41,8 @@ public struct GEMMFigure: Codable, Sendable {
     public var m: Int
     public var n: Int
     public var k: Int
+    /// Threads the product was split over.
+    public var threads: Int?
     public var gflops: Double
     /// Of two FMA units' peak at the kernel's vector width; nil when the clock is unknown.
     public var peakFraction: Double?
@@ -156,11 +158,12 @@ public struct BenchConfig: Sendable {
         return "training \(training) probe \(String(hash, radix: 16))"
     }
 
-    /// Median seconds of the gradient-flow section (forward included) over `repetitions` runs, on one thread.
-    public func measureProbe(cell: CellKind, repetitions: Int) -> Double {
+    /// Median seconds of the gradient-flow section (forward included) over `repetitions` runs, on
+    /// `threads` threads (PyTorch's probe runs on as many).
+    public func measureProbe(cell: CellKind, repetitions: Int, threads: ComputeThreads) -> Double {
         let model = model(cell)
         let batch = randomBatches(count: 1)[0]
-        let workspace = Workspace(model: model)
+        let workspace = Workspace(model: model, threads: threads)
         _ = model.gradientFlowSection(batch, workspace: workspace)
         var times: [Double] = []
         for _ in 0..<repetitions {
@@ -172,7 +175,8 @@ public struct BenchConfig: Sendable {
     }
 }
 
-public func measureGEMM(m: Int, n: Int, k: Int) -> GEMMFigure {
+public func measureGEMM(m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
+                        threads: ComputeThreads = 1) -> GEMMFigure {
     let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
     for i in 0..<a.count { a[i] = Float(i % 7) * 0.1 }
     for i in 0..<b.count { b[i] = Float(i % 5) * 0.1 }
@@ -182,14 +186,15 @@ public func measureGEMM(m: Int, n: Int, k: Int) -> GEMMFigure {
     for _ in 0..<5 {
         let start = now()
         for _ in 0..<repetitions {
-            sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: k, b: b.pointer, ldb: n,
-                  beta: 0, c: c.pointer, ldc: n)
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: transA ? m : k,
+                  b: b.pointer, ldb: transB ? k : n,
+                  beta: 0, c: c.pointer, ldc: n, threads: threads)
         }
         best = Swift.min(best, (now() - start) / Double(repetitions))
     }
     let gflops = flops / best / 1e9
-    let peak = cpuMegahertz().map { Double(4 * gemmVectorLanes) * $0 / 1000 }
-    return GEMMFigure(m: m, n: n, k: k, gflops: gflops, peakFraction: peak.map { gflops / $0 })
+    let peak = cpuMegahertz().map { Double(4 * gemmVectorLanes * threads.count) * $0 / 1000 }
+    return GEMMFigure(m: m, n: n, k: k, threads: threads.count, gflops: gflops, peakFraction: peak.map { gflops / $0 })
 }
 
 /// A training measurement runs in a child process of its own, so that its peak memory (maximum
@@ -248,3 +253,4 @@ public struct MeasurementError: Error, CustomStringConvertible, Equatable {
     public var status: Int32
     public var description: String { "the measurement of \(what) failed (exit \(status))" }
 }
+

@@ -101,22 +101,34 @@ struct Bench: ParsableCommand {
                 }
             }
         }
+        let pool = ComputeThreads(threads)
         print("\nGradient-flow probe, config a (B=32, T=64, all 2080 pairs; forward, per-step losses, "
-            + "per-tensor gradient norms and G)")
+            + "per-tensor gradient norms and G; \(threads) thread\(threads == 1 ? "" : "s"))")
         for kind in cell.items {
-            let seconds = BenchConfig.all["a"]!.measureProbe(cell: kind, repetitions: 7)
+            let seconds = BenchConfig.all["a"]!.measureProbe(cell: kind, repetitions: 7, threads: pool)
             report.probe.append(ProbeFigure(config: "a", cell: kind.rawValue, seconds: seconds))
             print("  \(kind.rawValue): \(String(format: "%.4f", seconds)) s")
         }
         let lanes = gemmVectorLanes
         let peakNote = cpuMegahertz().map {
-            "; peak = \(4 * lanes) flops/cycle x \(String(format: "%.0f", $0)) MHz"
+            "; peak = \(4 * lanes) flops/cycle x \(String(format: "%.0f", $0)) MHz a thread"
         } ?? ""
-        print("\nMatrix multiply (one thread, \(lanes)-lane kernel\(peakNote))")
-        for (m, n, k) in [(32, 512, 128), (128, 128, 128), (512, 512, 512)] {
-            let figure = measureGEMM(m: m, n: n, k: k)
+        // The micro-kernel's shapes on one thread, then large products on the bench's threads,
+        // where each thread should add a core's rate: a square one and config c's three decoder
+        // products (B x T = 700 rows, 10,000 words, H = 256: logits, dW_dec, d h).
+        let shapes: [(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, threads: ComputeThreads)] = [
+            (32, 512, 128, false, false, 1), (128, 128, 128, false, false, 1), (512, 512, 512, false, false, 1),
+            (2048, 2048, 2048, false, false, pool), (700, 10_000, 256, false, true, pool),
+            (10_000, 256, 700, true, false, pool), (700, 256, 10_000, false, false, pool),
+        ]
+        print("\nMatrix multiply (\(lanes)-lane kernel\(peakNote))")
+        for shape in shapes {
+            let figure = measureGEMM(m: shape.m, n: shape.n, k: shape.k, transA: shape.transA, transB: shape.transB,
+                                     threads: shape.threads)
             report.gemm.append(figure)
-            print("  \(m)x\(n)x\(k): \(String(format: "%.1f", figure.gflops)) GFLOP/s"
+            let operands = (shape.transA ? "A^T" : "A") + " " + (shape.transB ? "B^T" : "B")
+            print("  \(shape.m)x\(shape.n)x\(shape.k) (\(operands), \(shape.threads.count) thread\(shape.threads.count == 1 ? "" : "s")): "
+                + "\(String(format: "%.1f", figure.gflops)) GFLOP/s"
                 + (figure.peakFraction.map { " (\(String(format: "%.0f", $0 * 100))% of peak)" } ?? ""))
         }
         if let json {
