@@ -212,6 +212,7 @@ extension InputFileError {
         case .weights: return "--weights"
         case .checkpointFolder: return "--checkpoints"
         case .batch: return "--tokens"
+        case .vocabulary: return "--vocab"
         case .metrics: return "--metrics"
         case .checkpoint: return nil
         }

@@ -94,6 +94,30 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("imported/run.json").path))
     }
 
+    #if os(Linux)
+    /// A series that would not fit in memory is refused before any probe runs, with the advice in
+    /// probe's own flags; an address-space limit (`ulimit -v`, 360 MB) stands in for a small machine.
+    @Test func seriesThatWouldNotFitIsRefusedInProbesFlags() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -v 360000 && exec \"$0\" \"$@\"", Command.executable.path, "probe",
+                             "--checkpoints", Self.series, "--tokens", Self.tokens, "--output", output.path]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 64, "\(stderr)")
+        #expect(stderr.hasPrefix("error: probing this gru (H=4, 2 layer(s)) on 3 x 7 tokens would need about 0.1 GiB of memory, "
+            + "but the address-space limit (ulimit -v) allows 0.3 GiB; give fewer or shorter rows (--tokens), a smaller "
+            + "--batch or --bptt, or --threads 1"), "\(stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("imported/run.json").path))
+    }
+    #endif
+
     @Test func malformedMetricsLineIsNamed() throws {
         let output = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: output) }

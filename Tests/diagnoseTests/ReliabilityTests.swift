@@ -308,6 +308,15 @@ func writeTensors(_ tensors: [SafetensorsTensor], to url: URL) throws {
         result = try probe(["--batch", "64", "--bptt", "512", "--name", "long"])
         #expect(result.status == 65 && result.stderr.contains("--corpus \(text.path): the text has")
                     && result.stderr.contains("--batch"), "\(result.status) \(result.stderr)")
+        // The vocabulary must be a JSON array of strings with one entry per row of the embedding.
+        for (content, phrase) in [("{\"a\": 0}", "must be a JSON array of token strings"),
+                                  ("[\"a\", \"b\", \"c\"]", "has 3 tokens but the model's embedding has 4 rows")] {
+            try Data(content.utf8).write(to: vocab)
+            result = try probe(["--batch", "2", "--bptt", "3", "--name", "bad-vocab"])
+            #expect(result.status == 65 && result.stderr.hasPrefix("error: --vocab \(vocab.path): \(phrase)"),
+                    "\(result.status) \(result.stderr)")
+        }
+        try Data("[\"a\", \"b\", \"c\", \"d\"]".utf8).write(to: vocab)
         try Data("a\u{2603}".utf8).write(to: text)
         result = try probe(["--batch", "1", "--bptt", "1", "--name", "snow"])
         #expect(result.status == 65 && result.stderr.contains("is not in the vocabulary") && result.stderr.contains("--vocab"),

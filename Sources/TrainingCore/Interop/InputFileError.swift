@@ -11,6 +11,8 @@ public struct InputFileError: Error, CustomStringConvertible, Equatable {
         case checkpoint, checkpointFolder
         /// A probe batch (JSON token ids).
         case batch
+        /// The vocabulary a probe batch is cut from text with (a JSON array of token strings).
+        case vocabulary
         /// A training loop's metrics log.
         case metrics
     }

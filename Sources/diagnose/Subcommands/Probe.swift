@@ -15,9 +15,6 @@ struct Probe: ParsableCommand {
             + "--metrics adds the training loop's log. Writes <output>/<name>/run.json, its charts "
             + "and the report.")
 
-    /// The largest --tokens or --vocab file read (a full batch of 4096 x 4097 ids is about 100 MB).
-    static let maxBatchFileBytes = 512 << 20
-
     @Option(parsing: .upToNextOption,
             help: "The model's weights (safetensors; F32, F16, BF16 or F64); several files make a series over training.")
     var weights: [String] = []
@@ -103,85 +100,54 @@ struct Probe: ParsableCommand {
         if let vocab { try requireInputFile(vocab, flag: "--vocab") }
         if let corpus { try requireInputFile(corpus, flag: "--corpus") }
         if let metrics { try requireInputFile(metrics, flag: "--metrics") }
-        // Every header, step and shape is checked, and the first model built, before any probe runs.
-        let series = try CheckpointSeries(files: files)
-        let options = ModelImport.Options(cell: cell, activation: activation, prefix: prefix,
-                                          connections: residual ? .residual : nil)
-        func load(_ file: String) throws -> LanguageModel {
-            try ModelImport.model(from: try Safetensors.read(from: URL(fileURLWithPath: file)).tensors, file: file, options: options)
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let batchSource: ImportedProbe.BatchSource
+        if let tokens {
+            batchSource = .tokens(file: tokens)
+        } else if let corpus, let vocab {
+            batchSource = .text(file: corpus, vocabulary: vocab, tokenization: tokenize, batch: batch, steps: bptt)
+        } else {
+            throw ValidationError("--tokens FILE or --corpus FILE --vocab FILE: give the batch to probe")
         }
-        let model = try load(series.checkpoints[0].file)
-        let (input, source) = try loadBatch(model: model, weightsFile: checkpoints ?? files[0])
-        try MemoryEstimate.check(
-            needed: MemoryEstimate.bytes(config: model.config, batch: input.batch.batch, steps: input.batch.steps, training: false)
-                * Double(max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, series.checkpoints.count))),
-            what: "probing this \(model.config.cell.rawValue) (H=\(model.config.hidden), \(model.config.layers) layer(s)) on "
-                + "\(input.batch.batch) x \(input.batch.steps) tokens",
-            advice: "give fewer or shorter rows (--tokens), a smaller --batch or --bptt, or --threads 1")
-        let logged = try metrics.map { try TrainingMetrics.load(path: $0) }
-        if let logged, let metrics, !logged.unknownColumns.isEmpty {
+        let request = ImportedProbe.Request(files: files, weights: checkpoints ?? files[0],
+                                            options: ModelImport.Options(cell: cell, activation: activation, prefix: prefix,
+                                                                         connections: residual ? .residual : nil),
+                                            batch: batchSource, metrics: metrics, threads: threadCount)
+        let job: ImportedProbe.Job
+        do {
+            job = try ImportedProbe.Job(request)
+        } catch var refused as MemoryLimitError {
+            refused.advice = "give fewer or shorter rows (--tokens), a smaller --batch or --bptt, or --threads 1"
+            throw refused
+        }
+        if let logged = job.metrics, let metrics, !logged.unknownColumns.isEmpty {
             printError("warning: --metrics \(metrics): column(s) \(logged.unknownColumns.prefix(8).joined(separator: ", ")) "
                 + "are not used (known: \(TrainingMetrics.columns.joined(separator: ", ")))")
         }
-        let runDirectory = outputDirectory.appendingPathComponent(name)
-        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let probes = try ImportedProbe.probes(of: series, options: options, input: input, threads: threadCount)
-        let record = ImportedProbe.record(model: model, probes: probes, input: input, source: source, metrics: logged,
-                                          threads: threadCount, name: name,
-                                          command: Array(CommandLine.arguments.dropFirst()), toolVersion: Diagnose.version)
-        // The last checkpoint's weights as read (float32, our names), so the report's link and --weights work.
-        let last = series.checkpoints.count > 1 ? try load(series.checkpoints.last!.file) : model
+        let (record, weightsData) = try job.run(name: name, command: Array(CommandLine.arguments.dropFirst()),
+                                                toolVersion: Diagnose.version)
         if let names = record.status.nonFiniteWeights, let first = names.first {
-            printError("warning: \(checkpoints == nil ? "--weights" : "--checkpoints") \(series.checkpoints[0].file): tensor \(first)"
+            printError("warning: \(checkpoints == nil ? "--weights" : "--checkpoints") \(job.series.checkpoints[0].file): tensor \(first)"
                 + (names.count > 1 ? " (and \(names.count - 1) more)" : "")
                 + " holds NaN or infinite values; the probe figures that depend on them are not numbers, and the record says so")
         }
-        let weightsData = try Safetensors.encode(tensors: last.namedTensors().map {
-            SafetensorsTensor(name: $0.entry.name, shape: $0.entry.shape, values: $0.values)
-        }, metadata: ["format": "pt", "source": series.checkpoints.last!.file, "step": String(series.checkpoints.last!.step)])
+        let runDirectory = outputDirectory.appendingPathComponent(name)
         try writeRunFolder(NewRun(name: name, record: record, files: [("model.safetensors", weightsData)]), output: outputDirectory)
         let summary = try renderReport(output: outputDirectory, options: output.renderOptions()) {
             if !noTensorBoard { _ = try writeTensorBoardEvents(record, in: runDirectory) }
         }
-        print("\(model.config.layers)-layer \(model.config.bidirectional ? "bidirectional " : "")\(model.config.cell.rawValue), "
-            + "V=\(model.config.vocabularySize) E=\(model.config.embed) H=\(model.config.hidden); batch \(input.batch.batch) x \(input.batch.steps)")
+        let config = job.model.config, probed = job.input.batch
+        print("\(config.layers)-layer \(config.bidirectional ? "bidirectional " : "")\(config.cell.rawValue), "
+            + "V=\(config.vocabularySize) E=\(config.embed) H=\(config.hidden); batch \(probed.batch) x \(probed.steps)")
+        let probes = record.probes
         for probe in probes {
             guard let top = probe.topForward else { continue }
             let at = probes.count > 1 ? "step \(probe.step): " : ""
-            print("\(at)decay per step \(format(top.decayPerStep, 3)), horizon \(top.horizon.map(String.init) ?? "beyond \(input.batch.steps)"), "
+            print("\(at)decay per step \(format(top.decayPerStep, 3)), horizon \(top.horizon.map(String.init) ?? "beyond \(probed.steps)"), "
                 + "spectral radius \(format(top.spectrum.whole.spectralRadius, 3))")
         }
         print("record: \(runDirectory.appendingPathComponent("run.json").path)")
         print("report: \(summary.report.path)")
         try GitHubActions.appendStepSummary(MarkdownSummary.runs([record], title: "diagnose probe"))
-    }
-
-    func loadBatch(model: LanguageModel, weightsFile weights: String) throws -> (ProbeInput, ImportedProbe.Source) {
-        if let tokens {
-            let data = try read(tokens, flag: "--tokens")
-            let input = try ProbeInput.parse(data, file: tokens, model: model)
-            return (input, ImportedProbe.Source(weightsFile: weights, batchFile: tokens, batchSHA256: SHA256.hex(data),
-                                                      vocabulary: nil))
-        }
-        guard let corpus, let vocab else { throw ValidationError("--tokens FILE or --corpus FILE --vocab FILE: give the batch to probe") }
-        guard let vocabulary = (try? JSONSerialization.jsonObject(with: try read(vocab, flag: "--vocab"))) as? [String],
-              !vocabulary.isEmpty else {
-            throw CommandError.badInput(flag: "--vocab", path: vocab, reason: "must be a JSON array of token strings (index = token id)")
-        }
-        guard vocabulary.count == model.config.vocabularySize else {
-            throw CommandError.badInput(flag: "--vocab", path: vocab, reason: "has \(vocabulary.count) tokens but the model's "
-                + "embedding has \(model.config.vocabularySize) rows")
-        }
-        let cut = try Corpus.probeBatch(path: corpus, vocabulary: vocabulary, tokenization: tokenize, batch: batch, steps: bptt)
-        return (ProbeInput(batch: cut.batch),
-                ImportedProbe.Source(weightsFile: weights, batchFile: corpus, batchSHA256: cut.sha256, vocabulary: vocabulary,
-                                     tokenization: tokenize))
-    }
-
-    /// A batch or vocabulary file, bounded before it is read.
-    func read(_ path: String, flag: String) throws -> Data {
-        do { return try FileBytes.read(path, limit: Probe.maxBatchFileBytes) } catch {
-            throw CommandError.badInput(flag: flag, path: path, reason: "cannot be read (\(error))")
-        }
     }
 }
