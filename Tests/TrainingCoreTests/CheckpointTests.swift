@@ -64,6 +64,24 @@ import Testing
         #expect(error.description.contains(stem) || error.description.contains("ckpt_000020"), "\(error)")
     }
 
+    /// A vocabulary that cannot be read says so and why, not that its content is not a JSON array.
+    @Test func unreadableVocabularySaysWhy() throws {
+        let (model, _) = try Self.input(for: Self.files[1])
+        let vocabulary = FileManager.default.temporaryDirectory.appendingPathComponent("diagnose-vocab-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: vocabulary) }
+        // A sparse file one byte over the limit: no disk is used and nothing is read.
+        #expect(FileManager.default.createFile(atPath: vocabulary.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: vocabulary)
+        try handle.truncate(atOffset: UInt64(ImportedProbe.maxBatchFileBytes + 1))
+        try handle.close()
+        let source = ImportedProbe.BatchSource.text(file: Self.good.appendingPathComponent("metrics.csv").path,
+                                                    vocabulary: vocabulary.path, tokenization: .char, batch: 1, steps: 1)
+        let error = #expect(throws: InputFileError.self) { try ImportedProbe.batch(source, model: model, weights: "w") }
+        let message = error.map { "\($0)" } ?? ""
+        #expect(message.contains("cannot be read") && message.contains("\(ImportedProbe.maxBatchFileBytes)-byte limit"), "\(message)")
+        #expect(!message.contains("JSON array"), "\(message)")
+    }
+
     @Test func tooManyCheckpointsAreRefusedBeforeReadingAny() throws {
         let many = Array(repeating: "/nonexistent/x.safetensors", count: CheckpointSeries.maximumCount + 1)
         let error = try #require(throws: InputFileError.self) { try CheckpointSeries(files: many) }

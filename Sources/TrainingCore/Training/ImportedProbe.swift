@@ -97,8 +97,9 @@ public enum ImportedProbe {
             let input = try ProbeInput.parse(data, file: file, model: model)
             return (input, Source(weightsFile: weights, batchFile: file, batchSHA256: SHA256.hex(data), vocabulary: nil))
         case let .text(file, vocabularyFile, tokenization, batch, steps):
-            guard let vocabulary = (try? JSONSerialization.jsonObject(with: try read(vocabularyFile, kind: .vocabulary))) as? [String],
-                  !vocabulary.isEmpty else {
+            // Read outside the `try?`: a file that cannot be read says why, not that it is not JSON.
+            let vocabularyData = try read(vocabularyFile, kind: .vocabulary)
+            guard let vocabulary = (try? JSONSerialization.jsonObject(with: vocabularyData)) as? [String], !vocabulary.isEmpty else {
                 throw InputFileError(kind: .vocabulary, file: vocabularyFile,
                                      problem: "must be a JSON array of token strings (index = token id)")
             }
