@@ -39,17 +39,21 @@ enum CommandError: Error, CustomStringConvertible {
 }
 
 /// An input file must exist and be a regular file (a folder, FIFO or device is refused before it
-/// is opened: reading a FIFO could block for ever) that this process can read.
-func requireInputFile(_ path: String, flag: String) throws {
+/// is opened: reading a FIFO could block for ever) that this process can read; with `folder`, a
+/// folder instead of a regular file.
+func requireInputFile(_ path: String, flag: String, folder: Bool = false) throws {
     var status = stat()
     guard stat(path, &status) == 0 else {
         if errno == ENOENT || errno == ENOTDIR { throw CommandError.missingInput(flag: flag, path: path) }
         throw CommandError.unusableInput(flag: flag, path: path, reason: String(cString: strerror(errno)))
     }
     switch status.st_mode & S_IFMT {
-    case S_IFREG: break
+    case S_IFREG where !folder, S_IFDIR where folder: break
     case S_IFDIR: throw CommandError.unusableInput(flag: flag, path: path, reason: "is a folder; give a file")
-    default: throw CommandError.unusableInput(flag: flag, path: path, reason: "is not a regular file (a FIFO, socket or device); give a file")
+    case S_IFREG: throw CommandError.unusableInput(flag: flag, path: path, reason: "is a file; give a folder")
+    default:
+        throw CommandError.unusableInput(flag: flag, path: path,
+                                         reason: "is not a regular file (a FIFO, socket or device); give a \(folder ? "folder" : "file")")
     }
     guard access(path, R_OK) == 0 else {
         throw CommandError.unusableInput(flag: flag, path: path, reason: "cannot be read (\(String(cString: strerror(errno))))")

@@ -75,6 +75,8 @@ import Testing
     @Test(arguments: [
         (["--weights", "A", "--checkpoints", "B"], Int32(64), "--weights and --checkpoints"),
         (["--checkpoints", "/nonexistent-folder"], Int32(66), "--checkpoints /nonexistent-folder: no such file"),
+        (["--checkpoints", "series/tokens.json"], Int32(66), "series/tokens.json: is a file; give a folder"),
+        (["--checkpoints", "/dev/null"], Int32(66), "--checkpoints /dev/null: is not a regular file (a FIFO, socket or device); give a folder"),
         (["--metrics", "/nonexistent.jsonl"], Int32(66), "--metrics /nonexistent.jsonl: no such file"),
         (["--weights", "series/ckpt_000000.safetensors", "series_bad/hidden5_step-30.safetensors"], Int32(65),
          "hidden5_step-30.safetensors: tensor \"decoder.weight\" has shape [9, 5] but [9, 4]"),

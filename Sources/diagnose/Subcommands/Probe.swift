@@ -88,9 +88,7 @@ struct Probe: ParsableCommand {
         try checkOutput(outputDirectory, runNames: [name])
         let files: [String]
         if let checkpoints {
-            guard FileManager.default.fileExists(atPath: checkpoints) else {
-                throw CommandError.missingInput(flag: "--checkpoints", path: checkpoints)
-            }
+            try requireInputFile(checkpoints, flag: "--checkpoints", folder: true)
             files = try CheckpointSeries.files(inFolder: checkpoints)
         } else {
             for file in weights { try requireInputFile(file, flag: "--weights") }
