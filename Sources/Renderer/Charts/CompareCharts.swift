@@ -183,7 +183,7 @@ public enum CompareCharts {
             p.marks += recallMarks
             if !recallLags.isEmpty {
                 p.extraLegend.append(LegendEntry(label: "recall answers' gradient reaching the letter to recall",
-                                                 sample: .marker(.diamond, Color(hex: 0x555555), filled: true)))
+                                                 sample: .marker(.diamond, Theme.referenceColor, filled: true)))
             }
             p.remarks = below
             return p
@@ -285,7 +285,7 @@ public enum CompareCharts {
             p.legend = .below
             p.emptyMessage = "no probes in this run"
             if let spectrum {
-                p.marks.append(.circle(CircleMark(center: (0, 0), radius: 1, color: Color(hex: 0x444444), width: 1)))
+                p.marks.append(.circle(CircleMark(center: (0, 0), radius: 1, color: Theme.axisColor, width: 1)))
                 if !spectrum.whole.eigenvalues.isEmpty {
                     p.marks.append(.scatter(ScatterMark(points: SpectrumChart.points(spectrum.whole), color: style.color.withAlpha(0.85),
                                                         size: 2.3, label: "W_{hh}, ρ = \(NumberFormat.short(spectrum.whole.spectralRadius))")))
@@ -311,7 +311,7 @@ public enum CompareCharts {
             sv.marks.append(.line(LineMark(points: Series.indexed(spectrum.whole.singularValues, from: 1), color: style.color,
                                            width: 2, dash: style.dash, label: record.displayName)))
         }
-        sv.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1, color: Color(hex: 0x555555), width: 1, dash: [4, 3],
+        sv.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1, color: Theme.referenceColor, width: 1, dash: [4, 3],
                                        label: "σ = 1")))
         panels.append(sv)
         let columns = min(4, panels.count)

@@ -66,7 +66,7 @@ enum JacobianChart {
         if let first, first != last, !first.productSingularValues.isEmpty {
             p.marks.append(firstProbeLine(first.productSingularValues))
         }
-        p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1, color: Color(hex: 0x555555), width: 1, dash: [4, 3])))
+        p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1, color: Theme.referenceColor, width: 1, dash: [4, 3])))
         p.extraLegend = [LegendEntry(label: "σ₁ at step \(record.lastProbe?.step ?? 0) (last probe)", sample: .line(color, width: 2.4, dash: []))]
         if k >= 2 {
             p.extraLegend.append(LegendEntry(label: "σ₂ … σ_{\(k)} (lighter: smaller)",
@@ -76,7 +76,7 @@ enum JacobianChart {
             p.extraLegend.append(LegendEntry(label: "σ₁ at step \(record.firstProbe?.step ?? 0) (first probe)",
                                              sample: .line(SpectrumChart.firstColor, width: 1.6, dash: [5, 3])))
         }
-        p.extraLegend.append(LegendEntry(label: "σ = 1: neither grows nor shrinks", sample: .line(Color(hex: 0x555555), width: 1, dash: [4, 3])))
+        p.extraLegend.append(LegendEntry(label: "σ = 1: neither grows nor shrinks", sample: .line(Theme.referenceColor, width: 1, dash: [4, 3])))
         return p
     }
 
@@ -94,7 +94,7 @@ enum JacobianChart {
             p.extraLegend.append(LegendEntry(label: "leading exponent at step \(record.firstProbe?.step ?? 0) (first probe)",
                                              sample: .line(SpectrumChart.firstColor, width: 1.6, dash: [5, 3])))
         }
-        p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 0, color: Color(hex: 0x555555), width: 1, dash: [4, 3],
+        p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 0, color: Theme.referenceColor, width: 1, dash: [4, 3],
                                       label: "0: preserved", labelAtStart: false)))
         return p
     }

@@ -135,7 +135,7 @@ extension PanelLayout {
         var bottom = plot.maxY - 4
         for text in quiet.reversed() {
             let line = ts.layout(ts.fitting(text, Theme.annotation, maxWidth: plot.width - 12),
-                                 Theme.annotation.with(color: Color(hex: 0x555555)))
+                                 Theme.annotation.with(color: Theme.referenceColor))
             let origin = Point(plot.maxX - 4 - line.width, bottom - line.descent)
             let box = Rect(x: origin.x - 2, y: origin.y - line.ascent - 1, width: line.width + 4, height: line.height + 2)
             canvas.fillRect(box, Color.white.withAlpha(0.85))

@@ -69,10 +69,10 @@ enum SpectrumChart {
         p.legend = compact ? .none : .below
         p.emptyMessage = missing
         guard first != nil || last != nil else { return p }
-        p.marks.append(.circle(CircleMark(center: (0, 0), radius: 1, color: Color(hex: 0x444444), width: 1,
+        p.marks.append(.circle(CircleMark(center: (0, 0), radius: 1, color: Theme.axisColor, width: 1,
                                           label: compact ? nil : "unit circle |λ| = 1")))
         if let gamma, gamma > 0, abs(1 / gamma - 1) > 1e-9 {
-            p.marks.append(.circle(CircleMark(center: (0, 0), radius: 1 / gamma, color: Color(hex: 0x444444), width: 1,
+            p.marks.append(.circle(CircleMark(center: (0, 0), radius: 1 / gamma, color: Theme.axisColor, width: 1,
                                               dash: [4, 3], label: compact ? nil : "|λ| = 1/γ = \(NumberFormat.short(1 / gamma))")))
         }
         let radiusText: (MatrixSpectrum?) -> String = { s in s.map { "ρ = " + NumberFormat.short($0.spectralRadius) } ?? "" }
@@ -115,10 +115,10 @@ enum SpectrumChart {
                                              sample: compact ? .lineWithMarker(color, width: 2.2, dash: [], .circle)
                                                  : .line(color, width: 2.2, dash: [])))
         }
-        p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1, color: Color(hex: 0x555555), width: 1, dash: [4, 3],
+        p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1, color: Theme.referenceColor, width: 1, dash: [4, 3],
                                       label: "σ = 1")))
         if let gamma, gamma > 0, abs(1 / gamma - 1) > 1e-9 {
-            p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1 / gamma, color: Color(hex: 0x555555), width: 1,
+            p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1 / gamma, color: Theme.referenceColor, width: 1,
                                           dash: [1.5, 3], label: "σ = 1/γ")))
         }
         return p

@@ -106,7 +106,7 @@ public enum SweepCharts {
                 // For a linear RNN every step multiplies the gradient by W_h: the factor is rho itself.
                 let values = Array(Set(records.compactMap { axis.value($0.config) })).sorted()
                 if let lo = values.first, let hi = values.last {
-                    p.marks.append(.line(LineMark(points: [(x: lo, y: lo), (x: hi, y: hi)], color: Color(hex: 0x555555), width: 1,
+                    p.marks.append(.line(LineMark(points: [(x: lo, y: lo), (x: hi, y: hi)], color: Theme.referenceColor, width: 1,
                                                   dash: [4, 3], label: "factor = ρ (linear RNN theory)")))
                 }
                 p.marks.append(.rule(RuleMark(orientation: .horizontal, value: 1, color: Color(hex: 0x888888), width: 1, dash: [2, 3],

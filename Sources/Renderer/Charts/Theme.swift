@@ -37,11 +37,9 @@ enum Theme {
     static let orange = Color(hex: 0xE69F00)
     static let skyBlue = Color(hex: 0x56B4E9)
     static let green = Color(hex: 0x009E73)
-    static let yellow = Color(hex: 0xF0E442)
     static let blue = Color(hex: 0x0072B2)
     static let vermillion = Color(hex: 0xD55E00)
     static let purple = Color(hex: 0xCC79A7)
-    static let grey = Color(hex: 0x999999)
 
     /// One fixed colour per cell type, the same in every chart: simple RNN vermillion,
     /// LSTM blue, GRU green.
