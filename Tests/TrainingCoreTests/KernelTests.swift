@@ -459,10 +459,14 @@ private func applied(_ values: [Float], _ kernel: (UnsafeMutablePointer<Float>, 
         #expect(Elementwise.maximum([1, .nan, 3, 2, 0, 0, 0, 0, -1], count: 9) == 3)
     }
 
-    @Test func rowSumsOfSquaresEqualThePlainLoopBitForBit() {
+    /// Also for vanishing rows, whose squares are subnormal Floats: the kernel squares in Double
+    /// (no slow subnormal multiply) and must still give the Float product's bits.
+    @Test(arguments: [Float(1), 1e-20, 1e-22, 0x1p-70])
+    func rowSumsOfSquaresEqualThePlainLoopBitForBit(scale: Float) {
         var random = SplitMix(state: 23)
         for (rows, width) in [(19, 13), (16, 128), (3, 8), (9, 1)] {
-            let x = random.floats(rows * width)
+            let x = random.floats(rows * width).map { $0 * scale }
+            #expect(scale == 1 || x.contains { ($0 * $0).isSubnormal })
             var sums = [Float](repeating: -1, count: rows)
             Elementwise.rowSumsOfSquares(x, rows: rows, width: width, into: &sums)
             for r in 0..<rows {

@@ -42,7 +42,8 @@ public struct OptimizerState {
 }
 
 /// The global L2 norm of every gradient together, accumulated in Double: the squares are summed
-/// in Float over consecutive chunks of 4096 elements, in order, and the chunk sums in Double, in
+/// in Float (each square rounded as a Float product: `Elementwise.squares`) over consecutive
+/// chunks of 4096 elements, in order, and the chunk sums in Double, in
 /// order. Eight chunks are summed side by side (eight independent chains instead of one), and
 /// the chunks are spread over the threads; neither changes a bit of the result.
 public func globalNorm(_ buffer: FloatBuffer, threads: ComputeThreads = 1) -> Double {
@@ -59,13 +60,13 @@ public func globalNorm(_ buffer: FloatBuffer, threads: ComputeThreads = 1) -> Do
                     for k in 0..<chunk {
                         var squares = SIMD8<Float>()
                         for lane in 0..<8 { squares[lane] = p[(first + lane) * chunk + k] }
-                        sums += squares * squares
+                        sums += Elementwise.squares(squares)
                     }
                     for lane in 0..<8 { partial[first + lane] = sums[lane] }
                 } else {
                     for c in first..<min(first + 8, chunks) {
                         var sum: Float = 0
-                        for k in (c * chunk)..<min((c + 1) * chunk, count) { sum += p[k] * p[k] }
+                        for k in (c * chunk)..<min((c + 1) * chunk, count) { sum += Elementwise.square(p[k]) }
                         partial[c] = sum
                     }
                 }
