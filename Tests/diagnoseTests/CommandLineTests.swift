@@ -246,6 +246,8 @@ let quickFlags = ["--steps", "6", "--hidden", "8", "--embed", "4", "--batch", "4
         (["--layers", "2", "--residual", "--dropout", "0.2"], "--dropout 0.2: dropout is applied to plain stacks only"),
         // --dry-run lists only a plan whose every run could start.
         (["--layers", "2", "--dense", "--dropout", "0.2", "--dry-run"], "--dropout 0.2: dropout is applied to plain stacks only"),
+        (["--cell", "lstm", "--hidden", "4096", "--layers", "16", "--batch", "4096", "--bptt", "4096", "--dry-run"],
+         "training this model would need about"),
     ])
     func conflictingOrBadFlagsExit64(arguments: [String], expected: String) throws {
         let output = try temporaryDirectory()

@@ -63,12 +63,14 @@ struct Train: ParsableCommand {
     func run() throws {
         Interrupt.install()
         let planned = try plannedRuns()
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let concurrent = max(1, min(threadCount, planned.count))
         if dryRun {
-            // The plan is printed only when every run of it could start: what needs no data is checked.
-            for run in planned {
-                let job = TrainingJob(run: run, model: model.picking(run), training: training.picking(run))
-                try job.options().checkCompatible()
-            }
+            // The plan is printed only when every run of it could start: what needs no data is checked,
+            // and the memory with a one-token vocabulary (a refusal then is certain with the real one).
+            let jobs = planned.map { TrainingJob(run: $0, model: model.picking($0), training: training.picking($0)) }
+            for job in jobs { try job.options().checkCompatible() }
+            try checkMemory(jobs, concurrent: concurrent) { _ in 1 }
             for run in planned { print(([run.name] + run.flags).joined(separator: " ")) }
             return
         }
@@ -76,7 +78,6 @@ struct Train: ParsableCommand {
             if !quiet, let shard { printError("shard \(shard.index)/\(shard.count) holds no runs: the plan has fewer runs than shards") }
             return
         }
-        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let outputDirectory = URL(fileURLWithPath: output.output)
         try output.renderOptions().validate()
         if let weights { try requireInputFile(weights, flag: "--weights") }
@@ -91,7 +92,6 @@ struct Train: ParsableCommand {
         // Build every trainer once before training: bad sizes and short corpora fail before any
         // training starts. They are built again when their turn comes, so memory holds only the runs
         // in flight.
-        let concurrent = max(1, min(threadCount, planned.count))
         // Cores left over after one per concurrent run go to each model's matrix multiplies.
         let computeThreads = max(1, threadCount / concurrent)
         let jobs = planned.map { run in
@@ -99,17 +99,8 @@ struct Train: ParsableCommand {
                         weightTensors: weightTensors, ignoreExtraTensors: ignoreExtraTensors, threads: computeThreads,
                         command: RunPlan.command(for: run, arguments: arguments))
         }
-        // The runs that train at once must fit in memory together, checked before any model is built.
-        let needs = try jobs.map { job -> Double in
-            var config = job.model.modelConfig(cell: job.run.cell)
-            config.vocabularySize = try corpora.corpus(for: job.training).vocabularySize
-            return MemoryEstimate.bytes(config: config, batch: job.training.batch.value, steps: job.training.bptt.value,
-                                        training: true)
-        }
-        try MemoryEstimate.check(needed: needs.sorted(by: >).prefix(concurrent).reduce(0, +),
-                                 what: concurrent > 1 ? "training \(concurrent) models at once" : "training this model",
-                                 advice: "lower --hidden, --layers, --batch, --bptt or --vocab-size"
-                                    + (concurrent > 1 ? ", or train one run at a time (--threads 1)" : ""))
+        // Checked before any model is built.
+        try checkMemory(jobs, concurrent: concurrent) { try corpora.corpus(for: $0.training).vocabularySize }
         for job in jobs { _ = try job.makeTrainer(corpora) }
 
         let progress = RunProgress(names: jobs.map(\.run.name), concurrent: concurrent, quiet: quiet)
@@ -183,6 +174,20 @@ struct Train: ParsableCommand {
         try GitHubActions.appendStepSummary(MarkdownSummary.runs(finished))
         if Interrupt.requested || finished.contains(where: { $0.status.interrupted }) { throw CommandError.interrupted(nil) }
     }
+}
+
+/// The `concurrent` costliest of `jobs`, which train at once, must fit in memory together.
+func checkMemory(_ jobs: [TrainingJob], concurrent: Int, vocabularySize: (TrainingJob) throws -> Int) throws {
+    let needs = try jobs.map { job -> Double in
+        var config = job.model.modelConfig(cell: job.run.cell)
+        config.vocabularySize = try vocabularySize(job)
+        return MemoryEstimate.bytes(config: config, batch: job.training.batch.value, steps: job.training.bptt.value,
+                                    training: true)
+    }
+    try MemoryEstimate.check(needed: needs.sorted(by: >).prefix(concurrent).reduce(0, +),
+                             what: concurrent > 1 ? "training \(concurrent) models at once" : "training this model",
+                             advice: "lower --hidden, --layers, --batch, --bptt or --vocab-size"
+                                + (concurrent > 1 ? ", or train one run at a time (--threads 1)" : ""))
 }
 
 /// One run of the plan, ready to build its trainer.
