@@ -239,6 +239,8 @@ let quickFlags = ["--steps", "6", "--hidden", "8", "--embed", "4", "--batch", "4
         (["--test", "t.txt"], "--test t.txt: needs --corpus"),
         (["--steps", "5", "--epochs", "1"], "--epochs 1"),
         (["--epochs", "0"], "--epochs 0"),
+        (["--probe-every", "0"], "--probe-every 0: must be a positive whole number (1 or more)"),
+        (["--eval-every=-2"], "--eval-every -2: negative values are not allowed; give a whole number, 1 or more"),
         (["--dropout", "1"], "--dropout 1"),
         (["--dropout=-0.1"], "--dropout -0.1"),
         (["--lr-decay", "2"], "--lr-decay 2"),

@@ -71,8 +71,10 @@ struct ModelFlags: ParsableArguments {
 }
 
 func positive(_ flag: String, _ value: Int, max limit: Int) throws {
-    guard value >= 0 else { throw ValidationError("\(flag) \(value): negative values are not allowed; give a whole number from 1 to \(limit)") }
-    guard value > 0 else { throw ValidationError("\(flag) \(value): must be a positive whole number (1 to \(limit))") }
+    // Without a limit of its own (Int.max) the range is not spelled out as 1 to 9223372036854775807.
+    let range = limit == Int.max ? "1 or more" : "1 to \(limit)"
+    guard value >= 0 else { throw ValidationError("\(flag) \(value): negative values are not allowed; give a whole number, \(range)") }
+    guard value > 0 else { throw ValidationError("\(flag) \(value): must be a positive whole number (\(range))") }
     guard value <= limit else { throw ValidationError("\(flag) \(value): at most \(limit) is supported") }
 }
 
