@@ -1,5 +1,8 @@
 // JSON string literals for the files this project writes by hand (the safetensors header, the
-// report's chart data): one escaper, so every writer quotes text the same way.
+// report's chart data): one escaper, so every writer quotes text the same way. And JSON read with
+// Foundation that says why text is not JSON.
+
+import Foundation
 
 public enum JSONText {
     /// `text` as a JSON string literal: quotes, backslashes and control characters escaped,
@@ -19,6 +22,20 @@ public enum JSONText {
             }
         }
         return out + "\""
+    }
+
+    /// Why `parse` refused the text: Foundation's own reason (where the parse stopped), not its
+    /// generic "the data is not in the correct format"; at most 200 characters.
+    public struct Invalid: Error {
+        public var reason: String
+    }
+
+    public static func parse(_ data: Data) throws(Invalid) -> Any {
+        do { return try JSONSerialization.jsonObject(with: data) } catch {
+            let nsError = error as NSError
+            let reason = nsError.userInfo[NSDebugDescriptionErrorKey] as? String ?? nsError.localizedDescription
+            throw Invalid(reason: reason.count > 200 ? String(reason.prefix(197)) + "..." : reason)
+        }
     }
 
     private static let shortEscapes: [Unicode.Scalar: String] = ["\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"]

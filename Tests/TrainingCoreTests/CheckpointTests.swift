@@ -80,6 +80,10 @@ import Testing
         let message = error.map { "\($0)" } ?? ""
         #expect(message.contains("cannot be read") && message.contains("\(ImportedProbe.maxBatchFileBytes)-byte limit"), "\(message)")
         #expect(!message.contains("JSON array"), "\(message)")
+        // Text that is not JSON says where the parse stopped.
+        try Data("[\"a\", \"b\"".utf8).write(to: vocabulary)
+        let notJSON = #expect(throws: InputFileError.self) { try ImportedProbe.batch(source, model: model, weights: "w") }
+        #expect(notJSON.map { "\($0)" }?.contains("is not valid JSON (Unexpected end of file") == true, "\(String(describing: notJSON))")
     }
 
     @Test func tooManyCheckpointsAreRefusedBeforeReadingAny() throws {

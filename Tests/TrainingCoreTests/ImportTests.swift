@@ -141,6 +141,9 @@ import Testing
         (#"{"tokens": [[1]]}"#, "T + 1"),
         (#"{"tokens": [[1, 2]], "h0": [[[0]]]}"#, "h0"),
         (#"{"rows": [[1, 2]]}"#, "tokens"),
+        (#"{"tokens": [[1, 2]], "h_0": [[[0]]]}"#, #"has the key "h_0", which is not read (known: tokens, h0, c0)"#),
+        (#"{"tokens": [[1, 2]], "h0": [[[NaN]]]}"#, "is not valid JSON ("),
+        (#"{"tokens": [[1, "2"]]}"#, #"position 1: "2" is not a whole token id"#),
     ])
     func badBatchesAreExplained(json: String, phrase: String) throws {
         let (model, _, _) = try Self.load("rnn_relu")

@@ -152,8 +152,17 @@ public struct ProbeInput {
 
     public static func parse(_ data: Data, file: String, model: LanguageModel) throws -> ProbeInput {
         func fail(_ problem: String) -> InputFileError { InputFileError(kind: .batch, file: file, problem: problem) }
-        guard let object = try? JSONSerialization.jsonObject(with: data), let root = object as? [String: Any] else {
+        let object: Any
+        do { object = try JSONText.parse(data) } catch {
+            throw fail("is not valid JSON (\(error.reason)); expected {\"tokens\": [[id, ...], ...]}")
+        }
+        guard let root = object as? [String: Any] else {
             throw fail("is not a JSON object; expected {\"tokens\": [[id, ...], ...]}")
+        }
+        // A misspelt "h0" would otherwise probe from a zero state without a word.
+        let known = ["tokens", "h0", "c0"]
+        if let unknown = root.keys.filter({ !known.contains($0) }).sorted().first {
+            throw fail("has the key \"\(unknown)\", which is not read (known: \(known.joined(separator: ", "))); remove it or correct its name")
         }
         guard let rows = root["tokens"] as? [Any] else { throw fail("has no \"tokens\" array of rows") }
         guard !rows.isEmpty else { throw fail("\"tokens\" is empty: give at least one row of T + 1 token ids") }
@@ -173,7 +182,7 @@ public struct ProbeInput {
             for (i, value) in values.enumerated() {
                 guard let number = value as? NSNumber, String(cString: number.objCType) != "c",
                       let id = Int(exactly: number.doubleValue) else {
-                    throw fail("row \(r), position \(i): \(value) is not a whole token id")
+                    throw fail("row \(r), position \(i): \(value is String ? "\"\(value)\"" : "\(value)") is not a whole token id")
                 }
                 guard id >= 0, id < V else {
                     throw fail("row \(r), position \(i): token id \(id) is outside the model's vocabulary 0..<\(V)")

@@ -47,14 +47,7 @@ struct SafetensorsHeader {
         }
 
         let parsed: Any
-        do {
-            parsed = try JSONSerialization.jsonObject(with: Data(json))
-        } catch {
-            let nsError = error as NSError
-            var reason = nsError.userInfo[NSDebugDescriptionErrorKey] as? String ?? nsError.localizedDescription
-            if reason.count > 200 { reason = String(reason.prefix(197)) + "..." }
-            throw failure(.headerNotJSON(reason: reason))
-        }
+        do { parsed = try JSONText.parse(Data(json)) } catch { throw failure(.headerNotJSON(reason: error.reason)) }
         guard case .object(let object) = SafetensorsJSON.Value(parsed) else {
             throw failure(.headerNotObject(found: SafetensorsJSON.Value(parsed).summary))
         }

@@ -97,9 +97,13 @@ public enum ImportedProbe {
             let input = try ProbeInput.parse(data, file: file, model: model)
             return (input, Source(weightsFile: weights, batchFile: file, batchSHA256: SHA256.hex(data), vocabulary: nil))
         case let .text(file, vocabularyFile, tokenization, batch, steps):
-            // Read outside the `try?`: a file that cannot be read says why, not that it is not JSON.
-            let vocabularyData = try read(vocabularyFile, kind: .vocabulary)
-            guard let vocabulary = (try? JSONSerialization.jsonObject(with: vocabularyData)) as? [String], !vocabulary.isEmpty else {
+            // A file that cannot be read says why, not that it is not JSON.
+            let parsed: Any
+            do { parsed = try JSONText.parse(try read(vocabularyFile, kind: .vocabulary)) } catch let invalid as JSONText.Invalid {
+                throw InputFileError(kind: .vocabulary, file: vocabularyFile, problem: "is not valid JSON (\(invalid.reason)); "
+                    + "it must be a JSON array of token strings (index = token id)")
+            }
+            guard let vocabulary = parsed as? [String], !vocabulary.isEmpty else {
                 throw InputFileError(kind: .vocabulary, file: vocabularyFile,
                                      problem: "must be a JSON array of token strings (index = token id)")
             }
