@@ -96,6 +96,18 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("imported/run.json").path))
     }
 
+    /// A file that is not safetensors is named with the flag that gave it, in probe and in train.
+    @Test func notSafetensorsNamesTheFlag() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let notWeights = Self.fixtures.appendingPathComponent("series/metrics.csv").path
+        for command in [["probe", "--tokens", Self.tokens], ["train", "--cell", "rnn"]] {
+            let result = try Command.run(command + ["--weights", notWeights, "--output", output.path])
+            #expect(result.status == 65, "\(result.stderr)")
+            #expect(result.stderr.hasPrefix("error: --weights \(notWeights): not a safetensors file"), "\(result.stderr)")
+        }
+    }
+
     #if os(Linux)
     /// A series that would not fit in memory is refused before any probe runs, with the advice in
     /// probe's own flags; an address-space limit (`ulimit -v`, 360 MB) stands in for a small machine.

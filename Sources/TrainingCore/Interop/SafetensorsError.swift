@@ -64,6 +64,8 @@ public struct SafetensorsError: Error, CustomStringConvertible, Equatable, Senda
     /// The tensor the problem is about, or nil when it concerns the whole file.
     public let tensor: String?
     public let problem: Problem
+    /// The command-line flag that named the file, set by the command: the message then starts with it.
+    public var flag: String? = nil
 
     public init(file: String, tensor: String? = nil, problem: Problem) {
         self.file = file
@@ -72,7 +74,7 @@ public struct SafetensorsError: Error, CustomStringConvertible, Equatable, Senda
     }
 
     public var description: String {
-        var where_ = file
+        var where_ = flag.map { "\($0) \(file)" } ?? file
         if let tensor { where_ += ": tensor \(Self.quoted(tensor))" }
         return "\(where_): \(explanation)"
     }

@@ -111,9 +111,17 @@ struct Probe: ParsableCommand {
                                             options: ModelImport.Options(cell: cell, activation: activation, prefix: prefix,
                                                                          connections: residual ? .residual : nil),
                                             batch: batchSource, metrics: metrics, threads: threadCount)
+        let weightsFlag = checkpoints == nil ? "--weights" : "--checkpoints"
+        /// A checkpoint that is not safetensors is named with the flag that gave it.
+        func namingFlag<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch var unreadable as SafetensorsError {
+                unreadable.flag = weightsFlag
+                throw unreadable
+            }
+        }
         let job: ImportedProbe.Job
         do {
-            job = try ImportedProbe.Job(request)
+            job = try namingFlag { try ImportedProbe.Job(request) }
         } catch var refused as MemoryLimitError {
             refused.advice = "give fewer or shorter rows (--tokens), a smaller --batch or --bptt, or --threads 1"
             throw refused
@@ -122,10 +130,11 @@ struct Probe: ParsableCommand {
             printError("warning: --metrics \(metrics): column(s) \(logged.unknownColumns.prefix(8).joined(separator: ", ")) "
                 + "are not used (known: \(TrainingMetrics.columns.joined(separator: ", ")))")
         }
-        let (record, weightsData) = try job.run(name: name, command: Array(CommandLine.arguments.dropFirst()),
-                                                toolVersion: Diagnose.version)
+        let (record, weightsData) = try namingFlag {
+            try job.run(name: name, command: Array(CommandLine.arguments.dropFirst()), toolVersion: Diagnose.version)
+        }
         if let names = record.status.nonFiniteWeights, let first = names.first {
-            printError("warning: \(checkpoints == nil ? "--weights" : "--checkpoints") \(job.series.checkpoints[0].file): tensor \(first)"
+            printError("warning: \(weightsFlag) \(job.series.checkpoints[0].file): tensor \(first)"
                 + (names.count > 1 ? " (and \(names.count - 1) more)" : "")
                 + " holds NaN or infinite values; the probe figures that depend on them are not numbers, and the record says so")
         }

@@ -323,7 +323,10 @@ func checkOutput(_ output: URL, runNames: [String]) throws {
 
 func loadWeights(path: String) throws -> [String: SafetensorsTensor] {
     try requireInputFile(path, flag: "--weights")
-    return try Safetensors.read(from: URL(fileURLWithPath: path)).tensors
+    do { return try Safetensors.read(from: URL(fileURLWithPath: path)).tensors } catch var unreadable as SafetensorsError {
+        unreadable.flag = "--weights"
+        throw unreadable
+    }
 }
 
 private let runFolderWriter = NSLock()
