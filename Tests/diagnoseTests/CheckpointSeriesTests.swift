@@ -82,6 +82,8 @@ import Testing
          "hidden5_step-30.safetensors: tensor \"decoder.weight\" has shape [9, 5] but [9, 4]"),
         (["--weights", "series/ckpt_000020.safetensors", "series_bad/again_step-20.safetensors"], Int32(65),
          "has step 20 (from its name), and so has"),
+        (["--weights", "series/ckpt_000020.safetensors", "series/../series/ckpt_000020.safetensors"], Int32(65),
+         "ckpt_000020.safetensors: is given twice; give each checkpoint once"),
         (["--threads", "0"], Int32(64), "--threads"),
     ])
     func badSeriesInputsExitWithTheirCode(arguments: [String], status: Int32, message: String) throws {

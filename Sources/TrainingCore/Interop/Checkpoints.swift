@@ -38,6 +38,11 @@ public struct CheckpointSeries: Sendable, Equatable {
                                  problem: "\(files.count) checkpoints given; at most \(Self.maximumCount) fit in one run",
                                  remedy: .fewerCheckpoints)
         }
+        // The same file twice would otherwise be reported as two checkpoints sharing a step.
+        var seen = Set<String>()
+        for file in files where !seen.insert(URL(fileURLWithPath: file).standardizedFileURL.path).inserted {
+            throw InputFileError(kind: .checkpoint, file: file, problem: "is given twice; give each checkpoint once")
+        }
         var found: [(checkpoint: Checkpoint, shapes: [String: [Int]], origin: String)] = []
         for file in files {
             let header = try Safetensors.readHeader(from: URL(fileURLWithPath: file))
