@@ -98,6 +98,40 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("imported/run.json").path))
     }
 
+    /// Ctrl-C while the run is being written finishes the run folder and the report, then exits 130.
+    /// The test holds the output folder's lock, so the probe is waiting to write when Ctrl-C comes.
+    @Test func ctrlCWhileWritingLeavesTheRunWhole() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let lock = open(output.appendingPathComponent(OutputFolder.lockFileName).path, O_RDWR | O_CREAT, 0o644)
+        #expect(lock >= 0 && flock(lock, LOCK_EX) == 0)
+        let log = output.appendingPathComponent("stderr.txt")
+        #expect(FileManager.default.createFile(atPath: log.path, contents: nil))
+        let process = Process()
+        process.executableURL = Command.executable
+        process.arguments = ["probe", "--checkpoints", Self.series, "--tokens", Self.tokens, "--output", output.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: log)
+        try process.run()
+        var waited = 0
+        while !(try String(contentsOf: log, encoding: .utf8)).contains("waiting for another diagnose") && waited < 600 {
+            usleep(50_000)
+            waited += 1
+        }
+        process.interrupt()
+        usleep(200_000)
+        flock(lock, LOCK_UN)
+        close(lock)
+        process.waitUntilExit()
+        let stderr = try String(contentsOf: log, encoding: .utf8)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(stderr)")
+        #expect(stderr.contains("interrupted: the run and the report were written whole first"), "\(stderr)")
+        for file in ["run.json", "model.safetensors", "gradient-flow.png", "training.png"] {
+            #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("imported/\(file)").path), "\(file)")
+        }
+        #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("report.html").path))
+    }
+
     /// A file that is not safetensors is named with the flag that gave it, in probe and in train.
     @Test func notSafetensorsNamesTheFlag() throws {
         let output = try temporaryDirectory()

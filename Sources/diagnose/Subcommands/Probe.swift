@@ -139,6 +139,10 @@ struct Probe: ParsableCommand {
                 + " holds NaN or infinite values; the probe figures that depend on them are not numbers, and the record says so")
         }
         let runDirectory = outputDirectory.appendingPathComponent(name)
+        // Until here Ctrl-C stops at once and nothing is written. From here it waits until the run
+        // folder and the report that draws it are whole (a run folder without its charts would leave
+        // the old report pointing at missing images), then exits 130.
+        Interrupt.install()
         try writeRunFolder(NewRun(name: name, record: record, files: [("model.safetensors", weightsData)]), output: outputDirectory)
         let summary = try renderReport(output: outputDirectory, options: output.renderOptions()) {
             if !noTensorBoard { _ = try writeTensorBoardEvents(record, in: runDirectory) }
@@ -156,5 +160,6 @@ struct Probe: ParsableCommand {
         print("record: \(runDirectory.appendingPathComponent("run.json").path)")
         print("report: \(summary.report.path)")
         try GitHubActions.appendStepSummary(MarkdownSummary.runs([record], title: "diagnose probe"))
+        if Interrupt.requested { throw CommandError.interrupted("interrupted: the run and the report were written whole first") }
     }
 }
