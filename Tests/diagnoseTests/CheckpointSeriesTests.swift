@@ -26,6 +26,18 @@ import Testing
         return n
     }
 
+    /// --activation means something for a simple RNN only; on the fixture's GRU it is named as ignored.
+    @Test func activationOnAGatedModelIsNamedAsIgnored() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try Self.probe(["--activation", "relu", "--name", "relu"], output: output)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("warning: --activation relu: only a simple RNN has a choice of nonlinearity; this gru model ignores it"),
+                "\(result.stderr)")
+        let plain = try Self.probe(["--name", "plain"], output: output)
+        #expect(plain.status == 0 && !plain.stderr.contains("--activation"), "\(plain.stderr)")
+    }
+
     @Test func seriesWithMetricsFillsEveryChartOverTraining() throws {
         let output = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: output) }

@@ -49,8 +49,8 @@ struct Probe: ParsableCommand {
     @Option(help: "The cell, when the shapes leave it open (they never do for rnn vs lstm vs gru; checked).")
     var cell: CellKind?
 
-    @Option(help: "The simple RNN's nonlinearity (tanh and relu weights look alike).")
-    var activation = Activation.tanh
+    @Option(help: "The simple RNN's nonlinearity (tanh and relu weights look alike). (default: tanh)")
+    var activation: Activation?
 
     @Option(help: "The recurrent module's name prefix in the file, e.g. model.lstm. (default: rnn.).")
     var prefix: String?
@@ -108,7 +108,7 @@ struct Probe: ParsableCommand {
             throw ValidationError("--tokens FILE or --corpus FILE --vocab FILE: give the batch to probe")
         }
         let request = ImportedProbe.Request(files: files, weights: checkpoints ?? files[0],
-                                            options: ModelImport.Options(cell: cell, activation: activation, prefix: prefix,
+                                            options: ModelImport.Options(cell: cell, activation: activation ?? .tanh, prefix: prefix,
                                                                          connections: residual ? .residual : nil),
                                             batch: batchSource, metrics: metrics, threads: threadCount)
         let weightsFlag = checkpoints == nil ? "--weights" : "--checkpoints"
@@ -125,6 +125,10 @@ struct Probe: ParsableCommand {
         } catch var refused as MemoryLimitError {
             refused.advice = "give fewer or shorter rows (--tokens), a smaller --batch or --bptt, or --threads 1"
             throw refused
+        }
+        if let activation, job.model.config.cell != .rnn {
+            printError("warning: --activation \(activation.rawValue): only a simple RNN has a choice of nonlinearity; "
+                + "this \(job.model.config.cell.rawValue) model ignores it")
         }
         if let logged = job.metrics, let metrics, !logged.unknownColumns.isEmpty {
             printError("warning: --metrics \(metrics): column(s) \(logged.unknownColumns.prefix(8).joined(separator: ", ")) "
