@@ -72,6 +72,16 @@ func checkWritableFile(_ path: String, flag: String) throws {
     unlink(probe.path)
 }
 
+/// Runs `read`; a safetensors file it could not read is named with `flag`, the flag that gave it.
+func reading<T>(flag: String, _ read: () throws -> T) throws -> T {
+    do {
+        return try read()
+    } catch var unreadable as SafetensorsError {
+        unreadable.flag = flag
+        throw unreadable
+    }
+}
+
 /// Runs `write`; when it fails, the error names `flag`, the flag that chose where to write, and
 /// `path` if given (instead of the file that failed, e.g. a temporary sibling).
 func writing<T>(flag: String, path: String? = nil, _ write: () throws -> T) throws -> T {

@@ -112,16 +112,9 @@ struct Probe: ParsableCommand {
                                                                          connections: residual ? .residual : nil),
                                             batch: batchSource, metrics: metrics, threads: threadCount)
         let weightsFlag = checkpoints == nil ? "--weights" : "--checkpoints"
-        /// A checkpoint that is not safetensors is named with the flag that gave it.
-        func namingFlag<T>(_ body: () throws -> T) throws -> T {
-            do { return try body() } catch var unreadable as SafetensorsError {
-                unreadable.flag = weightsFlag
-                throw unreadable
-            }
-        }
         let job: ImportedProbe.Job
         do {
-            job = try namingFlag { try ImportedProbe.Job(request) }
+            job = try reading(flag: weightsFlag) { try ImportedProbe.Job(request) }
         } catch var refused as MemoryLimitError {
             refused.advice = "give fewer or shorter rows (--tokens), a smaller --batch or --bptt, or --threads 1"
             throw refused
@@ -134,7 +127,7 @@ struct Probe: ParsableCommand {
             printError("warning: --metrics \(metrics): column(s) \(logged.unknownColumns.prefix(8).joined(separator: ", ")) "
                 + "are not used (known: \(TrainingMetrics.columns.joined(separator: ", ")))")
         }
-        let (record, weightsData) = try namingFlag {
+        let (record, weightsData) = try reading(flag: weightsFlag) {
             try job.run(name: name, command: Array(CommandLine.arguments.dropFirst()), toolVersion: Diagnose.version)
         }
         if let names = record.status.nonFiniteWeights, let first = names.first {

@@ -51,7 +51,6 @@ struct Train: ParsableCommand {
         if ignoreExtraTensors && weights == nil { throw ValidationError("--ignore-extra-tensors: only with --weights") }
     }
 
-
     /// The runs this command makes (after `--shard`), with the folder names of the whole plan.
     func plannedRuns() throws -> [PlannedRun] {
         let cells = model.cells
@@ -323,10 +322,7 @@ func checkOutput(_ output: URL, runNames: [String]) throws {
 
 func loadWeights(path: String) throws -> [String: SafetensorsTensor] {
     try requireInputFile(path, flag: "--weights")
-    do { return try Safetensors.read(from: URL(fileURLWithPath: path)).tensors } catch var unreadable as SafetensorsError {
-        unreadable.flag = "--weights"
-        throw unreadable
-    }
+    return try reading(flag: "--weights") { try Safetensors.read(from: URL(fileURLWithPath: path)).tensors }
 }
 
 private let runFolderWriter = NSLock()
