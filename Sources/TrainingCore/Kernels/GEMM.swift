@@ -12,8 +12,9 @@
 //         (AVX-512 targets: every 6 x 32 pair of panels, partial row panels too, `microKernel6x32`)
 // Transposes are absorbed by the packing, so the micro-kernels only read contiguous panels.
 //
-// Measured on this machine's Sapphire Rapids core (~3.0-3.1 GHz, AVX2 peak ~100 GFLOP/s):
-// ~100 GFLOP/s at 512^3 and 2048 x 512 x 128 on one thread, ~170-200 on two.
+// Measured on this machine's Sapphire Rapids cores with the AVX-512 kernel (`diagnose bench`):
+// 139-149 GFLOP/s at 128^3 and 512^3 on one thread; on two, 240 at 2048^3 and 213-250 on
+// config c's decoder products.
 //
 // Determinism: every element of C is one fused-multiply-add chain over p = 0..<k in order, split
 // at the same k-block boundaries (they depend on k alone) whatever the tile position, the kernel,
@@ -210,8 +211,10 @@ enum RightOperand {
 func gemmParallel(transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                   right: RightOperand, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: ComputeThreads) {
     let mr = GEMMBlocking.mr, nr = GEMMBlocking.nr
-    // Split the dimension whose duplicated packing is cheaper: cutting rows repacks B (n x k) in
-    // every part, cutting columns repacks A (m x k). A packed B is never repacked: cut columns.
+    // Split the dimension whose duplicated work is cheaper: cutting rows repacks B (n x k) in every
+    // part, cutting columns packs (transposed) or reads (in place) all of A (m x k) in every part.
+    // A packed B is never repacked: cut columns. (Cutting columns for an untransposed A measured
+    // no faster on config c's d h product.)
     var splitRows = m >= n
     if case .packed = right { splitRows = m >= 4 * n }
     let units = splitRows ? (m + mr - 1) / mr : (n + nr - 1) / nr

@@ -58,9 +58,9 @@ public func globalNorm(_ buffer: FloatBuffer, threads: ComputeThreads = 1) -> Do
                 if (first + 8) * chunk <= count {
                     var sums = SIMD8<Float>()
                     for k in 0..<chunk {
-                        var squares = SIMD8<Float>()
-                        for lane in 0..<8 { squares[lane] = p[(first + lane) * chunk + k] }
-                        sums += Elementwise.squares(squares)
+                        var values = SIMD8<Float>()
+                        for lane in 0..<8 { values[lane] = p[(first + lane) * chunk + k] }
+                        sums += Elementwise.squares(values)
                     }
                     for lane in 0..<8 { partial[first + lane] = sums[lane] }
                 } else {
